@@ -1,0 +1,73 @@
+# trapeze - one non-recursive Makefile.  Output goes under build/.
+#
+#   make            build build/trapeze and the guests
+#   make run        build and boot the demo guest (installs missing Debian packages)
+#   make test       the whole test suite (installs missing Debian packages)
+#   make asan       the test suite under AddressSanitizer + UBSan
+#   make bench      the benchmark report
+#   make sweep      the long random differential sweep against Unicorn
+#   V=1             show the commands
+#
+# Folder fragments (guests/guests.mk, tests/tests.mk, bench/bench.mk) are
+# included here, not run by a recursive make.
+
+BUILD   ?= build
+CC      ?= cc
+V       ?= 0
+Q       := $(if $(filter 1,$(V)),,@)
+say      = $(if $(filter 1,$(V)),,@printf '  %-6s %s\n' $(1) $(2);)
+
+CSTD     = -std=c11 -D_GNU_SOURCE
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-unused-parameter -Wpointer-arith -Wvla -Wformat=2
+OPT     ?= -O2 -g
+CFLAGS  += $(CSTD) $(WARN) $(OPT) -I. -MMD -MP
+SANITIZE =
+
+PKG_CFLAGS := $(shell pkg-config --cflags sdl2 capstone 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs sdl2 capstone 2>/dev/null) -lreadline
+CFLAGS  += $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm
+
+# The emulator proper: every layer's .c files; monitor/main.c holds main().
+LAYERS   = cpu mmu devices machine vmm monitor translator
+LIB_SRCS = $(filter-out monitor/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# Linked as objects, not an archive, so every object's definitions count.
+LIB      = $(LIB_OBJS)
+
+.PHONY: all run test asan bench sweep clean deps check-tools
+all: $(BUILD)/trapeze guests
+
+$(BUILD)/%.o: %.c
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -c $< -o $@
+
+$(BUILD)/trapeze: $(BUILD)/monitor/main.o $(LIB)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
+
+# Debian packages the build, the tests and the benchmark need.  Installs the
+# missing ones (as root, or through sudo) and remembers it in a stamp.
+deps: $(BUILD)/.deps
+$(BUILD)/.deps: tools/deps.sh
+	$(Q)mkdir -p $(BUILD)
+	$(Q)sh tools/deps.sh
+	$(Q)touch $@
+
+include guests/guests.mk
+include tests/tests.mk
+include bench/bench.mk
+
+# The demo guest ends by writing 0x10 to isa-debug-exit: status (0x10<<1)|1 = 33.
+run: $(BUILD)/.deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(BUILD)/trapeze -kernel $(BUILD)/guests/hello.elf -nographic; status=$$?; \
+	    echo "trapeze exited with status $$status (33: the guest wrote 0x10 to isa-debug-exit, its pass value)"; \
+	    [ $$status -eq 33 ]
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

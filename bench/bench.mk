@@ -1,0 +1,15 @@
+# bench/bench.mk - included by the top Makefile: `make bench`.
+#
+# Builds the guests, tries to build build/trapeze (the report says
+# "failed" for trapeze's rows if it cannot), then runs bench/run.sh, which
+# times guests/compute and guests/exit0 under trapeze, QEMU (TCG) and Bochs.
+# See bench/README.md for how to read the figures.
+
+.PHONY: bench bench-run
+bench: $(BUILD)/.deps
+	$(Q)$(MAKE) --no-print-directory bench-run
+
+bench-run: guests
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/trapeze || \
+	    echo "bench: $(BUILD)/trapeze did not build; its rows will say failed" >&2
+	$(Q)BUILD=$(BUILD) sh bench/run.sh

@@ -1,0 +1,119 @@
+/*
+ * cpu.c - creating, resetting, and reading/writing the state of a CPU.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "cpu/block.h"
+#include "cpu/cpu_internal.h"
+
+int cpu_init(struct cpu *cpu, struct bus *bus)
+{
+    memset(cpu, 0, sizeof *cpu);
+    cpu->bus = bus;
+    mmu_init(&cpu->mmu, bus);
+    int r = block_cache_create(cpu);
+    if (r < 0) return r;
+    cpu->first_vector = -1;
+    cpu_hard_reset(cpu);
+    return 0;
+}
+
+void cpu_destroy(struct cpu *cpu)
+{
+    block_cache_destroy(cpu);
+}
+
+static void set_seg(struct x86_segment *sg, uint16_t sel, uint32_t base, uint32_t limit, uint16_t attr)
+{
+    sg->selector = sel;
+    sg->base = base;
+    sg->limit = limit;
+    sg->attr = attr;
+}
+
+/*
+ * Power-on state, SDM Vol. 3A 9.1.1 table 9-1: real mode, CS = F000 with
+ * base FFFF0000 so the first fetch is at FFFFFFF0, segments with limit
+ * FFFF, CR0 = 60000010 (CD NW ET), EDX = the processor signature.
+ */
+void cpu_hard_reset(struct cpu *cpu)
+{
+    struct x86_state *s = &cpu->s;
+    memset(s, 0, sizeof *s);
+    s->eip = 0xFFF0;
+    s->eflags = EFLAGS_FIXED1;
+    s->regs[R_EDX] = CPU_SIGNATURE;
+    s->cr0 = CR0_CD | CR0_NW | CR0_ET;
+    for (int r = 0; r < SEG_COUNT; r++)
+        set_seg(&s->seg[r], 0, 0, 0xFFFF, SEG_ATTR_P | SEG_ATTR_S | SEG_ATTR_W | SEG_ATTR_A);
+    set_seg(&s->seg[SEG_CS], 0xF000, 0xFFFF0000u, 0xFFFF,
+            SEG_ATTR_P | SEG_ATTR_S | SEG_ATTR_CODE | SEG_ATTR_R | SEG_ATTR_A);
+    set_seg(&s->ldtr, 0, 0, 0xFFFF, SEG_ATTR_P | 0x2);   /* LDT */
+    set_seg(&s->tr, 0, 0, 0xFFFF, SEG_ATTR_P | 0xB);     /* busy 32-bit TSS */
+    s->gdtr.limit = 0xFFFF;
+    s->idtr.limit = 0xFFFF;
+    s->dr[6] = DR6_FIXED1;
+    s->dr[7] = DR7_FIXED1;
+    s->a20_enabled = bus_a20_enabled(cpu->bus);
+    cpu->lf.op = LF_NONE;
+    cpu->tsc_offset = 0 - cpu->stats.instructions;
+    cpu->delivering = 0;
+    cpu->first_vector = -1;
+    cpu->fault_chain_len = 0;
+    cpu->nmi_pending = false;
+    cpu_state_changed(cpu);
+}
+
+void cpu_state_changed(struct cpu *cpu)
+{
+    cpu->mmu_user = cpu->s.cpl == 3;
+    mmu_flush_all(&cpu->mmu);
+    cpu_debug_update(cpu);
+    cpu->end_block = true;
+}
+
+void cpu_get_state(struct cpu *cpu, struct x86_state *out)
+{
+    flags_materialize(cpu);
+    cpu->s.tsc = cpu_tsc(cpu);
+    cpu->s.a20_enabled = bus_a20_enabled(cpu->bus);
+    *out = cpu->s;
+}
+
+void cpu_set_state(struct cpu *cpu, const struct x86_state *in)
+{
+    cpu->s = *in;
+    cpu->s.eflags |= EFLAGS_FIXED1;
+    cpu->lf.op = LF_NONE;
+    cpu->tsc_offset = in->tsc - cpu->stats.instructions;
+    if (bus_a20_enabled(cpu->bus) != in->a20_enabled) bus_set_a20(cpu->bus, in->a20_enabled);
+    cpu_state_changed(cpu);
+}
+
+int cpu_set_breakpoint(struct cpu *cpu, uint32_t lin)
+{
+    for (int k = 0; k < cpu->breakpoint_count; k++)
+        if (cpu->breakpoints[k] == lin) return 0;
+    if (cpu->breakpoint_count >= CPU_MAX_BREAKPOINTS) return -ENOSPC;
+    cpu->breakpoints[cpu->breakpoint_count++] = lin;
+    cpu_debug_update(cpu);
+    return 0;
+}
+
+int cpu_clear_breakpoint(struct cpu *cpu, uint32_t lin)
+{
+    for (int k = 0; k < cpu->breakpoint_count; k++) {
+        if (cpu->breakpoints[k] != lin) continue;
+        cpu->breakpoints[k] = cpu->breakpoints[--cpu->breakpoint_count];
+        cpu_debug_update(cpu);
+        return 0;
+    }
+    return -ENOENT;
+}
+
+int cpu_code_bits(const struct cpu *cpu)
+{
+    /* CS.D decides, even in real mode (a 32-bit CS kept from protected mode). */
+    return (cpu->s.seg[SEG_CS].attr & SEG_ATTR_DB) && !(cpu->s.eflags & EFLAGS_VM) ? 32 : 16;
+}

@@ -1,0 +1,215 @@
+/*
+ * cpu.h - the software x86 CPU, as hardware: its public interface.
+ *
+ * cpu/ knows nothing about VMMs.  It is a faithful i386-class processor
+ * (with the Pentium-era integer additions) that runs until something
+ * happens, then returns an exit.  Who owns exceptions decides the rest:
+ *
+ *   - the emu engine leaves cpu->exit_on_exception = 0: the CPU delivers
+ *     every exception and interrupt through the guest IDT itself;
+ *   - a VMM (tae, bt) sets bits in exit_on_exception: those vectors come
+ *     back as CPU_EXIT_EXCEPTION with vector and error code, EIP at the
+ *     faulting instruction, nothing pushed on the guest stack.
+ *
+ * Worked example (tests/test_cpu_owner.c): a VMM runs a CLI at CPL 1 with
+ * exit_on_exception = 1 << X86_GP; cpu_run returns CPU_EXIT_EXCEPTION,
+ * vector 13, error code 0, and EIP still points at the CLI.
+ */
+#ifndef TRAPEZE_CPU_H
+#define TRAPEZE_CPU_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu/decode.h"
+#include "cpu/x86_state.h"
+#include "mmu/bus.h"
+#include "mmu/mmu.h"
+
+/* Processor signature (CPUID.1:EAX, EDX at reset): family 5, model 2,
+ * stepping 5 - a Pentium (P54C), the class of CPU modelled. */
+#define CPU_SIGNATURE 0x00000525u
+
+/* Exception vectors (SDM Vol. 3A 6.3.1, table 6-1). */
+enum x86_vector {
+    X86_DE = 0,  /* divide error */
+    X86_DB = 1,  /* debug */
+    X86_NMI = 2,
+    X86_BP = 3,  /* INT3 */
+    X86_OF = 4,  /* INTO */
+    X86_BR = 5,  /* BOUND */
+    X86_UD = 6,  /* invalid opcode */
+    X86_NM = 7,  /* device not available */
+    X86_DF = 8,  /* double fault */
+    X86_TS = 10, /* invalid TSS */
+    X86_NP = 11, /* segment not present */
+    X86_SS = 12, /* stack fault */
+    X86_GP = 13, /* general protection */
+    X86_PF = 14, /* page fault */
+    X86_MF = 16, /* x87 error */
+    X86_AC = 17, /* alignment check */
+    X86_MC = 18, /* machine check */
+};
+
+enum cpu_exit_reason {
+    CPU_EXIT_BUDGET,     /* ran the instructions it was given */
+    CPU_EXIT_HALT,       /* HLT with interrupts that cannot wake it (IF=0), or idle */
+    CPU_EXIT_BREAKPOINT, /* a cpu_set_breakpoint address was reached (not executed) */
+    CPU_EXIT_STEP,       /* cpu_run with step=true executed one instruction */
+    CPU_EXIT_EXCEPTION,  /* an owned exception (exit_on_exception) */
+    CPU_EXIT_INTERRUPT,  /* an owned external interrupt (exit_on_interrupt) */
+    CPU_EXIT_TRIPLE_FAULT, /* shutdown: see cpu->fault_chain */
+    CPU_EXIT_REQUEST,    /* somebody called cpu_request_exit (device, monitor) */
+    CPU_EXIT_WATCHPOINT, /* a watched linear address was accessed */
+    CPU_EXIT_UNSUPPORTED, /* the guest needs a feature not modelled (vm86) */
+};
+
+struct cpu_exit {
+    enum cpu_exit_reason reason;
+    int vector;           /* EXCEPTION / INTERRUPT */
+    bool has_error_code;
+    uint32_t error_code;
+    uint32_t address;     /* BREAKPOINT / WATCHPOINT: linear address */
+    const char *message;  /* UNSUPPORTED: what */
+};
+
+/* The chain of faults that led to a double or triple fault. */
+#define CPU_FAULT_CHAIN_MAX 8
+struct cpu_fault_record {
+    int vector;
+    bool has_error_code;
+    uint32_t error_code;
+    uint32_t cr2;
+    struct x86_state state;   /* the state when the fault was raised */
+};
+
+/* Lazy arithmetic flags: the last flag-setting operation, kept undone. */
+enum lazy_op {
+    LF_NONE,   /* eflags holds the arithmetic flags */
+    LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC,
+};
+
+struct lazy_flags {
+    uint32_t res, src1, src2;
+    uint8_t op;       /* enum lazy_op */
+    uint8_t size;     /* 1, 2 or 4 bytes */
+};
+
+struct cpu_stats {
+    uint64_t instructions;
+    uint64_t exceptions[32];
+    uint64_t interrupts[256];   /* delivered, by vector */
+    uint64_t blocks_decoded, block_invalidations;
+};
+
+/* Decoded-block cache (see cpu/block.c for the design). */
+struct decoded_block;
+struct block_cache;
+
+/* Interrupt controller interface: the board wires the PIC here. */
+struct cpu_irq_source {
+    bool (*pending)(void *opaque);  /* INTR line asserted */
+    int (*acknowledge)(void *opaque); /* INTA cycle: returns the vector */
+    void *opaque;
+};
+
+/* Hook for sensitive-but-unprivileged instructions run at CPL > 0 (tae). */
+typedef void (*cpu_sensitive_hook)(void *opaque, const char *mnemonic, uint32_t eip);
+
+#define CPU_MAX_BREAKPOINTS 16
+
+struct cpu {
+    struct x86_state s;          /* architectural state (eflags arith bits lazy) */
+    struct lazy_flags lf;
+    struct mmu mmu;
+    struct bus *bus;
+
+    /* Execution bookkeeping. */
+    uint32_t insn_eip;           /* EIP of the instruction being executed */
+    const struct x86_insn *insn; /* the instruction being executed */
+    bool end_block;              /* stop the current block after this insn */
+    bool exit_requested;         /* cpu_request_exit was called */
+    bool exit_pending;           /* an exit is filed in 'pending_exit' */
+    struct cpu_exit pending_exit;
+    jmp_buf fault_jmp;           /* cpu_raise unwinds to the run loop */
+    bool in_run;
+    int mmu_user;                /* TLB half for data accesses: CPL == 3 */
+
+    /* Exception delivery state, for double and triple faults. */
+    int delivering;              /* nesting while delivering exceptions */
+    int first_vector;            /* vector of the fault being delivered, or -1 */
+    struct cpu_fault_record fault_chain[CPU_FAULT_CHAIN_MAX];
+    int fault_chain_len;
+
+    /* Who owns events. */
+    uint32_t exit_on_exception;  /* bit v: exception v exits instead of delivery */
+    bool exit_on_interrupt;      /* external interrupts exit (vector acknowledged) */
+    cpu_sensitive_hook sensitive_hook;
+    void *sensitive_opaque;
+
+    struct cpu_irq_source irq;
+    bool nmi_pending;
+
+    /* Host breakpoints (monitor, GDB software breakpoints), linear addresses. */
+    uint32_t breakpoints[CPU_MAX_BREAKPOINTS];
+    int breakpoint_count;
+    bool skip_breakpoint_once;   /* resume from a breakpoint address */
+    bool check_each_insn;        /* slow path: breakpoints, TF, DR7 execute bps */
+
+    /* Time: the TSC counts instructions scaled by this (set by the machine). */
+    uint64_t tsc_offset;
+
+    struct block_cache *blocks;
+    struct cpu_stats stats;
+
+    /* Debug registers' data breakpoints are checked on the slow memory path. */
+    bool data_breakpoints_active;
+    uint32_t pending_dr6;        /* B0-B3 hits of the current instruction */
+};
+
+/* Create/destroy: allocates the block cache; returns -errno on failure. */
+int cpu_init(struct cpu *cpu, struct bus *bus);
+void cpu_destroy(struct cpu *cpu);
+
+/*
+ * Power-on / RESET state (SDM Vol. 3A 9.1.1): CS:EIP = F000:FFF0, base
+ * FFFF0000.  (Not named cpu_reset: libunicorn exports that symbol and the
+ * differential test links both.)
+ */
+void cpu_hard_reset(struct cpu *cpu);
+
+/*
+ * Run until an exit, at most 'budget' instructions (0 = no limit).
+ * With 'step' true exactly one instruction (or one event delivery) runs.
+ */
+struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step);
+
+/* Ask a running CPU to return CPU_EXIT_REQUEST at the next instruction boundary. */
+void cpu_request_exit(struct cpu *cpu);
+
+/* State in and out (materialises lazy flags; setting flushes caches). */
+void cpu_get_state(struct cpu *cpu, struct x86_state *out);
+void cpu_set_state(struct cpu *cpu, const struct x86_state *in);
+
+/* Host breakpoints at linear addresses. Return -ENOSPC / -ENOENT. */
+int cpu_set_breakpoint(struct cpu *cpu, uint32_t lin);
+int cpu_clear_breakpoint(struct cpu *cpu, uint32_t lin);
+
+/* Deliver an exception or interrupt from outside (a VMM reflecting it). */
+void cpu_inject_interrupt(struct cpu *cpu, int vector, bool has_error, uint32_t error_code);
+
+/* Debug/monitor memory access through the current paging mode, no side effects on faults. */
+bool cpu_read_linear(struct cpu *cpu, uint32_t lin, void *buf, uint32_t len);
+bool cpu_write_linear(struct cpu *cpu, uint32_t lin, const void *buf, uint32_t len);
+
+/* Current EFLAGS with arithmetic flags materialised. */
+uint32_t cpu_get_eflags(struct cpu *cpu);
+
+/* Code-segment mode, for the disassembler: 16 or 32. */
+int cpu_code_bits(const struct cpu *cpu);
+
+/* Recompute derived caches after the state changed (CPL, TLB half, slow checks). */
+void cpu_state_changed(struct cpu *cpu);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * debugport.c - port 0xE9, isa-debug-exit and the Bochs shutdown port
+ * (see debugport.h for what each does and why).
+ */
+#include "devices/debugport.h"
+
+#include <string.h>
+
+#include "machine/machine.h"
+
+static const char debugport_shutdown_word[] = "Shutdown";
+
+static uint32_t debugport_console_read(void *opaque, uint32_t offset, unsigned size)
+{
+    return DEBUGPORT_CONSOLE;   /* the "port E9 hack" signature Bochs and QEMU return */
+}
+
+static void debugport_console_write(void *opaque, uint32_t offset, uint32_t value, unsigned size)
+{
+    struct debugport *d = opaque;
+    chardev_write(&d->console, (uint8_t)value);   /* one byte, whatever the access size */
+}
+
+static uint32_t debugport_exit_read(void *opaque, uint32_t offset, unsigned size)
+{
+    return 0;   /* QEMU's isa-debug-exit reads as zero */
+}
+
+static void debugport_exit_write(void *opaque, uint32_t offset, uint32_t value, unsigned size)
+{
+    struct debugport *d = opaque;
+    d->machine->debug_exit_value = (int)(value & 0xFF);
+    machine_stop(d->machine, MACHINE_DEBUG_EXIT);
+}
+
+static uint32_t debugport_shutdown_read(void *opaque, uint32_t offset, unsigned size)
+{
+    return 0xFFFFFFFFu;   /* write-only: reads like an empty port */
+}
+
+/*
+ * Match "Shutdown" one byte at a time.  A wrong byte restarts the match,
+ * counting it as a fresh 'S' if it is one, so "SShutdown" still works.
+ */
+static void debugport_shutdown_write(void *opaque, uint32_t offset, uint32_t value, unsigned size)
+{
+    struct debugport *d = opaque;
+    char c = (char)(value & 0xFF);
+
+    if (c == debugport_shutdown_word[d->shutdown_match])
+        d->shutdown_match++;
+    else
+        d->shutdown_match = (c == debugport_shutdown_word[0]) ? 1 : 0;
+    if (d->shutdown_match == sizeof debugport_shutdown_word - 1) {
+        d->shutdown_match = 0;
+        machine_stop(d->machine, MACHINE_POWER_OFF);
+    }
+}
+
+const struct io_ops debugport_console_ops = {
+    .read = debugport_console_read, .write = debugport_console_write,
+};
+const struct io_ops debugport_exit_ops = {
+    .read = debugport_exit_read, .write = debugport_exit_write,
+};
+const struct io_ops debugport_shutdown_ops = {
+    .read = debugport_shutdown_read, .write = debugport_shutdown_write,
+};
+
+int debugport_init(struct debugport *d, struct machine *m, const char *spec)
+{
+    memset(d, 0, sizeof *d);
+    d->machine = m;
+    return chardev_open(&d->console, spec, "-debugcon", false);
+}
+
+void debugport_destroy(struct debugport *d)
+{
+    chardev_close(&d->console);
+}
+
+void debugport_reset(struct debugport *d)
+{
+    d->shutdown_match = 0;
+}

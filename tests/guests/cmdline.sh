@@ -1,0 +1,74 @@
+#!/bin/sh
+# tests/guests/cmdline.sh - the command line's promises (DESIGN.md
+# "Conventions users already know"): every bad path, bad image, unknown or
+# not-yet-supported flag gets exactly one line on stderr and exit status 2;
+# -help exits 0; the demo guest boots from -kernel.
+#
+# Run: BUILD=build sh tests/guests/cmdline.sh   (tests/run.sh does it)
+# Prints PASS/FAIL/SKIP lines as tests/test.h does.
+BUILD=${BUILD:-build}
+T=$BUILD/trapeze
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if [ ! -x "$T" ]; then
+    echo "FAIL cmdline: $T is not built (make)"
+    exit 1
+fi
+
+# expect NAME STATUS PATTERN ARGS...: status STATUS, one stderr line matching PATTERN.
+expect() {
+    name=$1 want=$2 pattern=$3
+    shift 3
+    "$T" "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
+    rc=$?
+    lines=$(wc -l < "$tmp/err")
+    if [ "$rc" -ne "$want" ]; then
+        echo "FAIL $name: exit status $rc, want $want ($(head -c 200 "$tmp/err"))"
+    elif [ "$lines" -ne 1 ]; then
+        echo "FAIL $name: $lines lines on stderr, want 1:"; sed 's/^/  /' "$tmp/err"
+    elif ! grep -q -- "$pattern" "$tmp/err"; then
+        echo "FAIL $name: stderr '$(cat "$tmp/err")' does not say '$pattern'"
+    elif [ -s "$tmp/out" ]; then
+        echo "FAIL $name: unexpected output on stdout"
+    else
+        echo "PASS $name"
+    fi
+}
+
+printf 'this is not a kernel\n' > "$tmp/notmb.bin"
+expect cmdline_bad_path        2 "No such file or directory" -kernel "$tmp/nonexistent.elf"
+expect cmdline_not_multiboot   2 "not a Multiboot kernel (no header in the first 8 KiB)" -kernel "$tmp/notmb.bin"
+expect cmdline_unknown_flag    2 "unknown option '-foo' (see trapeze -help)" -foo
+expect cmdline_unsupported_fda 2 "^trapeze: -fda: not supported yet (comes with the PC board issue)" -fda "$tmp/notmb.bin"
+expect cmdline_unsupported_gdb 2 "not supported yet" -s
+expect cmdline_missing_arg     2 "needs an argument" -kernel
+expect cmdline_no_image        2 "no bootable image: use -kernel FILE"
+expect cmdline_bad_ram         2 "RAM must be" -m 1 -kernel "$tmp/notmb.bin"
+expect cmdline_bad_serial      2 "unknown backend" -serial tcp:1234 -kernel "$tmp/notmb.bin"
+expect cmdline_bad_device      2 "unknown device" -device e1000
+expect cmdline_bad_smp         2 "one CPU" -smp 2
+expect cmdline_later_engine    2 "comes in a later issue" -engine tae -kernel "$tmp/notmb.bin"
+expect cmdline_bad_bios        2 "No such file or directory" -bios "$tmp/nonexistent.rom"
+
+"$T" -help > "$tmp/out" 2> "$tmp/err"
+if [ $? -eq 0 ] && grep -q -- "-kernel" "$tmp/out" && [ ! -s "$tmp/err" ]; then
+    echo "PASS cmdline_help"
+else
+    echo "FAIL cmdline_help: -help must print usage on stdout and exit 0"
+fi
+
+# The demo guest: greets on COM1 (here a file) and passes with isa-debug-exit 16.
+HELLO=$BUILD/guests/hello.elf
+if [ -f "$HELLO" ]; then
+    timeout 60 "$T" -kernel "$HELLO" -append "x y" -nographic -m 64M -serial "file:$tmp/com1" \
+        -device isa-debug-exit,iobase=0xf4,iosize=0x04 > "$tmp/out" 2> "$tmp/err" < /dev/null
+    rc=$?
+    if [ $rc -eq 33 ] && grep -q "Hello from trapeze!" "$tmp/com1" && grep -q "cmdline: $HELLO x y" "$tmp/com1"; then
+        echo "PASS cmdline_boot_hello"
+    else
+        echo "FAIL cmdline_boot_hello: status $rc, COM1: $(head -c 200 "$tmp/com1" 2>/dev/null) $(head -c 200 "$tmp/err")"
+    fi
+else
+    echo "SKIP cmdline_boot_hello: $HELLO not built"
+fi

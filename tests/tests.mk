@@ -1,0 +1,45 @@
+# tests/tests.mk - included by the top Makefile.
+#
+# Test programs (each prints PASS/FAIL/SKIP lines, see tests/test.h):
+#   tests/unit/test_*.c      host unit tests, linked with libtrapeze.a
+#   tests/difftest/          the differential test against Unicorn
+#   tests/guests/*.sh        guest kernels run under build/trapeze
+# tests/run.sh runs them in parallel and prints "N passed, N failed, N skipped".
+
+UNIT_SRCS  = $(wildcard tests/unit/test_*.c)
+UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+GUEST_TESTS = $(wildcard tests/guests/*.sh)
+
+DIFF_SRCS  = $(wildcard tests/difftest/*.c)
+DIFF_BIN   = $(BUILD)/tests/difftest/difftest
+DIFF_LIBS  = $(shell pkg-config --libs unicorn 2>/dev/null || echo -lunicorn)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) tests/test.h
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -o $@ $< $(LIB) $(LDLIBS)
+
+$(DIFF_BIN): $(DIFF_SRCS) $(LIB) tests/test.h
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -o $@ $(DIFF_SRCS) $(LIB) $(DIFF_LIBS) $(LDLIBS)
+
+TEST_BINS = $(UNIT_BINS) $(if $(DIFF_SRCS),$(DIFF_BIN))
+
+.PHONY: test-programs test-run
+test-programs: all $(TEST_BINS)
+
+# BUILD is exported so the guest scripts find build/trapeze and the guests.
+test-run: test-programs
+	$(Q)BUILD=$(BUILD) sh tests/run.sh $(TEST_BINS) $(GUEST_TESTS)
+
+test: $(BUILD)/.deps
+	$(Q)$(MAKE) --no-print-directory test-run
+
+asan: $(BUILD)/.deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test-run
+
+sweep: $(BUILD)/.deps
+	$(Q)$(MAKE) --no-print-directory $(DIFF_BIN)
+	$(DIFF_BIN) --sweep

@@ -1,0 +1,90 @@
+/*
+ * engine.c - the table of engines and the generic create/destroy.
+ *
+ * Every engine named in DESIGN.md has a row here from the start, so the
+ * command line can tell "not built yet" from "no such engine".  A row with
+ * no ops is a later issue; its 'later' text says which.
+ */
+#include "vmm/engine.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+extern const struct engine_ops engine_emu_ops;   /* vmm/engine_emu.c */
+
+static const struct engine_row {
+    const char *name;
+    const struct engine_ops *ops;   /* NULL: not implemented yet */
+    const char *later;              /* what it is, for the error line */
+} engine_table[] = {
+    { "emu", &engine_emu_ops, NULL },
+    { "tae", NULL, "the trap-and-emulate VMM" },
+    { "bt",  NULL, "the binary-translation VMM" },
+    { "kvm", NULL, "the KVM engine" },
+};
+
+#define ENGINE_COUNT (sizeof engine_table / sizeof engine_table[0])
+
+static const struct engine_row *engine_row_find(const char *name)
+{
+    for (size_t i = 0; i < ENGINE_COUNT; i++)
+        if (strcmp(engine_table[i].name, name) == 0)
+            return &engine_table[i];
+    return NULL;
+}
+
+const struct engine_ops *engine_find(const char *name)
+{
+    const struct engine_row *row = engine_row_find(name);
+    return row ? row->ops : NULL;
+}
+
+bool engine_known(const char *name)
+{
+    return engine_row_find(name) != NULL;
+}
+
+int engine_available(const char *name)
+{
+    const struct engine_row *row = engine_row_find(name);
+
+    if (!row) {
+        fprintf(stderr, "trapeze: -engine %s: unknown engine (use emu, tae, bt or kvm)\n", name);
+        return -EINVAL;
+    }
+    if (!row->ops) {
+        if (strcmp(name, "kvm") == 0 && access("/dev/kvm", F_OK) != 0) {
+            fprintf(stderr, "trapeze: -engine kvm: /dev/kvm is absent (this host has no KVM); "
+                            "the kvm engine also comes in a later issue: use -engine emu\n");
+            return -ENODEV;
+        }
+        fprintf(stderr, "trapeze: -engine %s: %s comes in a later issue; use -engine emu\n",
+                name, row->later);
+        return -ENOSYS;
+    }
+    return 0;
+}
+
+int engine_create(struct engine *e, const char *name, struct machine *m)
+{
+    memset(e, 0, sizeof *e);
+    int err = engine_available(name);
+    if (err < 0)
+        return err;
+    const struct engine_row *row = engine_row_find(name);
+    e->ops = row->ops;
+    e->machine = m;
+    err = e->ops->create(e, m);
+    if (err < 0)
+        e->ops = NULL;
+    return err;
+}
+
+void engine_destroy(struct engine *e)
+{
+    if (e->ops)
+        e->ops->destroy(e);
+    e->ops = NULL;
+    e->priv = NULL;
+}

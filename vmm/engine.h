@@ -1,0 +1,88 @@
+/*
+ * engine.h - the one engine interface (DESIGN.md "One engine interface").
+ *
+ * The monitor, the GDB stub, savevm and the tests talk to engines only
+ * through this, never to cpu/ internals.  emu is the first implementation
+ * (vmm/engine_emu.c); tae, bt and kvm follow behind the same table.
+ */
+#ifndef TRAPEZE_ENGINE_H
+#define TRAPEZE_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cpu/x86_state.h"
+
+struct machine;
+
+enum engine_exit_reason {
+    ENGINE_EXIT_BUDGET,       /* ran its budget: call run again */
+    ENGINE_EXIT_HALT,         /* HLT with no interrupt that can wake the guest */
+    ENGINE_EXIT_BREAKPOINT,   /* a host breakpoint (monitor/GDB) was reached */
+    ENGINE_EXIT_WATCHPOINT,
+    ENGINE_EXIT_STEP,         /* single step done */
+    ENGINE_EXIT_SHUTDOWN,     /* triple fault / shutdown: see engine_fault_report */
+    ENGINE_EXIT_REQUEST,      /* machine asked to stop (power off, debug exit, Ctrl-C) */
+    ENGINE_EXIT_ERROR,        /* the engine cannot go on (message in 'message') */
+};
+
+struct engine_exit {
+    enum engine_exit_reason reason;
+    uint32_t address;         /* breakpoint / watchpoint */
+    const char *message;      /* ERROR: one line */
+};
+
+struct engine_stats_line { const char *name; uint64_t value; };
+
+struct engine;
+
+struct engine_ops {
+    const char *name;
+    int (*create)(struct engine *e, struct machine *m);   /* -errno, message printed */
+    void (*destroy)(struct engine *e);
+    /* CPU to its RESET state, then machine->boot_state unless boot_from_reset. */
+    void (*reset)(struct engine *e);
+    struct engine_exit (*run)(struct engine *e, uint64_t budget);
+    struct engine_exit (*step)(struct engine *e);
+    void (*get_state)(struct engine *e, struct x86_state *s);
+    void (*set_state)(struct engine *e, const struct x86_state *s);
+    int (*set_breakpoint)(struct engine *e, uint32_t lin);
+    int (*clear_breakpoint)(struct engine *e, uint32_t lin);
+    void (*request_exit)(struct engine *e);               /* async-signal safe */
+    void (*print_stats)(struct engine *e, FILE *out);
+    /* The chain of faults behind a SHUTDOWN exit, printed for the user. */
+    void (*print_fault_report)(struct engine *e, FILE *out);
+    /* Debug memory access through the guest's current paging. */
+    bool (*read_linear)(struct engine *e, uint32_t lin, void *buf, uint32_t len);
+    bool (*write_linear)(struct engine *e, uint32_t lin, const void *buf, uint32_t len);
+};
+
+struct engine {
+    const struct engine_ops *ops;
+    struct machine *machine;
+    void *priv;
+};
+
+/* Look an engine up by name ("emu", "tae", "bt", "kvm"); NULL if unknown or not built yet. */
+const struct engine_ops *engine_find(const char *name);
+
+/* Whether 'name' is one of DESIGN.md's engines, built or not. */
+bool engine_known(const char *name);
+
+/*
+ * Whether engine 'name' can be created on this host: 0, or -errno after
+ * one printed line (-EINVAL unknown, -ENOSYS a later issue, -ENODEV no KVM).
+ * The command line calls it before building the machine.
+ */
+int engine_available(const char *name);
+
+/*
+ * Create engine 'name' for machine 'm'; prints one clear line and returns
+ * -errno on failure: -EINVAL unknown name, -ENOSYS an engine of a later
+ * issue, -ENODEV no /dev/kvm, others from the engine's create (host).
+ */
+int engine_create(struct engine *e, const char *name, struct machine *m);
+void engine_destroy(struct engine *e);
+
+#endif
