@@ -30,6 +30,7 @@
 #include <stdlib.h>
 
 #include "cpu/cpu_internal.h"
+#include "cpu/fast.h"
 
 #define ARENA_BYTES (16u << 20)
 
@@ -222,6 +223,7 @@ struct decoded_block *block_lookup_slow(struct cpu *cpu)
             break;
         }
         if (!i->exec) i->exec = invalid_opcode;
+        else fast_specialize(i);
         n++;
         bytes += len;
         if (f.crossed) { cacheable = false; break; }

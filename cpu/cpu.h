@@ -88,6 +88,7 @@ struct cpu_fault_record {
 enum lazy_op {
     LF_NONE,   /* eflags holds the arithmetic flags */
     LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC,
+    LF_SHL, LF_SHR, LF_SAR,   /* src1 = value shifted, src2 = count (1-31) */
 };
 
 struct lazy_flags {
@@ -127,7 +128,7 @@ struct cpu {
 
     /* Execution bookkeeping. */
     uint32_t insn_eip;           /* EIP of the instruction being executed */
-    const struct x86_insn *insn; /* the instruction being executed */
+    const struct x86_insn *insn; /* the instruction being executed (per-instruction path only) */
     bool end_block;              /* stop the current block after this insn */
     bool exit_requested;         /* cpu_request_exit was called */
     bool exit_pending;           /* an exit is filed in 'pending_exit' */

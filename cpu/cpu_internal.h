@@ -110,8 +110,15 @@ void flags_set_arith(struct cpu *cpu, uint32_t flags, uint32_t mask);
 /* Parity flag of the low byte (1 when even). */
 static inline bool parity8(uint32_t v) { return !__builtin_parity(v & 0xFF); }
 
-/* Inc/dec keep CF: call these instead of flags_set. */
-void flags_set_incdec(struct cpu *cpu, enum lazy_op op, unsigned size, uint32_t res, uint32_t src);
+/* Put the current CF into s.eflags (before a lazy record that keeps CF). */
+void flags_fold_cf(struct cpu *cpu);
+/* Inc/dec keep CF: call this instead of flags_set. */
+static inline void flags_set_incdec(struct cpu *cpu, enum lazy_op op, unsigned size, uint32_t res, uint32_t src)
+{
+    /* While the record is NONE, INC or DEC, CF already sits in s.eflags. */
+    if (cpu->lf.op != LF_NONE && cpu->lf.op != LF_INC && cpu->lf.op != LF_DEC) flags_fold_cf(cpu);
+    flags_set(cpu, op, size, res, src, 1);
+}
 
 /*
  * Write EFLAGS as POPF/IRET do, by the SDM's privilege rules (Vol. 2B POPF):

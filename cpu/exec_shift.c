@@ -156,6 +156,15 @@ static void grp2(struct cpu *cpu, const struct x86_insn *i, unsigned size, uint3
     count &= 0x1F;
     uint32_t v = rm_read_rmw(cpu, i, size);   /* access checks even for count 0 */
     if (count == 0) return;
+    if (i->reg >= SH_SHL) {
+        /* SHL SHR SAL SAR: the result now, the flags lazily (flags.c
+         * computes them from value and count exactly as shift_compute). */
+        static const uint8_t lazy_op[4] = { LF_SHL, LF_SHR, LF_SHL, LF_SAR };
+        struct shift_result res = shift_compute(cpu, i->reg, size, v, count);
+        rm_write(cpu, i, size, res.value);
+        flags_set(cpu, (enum lazy_op)lazy_op[i->reg - SH_SHL], size, res.value, v, count);
+        return;
+    }
     struct shift_result res = shift_compute(cpu, i->reg, size, v, count);
     if (res.mask == 0) return;
     rm_write(cpu, i, size, res.value);

@@ -12,6 +12,10 @@
  *   LF_LOGIC res from AND/OR/XOR/TEST: CF = OF = 0 (AF undefined: 0)
  *   LF_INC/LF_DEC res = src1 +/- 1: CF is not affected, so it was put into
  *          s.eflags before the lazy record was made (flags_set_incdec).
+ *   LF_SHL/LF_SHR/LF_SAR  res = src1 shifted by src2 (a masked count, 1-31):
+ *          CF is the last bit shifted out; OF (defined for count 1) is
+ *          MSB(res) ^ CF for SHL, the sign change of the last one-bit step
+ *          for SHR, 0 for SAR; AF (undefined) is 0 (SDM Vol. 2B SAL/SAR/SHL/SHR).
  * ADC/SBB with a carry-in of 0 are recorded as ADD/SUB: the carry-in is
  * then implied by the operation, no extra field needed.
  *
@@ -20,9 +24,26 @@
  */
 #include "cpu/cpu_internal.h"
 
+/* The value before the last one-bit step of a right shift. */
+static uint32_t shr_before_last(const struct lazy_flags *lf)
+{
+    return lf->src1 >> (lf->src2 - 1);
+}
+
+static uint32_t sar_before_last(const struct lazy_flags *lf)
+{
+    uint32_t sign = sign_bit(lf->size);
+    uint32_t sx = (lf->src1 ^ sign) - sign;            /* sign-extend to 32 bits */
+    uint32_t n = lf->src2 - 1;
+    return (sx & 0x80000000u) ? ~(~sx >> n) : sx >> n;
+}
+
 static uint32_t lazy_cf(const struct lazy_flags *lf)
 {
     switch (lf->op) {
+    case LF_SHL: return (uint32_t)(((uint64_t)lf->src1 << lf->src2) >> (lf->size * 8)) & 1;
+    case LF_SHR: return shr_before_last(lf) & 1;
+    case LF_SAR: return sar_before_last(lf) & 1;
     case LF_ADD: return lf->res < lf->src1;
     case LF_ADC: return lf->res <= lf->src1;
     case LF_SUB: return lf->src1 < lf->src2;
@@ -39,6 +60,10 @@ static uint32_t lazy_of(const struct lazy_flags *lf)
         return ((lf->src1 ^ lf->res) & (lf->src2 ^ lf->res) & sign) != 0;
     case LF_SUB: case LF_SBB: case LF_DEC:
         return ((lf->src1 ^ lf->src2) & (lf->src1 ^ lf->res) & sign) != 0;
+    case LF_SHL:
+        return ((lf->res & sign) != 0) ^ lazy_cf(lf);
+    case LF_SHR:
+        return ((shr_before_last(lf) ^ lf->res) & sign) != 0;
     default:
         return 0;
     }
@@ -50,7 +75,8 @@ static uint32_t lazy_arith(const struct lazy_flags *lf)
     uint32_t f = 0;
     if (lf->op != LF_INC && lf->op != LF_DEC && lazy_cf(lf)) f |= EFLAGS_CF;
     if (parity8(lf->res)) f |= EFLAGS_PF;
-    if (lf->op != LF_LOGIC && ((lf->src1 ^ lf->src2 ^ lf->res) & 0x10)) f |= EFLAGS_AF;
+    bool af_defined = lf->op != LF_LOGIC && lf->op < LF_SHL;   /* add/sub/inc/dec */
+    if (af_defined && ((lf->src1 ^ lf->src2 ^ lf->res) & 0x10)) f |= EFLAGS_AF;
     if (lf->res == 0) f |= EFLAGS_ZF;
     if (lf->res & sign_bit(lf->size)) f |= EFLAGS_SF;
     if (lazy_of(lf)) f |= EFLAGS_OF;
@@ -134,10 +160,8 @@ void flags_set_arith(struct cpu *cpu, uint32_t flags, uint32_t mask)
     cpu->s.eflags = (cpu->s.eflags & ~mask) | (flags & mask);
 }
 
-void flags_set_incdec(struct cpu *cpu, enum lazy_op op, unsigned size, uint32_t res, uint32_t src)
+void flags_fold_cf(struct cpu *cpu)
 {
-    /* Keep CF: fold the current carry into s.eflags before recording. */
     bool cf = cpu_cf(cpu);
     cpu->s.eflags = (cpu->s.eflags & ~EFLAGS_CF) | (cf ? EFLAGS_CF : 0);
-    flags_set(cpu, op, size, res, src, 1);
 }

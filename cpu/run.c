@@ -183,13 +183,17 @@ static bool interrupt_deliverable(struct cpu *cpu)
            cpu->irq.pending && cpu->irq.pending(cpu->irq.opaque);
 }
 
-/* Run one decoded block, all of it or 'max' instructions. */
+/*
+ * Run one decoded block, all of it or 'max' instructions.  This is the
+ * hottest loop of the emulator: per instruction it records the start EIP
+ * (for faults), advances EIP and calls the handler.  cpu->insn is only
+ * kept on the per-instruction path (debug checks), where it is set before.
+ */
 static inline void run_block(struct cpu *cpu, const struct decoded_block *b, unsigned max)
 {
     const struct x86_insn *i = b->insn, *end = b->insn + (b->count < max ? b->count : max);
     for (; i < end; i++) {
         cpu->insn_eip = cpu->s.eip;
-        cpu->insn = i;
         cpu->s.eip += i->len;
         i->exec(cpu, i);
         cpu->stats.instructions++;
@@ -284,6 +288,7 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step)
             if (cpu->check_each_insn) cpu_debug_before_insn(cpu);
             first_insn = false;
             if (step) stepped = true;
+            cpu->insn = &b->insn[0];
             run_block(cpu, b, 1);
             if (shadow) cpu->s.interrupt_shadow = 0;
             if (cpu->check_each_insn) cpu_debug_after_insn(cpu, tf_before != 0);

@@ -65,8 +65,8 @@ const char *dt_excluded(unsigned op)
 
 /* Forms of tested opcodes the generator never produces, and why. */
 static const char *const partial[] = {
-    "LOCK prefix: which instructions accept it is checked by neither side alike "
-    "(QEMU's TCG ignores LOCK on many register forms); LOCK #UD rules belong in unit tests",
+    "LOCK prefix: its #UD rules (SDM Vol. 2A LOCK: only read-modify-write forms with a "
+    "memory destination) are left to unit tests; LOCK changes no result here",
     "CS: segment override: QEMU's TCG does not check segment types or limits on "
     "data accesses, so a write through CS does not #GP there as the SDM (Vol. 3A 5.5) requires",
     "FF /3 and FF /5 (CALL/JMP m16:16/32): far transfers, system-level as CALL ptr16:32. "

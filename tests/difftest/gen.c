@@ -296,7 +296,8 @@ static bool byte_op(unsigned op)
 
 static bool is_string_op(unsigned op) { return op >= 0xA4 && op <= 0xAF && op != 0xA8 && op != 0xA9; }
 
-/* Opcodes with a special generator (the rest go by the table's decode flags). */
+/* String ops have their own generator (below dt_gen_case); the rest go by
+ * the table's decode flags plus the fix-ups in dt_gen_case. */
 static void gen_string(struct gen *g, unsigned op);
 
 /* ModRM.reg for groups and forms with constraints; -1: any. */

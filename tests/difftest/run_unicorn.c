@@ -13,10 +13,12 @@
  * Exceptions: #UD ends uc_emu_start with UC_ERR_INSN_INVALID; every other
  * exception (and INT3, INTO, INT1) goes to the UC_HOOK_INTR hook with its
  * vector, where we stop the run.  The code hook (on_code) stops Unicorn
- * when the *next* instruction starts; a jump to an unmapped address
- * therefore ends in UC_ERR_FETCH_UNMAPPED after the instruction completed
- * (EIP is the target), which counts as completion.
+ * when the *next* instruction starts; a jump to an unmapped or
+ * non-executable address therefore ends in UC_ERR_FETCH_UNMAPPED or
+ * UC_ERR_FETCH_PROT after the instruction completed (EIP is the target),
+ * which counts as completion.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,7 +71,14 @@ int dt_unicorn_init(void)
         fprintf(stderr, "difftest: uc_open: %s (is libunicorn2 installed?)\n", uc_strerror(err));
         return -1;
     }
-    err = uc_mem_map(uc, 0, DT_MEM_SIZE, UC_PROT_ALL);
+    /* Only the code page is executable: a jump into the GDT or the random
+     * data then ends in UC_ERR_FETCH_PROT instead of translating random
+     * bytes, some of which abort Unicorn 2.0.1 (see FF /3 in expect.c). */
+    err = uc_mem_map(uc, DT_GDT_ADDR, DT_CODE_ADDR - DT_GDT_ADDR, UC_PROT_READ | UC_PROT_WRITE);
+    if (err == UC_ERR_OK)
+        err = uc_mem_map(uc, DT_CODE_ADDR, DT_DATA_ADDR - DT_CODE_ADDR, UC_PROT_READ | UC_PROT_EXEC);
+    if (err == UC_ERR_OK)
+        err = uc_mem_map(uc, DT_DATA_ADDR, DT_MEM_SIZE - DT_DATA_ADDR, UC_PROT_READ | UC_PROT_WRITE);
     if (err == UC_ERR_OK) err = uc_mem_write(uc, DT_GDT_ADDR, dt_gdt, sizeof dt_gdt);
     uc_x86_mmr gdtr = { .base = DT_GDT_ADDR, .limit = DT_GDT_LIMIT };
     if (err == UC_ERR_OK) err = uc_reg_write(uc, UC_X86_REG_GDTR, &gdtr);
@@ -142,7 +151,8 @@ void dt_unicorn_run(const struct dt_case *c, struct dt_result *r)
         r->vector = 6;   /* #UD */
     } else if (err != UC_ERR_OK) {
         read_regs(&r->out);
-        if (!(err == UC_ERR_FETCH_UNMAPPED && r->out.eip != c->in.eip))
+        bool fetch = err == UC_ERR_FETCH_UNMAPPED || err == UC_ERR_FETCH_PROT;
+        if (!(fetch && r->out.eip != c->in.eip))
             r->unclassified = (int)err;
     }
     read_regs(&r->out);
