@@ -12,7 +12,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
 #include "cpu/x86_state.h"
+#include "machine/clock.h"
 #include "mmu/bus.h"
 
 struct cpu;
@@ -44,6 +47,25 @@ struct machine_config {
 struct uart16550;
 struct debugport;
 struct port92;
+struct snapshot;
+
+/*
+ * A device as the board sees it: every device registers one of these in
+ * machine_init, so savevm/loadvm, reset and the monitor's `info NAME` reach
+ * all devices without knowing them.  'save'/'load' write and read the
+ * device's register state as snapshot sections (machine/snapshot.h);
+ * 'info' prints it decoded, named as the data sheet names it.
+ */
+struct machine_device {
+    const char *name;                               /* "pic", "pit", "com1", ... */
+    void *opaque;
+    int (*save)(void *opaque, struct snapshot *s);
+    int (*load)(void *opaque, const struct snapshot *s);
+    void (*reset)(void *opaque);
+    void (*info)(void *opaque, FILE *out);
+};
+
+#define MACHINE_MAX_DEVICES 32
 
 struct machine {
     struct machine_config config;
@@ -60,6 +82,11 @@ struct machine {
     /* Called by devices to make the engine return at the next boundary. */
     void (*request_stop)(void *opaque);
     void *request_stop_opaque;
+    /* The virtual clock every device takes its time from (machine/clock.h). */
+    struct vclock clock;
+    /* Registered devices, in the order machine_init wired them. */
+    struct machine_device devices[MACHINE_MAX_DEVICES];
+    int device_count;
     /* Initial CPU state set by the loader (Multiboot entry, or reset vector). */
     struct x86_state boot_state;
     /* True when there is no loader state: the engine starts the CPU from its
@@ -91,5 +118,18 @@ int machine_reset(struct machine *m);
  * input (the serial ports) pull it in and update their interrupt lines.
  */
 void machine_poll(struct machine *m);
+
+/* Register a device (machine_init does it for each). -ENOSPC when full. */
+int machine_add_device(struct machine *m, const struct machine_device *d);
+/* The device registered under 'name', or NULL. */
+const struct machine_device *machine_find_device(const struct machine *m, const char *name);
+
+/*
+ * The board's part of a snapshot: RAM, A20, the clock, every registered
+ * device.  (The CPU state is the engine's: savevm adds it.)  Returns 0 or
+ * -errno with a one-line reason in *why.
+ */
+int machine_save(struct machine *m, struct snapshot *s, const char **why);
+int machine_load(struct machine *m, const struct snapshot *s, const char **why);
 
 #endif

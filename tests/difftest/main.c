@@ -30,7 +30,7 @@
 #include "cpu/cpu.h"
 #include "tests/difftest/difftest.h"
 
-#define DT_CASES 2000          /* per opcode, default run */
+#define DT_CASES 4000          /* per opcode, default run */
 #define DT_SWEEP_FACTOR 50
 #define DT_DEFAULT_SEED 0x7472617065ull   /* "trape" */
 #define DT_MAX_REPORTED_DIFFS 12

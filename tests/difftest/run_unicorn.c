@@ -73,10 +73,13 @@ int dt_unicorn_init(void)
     }
     /* Only the code page is executable: a jump into the GDT or the random
      * data then ends in UC_ERR_FETCH_PROT instead of translating random
-     * bytes, some of which abort Unicorn 2.0.1 (see FF /3 in expect.c). */
+     * bytes, some of which abort Unicorn 2.0.1 (see FF /3 in expect.c).
+     * (uc_ctl_remove_cache over a range spanning several mappings removes
+     * nothing in Unicorn 2.0.1: the stale translation of the previous case
+     * ran, so run() flushes the code page alone.) */
     err = uc_mem_map(uc, DT_GDT_ADDR, DT_CODE_ADDR - DT_GDT_ADDR, UC_PROT_READ | UC_PROT_WRITE);
     if (err == UC_ERR_OK)
-        err = uc_mem_map(uc, DT_CODE_ADDR, DT_DATA_ADDR - DT_CODE_ADDR, UC_PROT_READ | UC_PROT_EXEC);
+        err = uc_mem_map(uc, DT_CODE_ADDR, DT_DATA_ADDR - DT_CODE_ADDR, UC_PROT_ALL);
     if (err == UC_ERR_OK)
         err = uc_mem_map(uc, DT_DATA_ADDR, DT_MEM_SIZE - DT_DATA_ADDR, UC_PROT_READ | UC_PROT_WRITE);
     if (err == UC_ERR_OK) err = uc_mem_write(uc, DT_GDT_ADDR, dt_gdt, sizeof dt_gdt);
@@ -125,7 +128,7 @@ void dt_unicorn_run(const struct dt_case *c, struct dt_result *r)
 {
     uc_mem_write(uc, 0, c->mem, DT_MEM_SIZE);
     /* The code bytes changed under the same address: drop translated blocks. */
-    uc_ctl_remove_cache(uc, 0, DT_MEM_SIZE);
+    uc_ctl_remove_cache(uc, DT_CODE_ADDR, DT_DATA_ADDR);   /* the one executable page */
     /* A fresh CPU: Unicorn does not deliver the exceptions it reports to
      * the hook, so QEMU's "exception in flight" (env->old_exception) would
      * stay set and turn the next case's fault into a double fault. */

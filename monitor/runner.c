@@ -1,0 +1,160 @@
+/*
+ * runner.c - the loop between the engine and everything else.
+ *
+ *   runner_run
+ *     loop: engine run(slice)
+ *           machine stop filed?   power off / debug exit -> FINISHED
+ *                                 reset -> reset board and engine, go on
+ *           engine exit:          budget  -> poll devices, go on
+ *                                 halt    -> wait for an interrupt, or FINISHED
+ *                                 shutdown (triple fault) -> report, FINISHED
+ *                                 breakpoint / step / ... -> the caller
+ */
+#include "monitor/runner.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "machine/machine.h"
+
+/* Instructions per engine slice between device polls. */
+#define RUN_SLICE 1000000
+
+void runner_init(struct runner *r, struct engine *e, struct machine *m, const struct options *o)
+{
+    r->engine = e;
+    r->machine = m;
+    r->options = o;
+    r->status = -1;
+    r->address = 0;
+    r->interrupted = 0;
+    r->finished = false;
+    r->finish_message = NULL;
+}
+
+void runner_interrupt(struct runner *r)
+{
+    r->interrupted = 1;
+    if (r->engine->ops->request_exit) r->engine->ops->request_exit(r->engine);
+}
+
+int runner_status_for_error(int err)
+{
+    switch (-err) {
+    case ENOMEM: case EIO: case EMFILE: case ENFILE: case ENOSPC: case ENODEV:
+        return STATUS_HOST;
+    default:
+        return STATUS_USAGE;
+    }
+}
+
+static enum run_result finish(struct runner *r, int status)
+{
+    r->status = status;
+    r->finished = true;
+    return RUN_FINISHED;
+}
+
+static int reset_machine(struct runner *r)
+{
+    int err = machine_reset(r->machine);
+    if (err < 0) return err;
+    r->engine->ops->reset(r->engine);
+    return 0;
+}
+
+/* A stop filed by a device.  Returns an exit status, or -1 to go on. */
+static int machine_stopped(struct runner *r)
+{
+    struct machine *m = r->machine;
+    switch (m->stop_reason) {
+    case MACHINE_POWER_OFF:
+        return STATUS_POWER_OFF;
+    case MACHINE_DEBUG_EXIT:
+        /* QEMU's isa-debug-exit status; the OS keeps its low 8 bits. */
+        return (((unsigned)m->debug_exit_value << 1) | 1) & 0xFF;
+    case MACHINE_RESET_REQUEST:
+        if (m->config.no_reboot)
+            return STATUS_POWER_OFF;   /* -no-reboot: a reset ends the run, as QEMU */
+        if (reset_machine(r) < 0)
+            return STATUS_USAGE;
+        return -1;
+    case MACHINE_RUNNING:
+        break;
+    }
+    return -1;
+}
+
+/* The guest halted and nothing can wake it: say so, once. */
+static enum run_result halted_for_good(struct runner *r)
+{
+    struct x86_state s;
+    r->engine->ops->get_state(r->engine, &s);
+    if (!(s.eflags & EFLAGS_IF))
+        fprintf(stderr, "trapeze: guest halted with interrupts disabled at %04x:%08x\n",
+                s.seg[SEG_CS].selector, s.eip);
+    else
+        fprintf(stderr, "trapeze: guest halted at %04x:%08x waiting for an interrupt, but no device "
+                        "can raise one yet (the PIC and timers come with the PC board issue)\n",
+                s.seg[SEG_CS].selector, s.eip);
+    return finish(r, STATUS_GUEST_STUCK);
+}
+
+enum run_result runner_run(struct runner *r, uint64_t max_instructions, bool step)
+{
+    struct engine *e = r->engine;
+    struct machine *m = r->machine;
+    uint64_t left = max_instructions;
+
+    if (r->finished) return RUN_FINISHED;
+    r->interrupted = 0;
+    for (;;) {
+        uint64_t slice = RUN_SLICE;
+        if (max_instructions && left < slice) slice = left;
+        struct engine_exit x = step ? e->ops->step(e) : e->ops->run(e, slice);
+
+        if (m->stop_reason != MACHINE_RUNNING) {
+            int status = machine_stopped(r);
+            if (status >= 0) return finish(r, status);
+            continue;
+        }
+        switch (x.reason) {
+        case ENGINE_EXIT_BUDGET:
+            machine_poll(m);
+            if (max_instructions) {
+                left -= slice < left ? slice : left;
+                if (left == 0) return RUN_BUDGET;
+            }
+            break;
+        case ENGINE_EXIT_REQUEST:
+            machine_poll(m);
+            break;
+        case ENGINE_EXIT_HALT:
+            machine_poll(m);
+            return halted_for_good(r);
+        case ENGINE_EXIT_SHUTDOWN:
+            if (r->options->reboot_on_triple_fault && !m->config.no_reboot) {
+                if (reset_machine(r) < 0) return finish(r, STATUS_USAGE);
+                break;
+            }
+            e->ops->print_fault_report(e, stderr);
+            return finish(r, STATUS_GUEST_STUCK);
+        case ENGINE_EXIT_BREAKPOINT:
+            r->address = x.address;
+            return RUN_BREAKPOINT;
+        case ENGINE_EXIT_WATCHPOINT:
+            r->address = x.address;
+            return RUN_WATCHPOINT;
+        case ENGINE_EXIT_STEP:
+            return RUN_STEPPED;
+        case ENGINE_EXIT_ERROR:
+            fprintf(stderr, "trapeze: %s\n", x.message ? x.message : "the engine cannot go on");
+            return finish(r, STATUS_GUEST_STUCK);
+        }
+        if (r->interrupted) {
+            r->interrupted = 0;
+            return RUN_INTERRUPTED;
+        }
+        if (step) return RUN_STEPPED;
+    }
+}

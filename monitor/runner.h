@@ -1,0 +1,64 @@
+/*
+ * runner.h - running the machine until something the user must see.
+ *
+ * One loop serves every front end: the plain command line (run to the
+ * end), the monitor shell (continue, step, until) and the GDB stub.  It
+ * owns what happens between engine slices - machine stops (power off,
+ * isa-debug-exit, reset), triple faults, halts, the virtual clock's timers
+ * and host input - so no front end duplicates it.
+ */
+#ifndef TRAPEZE_RUNNER_H
+#define TRAPEZE_RUNNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "monitor/cmdline.h"
+#include "vmm/engine.h"
+
+struct machine;
+
+/* Process exit statuses (DESIGN.md "Exit statuses"). */
+enum {
+    STATUS_POWER_OFF = 0,
+    STATUS_USAGE = 2,
+    STATUS_GUEST_STUCK = 4,
+    STATUS_HOST = 6,
+};
+
+enum run_result {
+    RUN_FINISHED,     /* the machine is done: runner->status is the exit status */
+    RUN_BREAKPOINT,   /* a host breakpoint: runner->address */
+    RUN_WATCHPOINT,   /* a host watchpoint: runner->address */
+    RUN_STEPPED,      /* the single step asked for is done */
+    RUN_BUDGET,       /* ran the instructions asked for */
+    RUN_INTERRUPTED,  /* runner_interrupt() was called (Ctrl-C, a debugger) */
+};
+
+struct runner {
+    struct engine *engine;
+    struct machine *machine;
+    const struct options *options;
+    int status;               /* valid after RUN_FINISHED */
+    uint32_t address;         /* breakpoint / watchpoint address */
+    volatile int interrupted; /* set by runner_interrupt (signal-safe) */
+    bool finished;            /* the machine cannot run any more */
+    const char *finish_message; /* why it finished, when there is one to print */
+};
+
+void runner_init(struct runner *r, struct engine *e, struct machine *m, const struct options *o);
+
+/*
+ * Run until something to report.  'max_instructions' 0 means no limit;
+ * 'step' runs one instruction.  Messages for the user (halted forever,
+ * triple-fault report) are printed to stderr here, once.
+ */
+enum run_result runner_run(struct runner *r, uint64_t max_instructions, bool step);
+
+/* Make a running runner_run return RUN_INTERRUPTED soon (async-signal safe). */
+void runner_interrupt(struct runner *r);
+
+/* Map a -errno from set-up to an exit status (host failure or bad input). */
+int runner_status_for_error(int err);
+
+#endif
