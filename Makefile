@@ -30,9 +30,9 @@ CFLAGS  += $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm
 
 # The emulator proper: every layer's .c files; monitor/main.c holds main().
-LAYERS   = cpu mmu devices machine vmm monitor translator
+LAYERS   = cpu mmu devices machine machine/bios vmm monitor translator
 LIB_SRCS = $(filter-out monitor/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
-LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/machine/bios/bios_rom.o
 # Linked as objects, not an archive, so every object's definitions count.
 LIB      = $(LIB_OBJS)
 
@@ -57,6 +57,7 @@ $(BUILD)/.deps: tools/deps.sh
 	$(Q)touch $@
 
 include guests/guests.mk
+include machine/bios/bios.mk
 include tests/tests.mk
 include bench/bench.mk
 

@@ -9,6 +9,16 @@
 #            instructions / (best time - start-up) ("net MIPS", the loop alone)
 #   exit0    start-up + shut-down: the wall time of guests/exit0, median of
 #            BENCH_STARTS (5) runs
+#   paging   guests/pagebench: ns per page fault and per TLB miss (wall
+#            time less exit0, over the guest-counted operations), best of
+#            BENCH_RUNS; trapeze and QEMU only (see the section at the end)
+#   I/O exit guests/ioloop: 1,000,000 OUTs to port 0x80; (best wall time -
+#            exit0 median) / 1e6 is the round trip of one port write from the
+#            guest to the device model and back, in us (under kvm: one
+#            KVM_EXIT_IO each); trapeze and QEMU only
+#   interrupts guests/timerbench: a compute loop under a 1 kHz PIT for 2000
+#            IRQ0 ticks: wall time, interrupts per second, instruction rate;
+#            trapeze and QEMU only
 # then ratios of trapeze's figures to the other engines' from this same run.
 # A run that times out, exits with the wrong status or prints the wrong
 # checksum makes its engine's row say "failed (...)"; the report goes on.
@@ -17,6 +27,10 @@
 # BENCH_RUNS (3), BENCH_STARTS (5), BENCH_TIMEOUT (seconds a run, 300).
 BUILD=${BUILD:-build}
 ENGINES=${BENCH_ENGINES:-emu}
+# kvm joins the default engines where this host has a usable /dev/kvm.
+if [ -z "$BENCH_ENGINES" ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+    ENGINES="$ENGINES kvm"
+fi
 RUNS=${BENCH_RUNS:-3}
 STARTS=${BENCH_STARTS:-5}
 LIMIT=${BENCH_TIMEOUT:-300}
@@ -176,3 +190,198 @@ END {
     printf "\n(MIPS = instructions / best wall time; net MIPS leaves the exit0 time out;\n"
     printf " a MIPS ratio above 1 means trapeze is faster, a start-up ratio above 1 slower)\n"
 }' "$tmp/results"
+
+# ---- paging: guests/pagebench, its loop picked by the last word of the
+# command line.  fault: PF_OPS page faults, each handled by mapping the page
+# (then unmapped + INVLPG); tlb: TLB_OPS reads, each of a page whose
+# translation a MOV CR3 just dropped.  Figure: (best wall time - that
+# engine's exit0 median) / operations, in ns.  Bochs has no -kernel: not run.
+PF_OPS=1000000                  # guests/pagebench.asm PF_COUNT
+TLB_OPS=10240000                # TLB_ROUNDS * TLB_PAGES
+: > "$tmp/paging"
+# paging_measure NAME CMD...: appends "NAME ok fault-best tlb-best exit0"
+# or "NAME failed why" to $tmp/paging (CMD gets "-append MODE" added).
+paging_measure() {
+    name=$1
+    shift
+    start=$(awk -v n="$name" '$1 == n && $2 == "ok" { print $4 }' "$tmp/results")
+    [ -n "$start" ] || { echo "$name failed no exit0 figure" >> "$tmp/paging"; return; }
+    line="$name ok"
+    for mode in fault tlb; do
+        want="pagebench: $PF_OPS page faults"
+        [ $mode = tlb ] && want="pagebench: $TLB_OPS tlb misses"
+        : > "$tmp/p.times"
+        i=0
+        while [ $i -lt "$RUNS" ]; do
+            timed "$@" -append "$mode"
+            why=$(verdict 33 "$want")
+            if [ -n "$why" ]; then
+                echo "$name failed $mode: $why" >> "$tmp/paging"
+                return
+            fi
+            echo "$secs" >> "$tmp/p.times"
+            i=$((i + 1))
+        done
+        line="$line $(sort -n "$tmp/p.times" | head -n 1)"
+    done
+    echo "$line $start" >> "$tmp/paging"
+}
+if [ -e "$G/pagebench.elf" ]; then
+    echo "measuring paging (guests/pagebench, best of $RUNS):" >&2
+    for e in $ENGINES; do
+        [ -x "$BUILD/trapeze" ] && paging_measure "trapeze-$e" \
+            "$BUILD/trapeze" -engine "$e" -kernel "$G/pagebench.elf" -nographic
+    done
+    command -v qemu-system-i386 >/dev/null 2>&1 && paging_measure qemu-tcg \
+        qemu-system-i386 -accel tcg -display none -serial stdio -monitor none \
+            $QEMU_EXIT -kernel "$G/pagebench.elf"
+    awk -v pf="$PF_OPS" -v tlb="$TLB_OPS" '
+    function ns(t, s, n) { return t - s > 0 ? (t - s) * 1e9 / n : 0 }
+    {
+        name[NR] = $1; state[NR] = $2
+        if ($2 == "ok") { f[$1] = ns($3, $5, pf); m[$1] = ns($4, $5, tlb); ok[$1] = 1 }
+        else { why = $0; sub(/^[^ ]+ [^ ]+ /, "", why); reason[NR] = why }
+    }
+    END {
+        printf "\npaging: %d page faults, %d TLB misses (guests/pagebench; ", pf, tlb
+        printf "wall time less exit0, per operation)\n\n"
+        printf "%-12s %12s %14s\n", "engine", "ns/fault", "ns/TLB miss"
+        for (i = 1; i <= NR; i++) {
+            n = name[i]
+            if (state[i] != "ok") { printf "%-12s %s (%s)\n", n ":", state[i], reason[i]; continue }
+            printf "%-12s %12.1f %14.1f\n", n, f[n], m[n]
+        }
+        printf "\npaging ratios (above 1: trapeze is faster):\n"
+        shown = 0
+        for (i = 1; i <= NR; i++) {
+            t = name[i]
+            if (t !~ /^trapeze-/ || !ok[t]) continue
+            for (j = 1; j <= NR; j++) {
+                b = name[j]
+                if (b ~ /^trapeze-/ || !ok[b]) continue
+                printf "  %s / %s: page fault x%.2f, TLB miss x%.2f\n", t, b,
+                    (f[t] > 0 ? f[b] / f[t] : 0), (m[t] > 0 ? m[b] / m[t] : 0)
+                shown++
+            }
+        }
+        if (!shown) printf "  none: needs a trapeze engine and QEMU measured\n"
+    }' "$tmp/paging"
+else
+    echo "paging: skipped ($G/pagebench.elf is missing: make guests)"
+fi
+
+# ---- I/O exits: guests/ioloop, IO_OPS OUTs to port 0x80.  Figure: (best
+# wall time - that engine's exit0 median) / IO_OPS, in us: under kvm the
+# round trip of a KVM_EXIT_IO (guest -> KVM -> trapeze's bus -> guest),
+# under the software engines the cost of emulating the OUT and its
+# dispatch.  Bochs has no -kernel: not run.
+IO_OPS=1000000                  # guests/ioloop.asm IOLOOP_COUNT
+: > "$tmp/io"
+# io_measure NAME CMD...: appends "NAME ok best exit0" or "NAME failed why".
+io_measure() {
+    name=$1
+    shift
+    start=$(awk -v n="$name" '$1 == n && $2 == "ok" { print $4 }' "$tmp/results")
+    [ -n "$start" ] || { echo "$name failed no exit0 figure" >> "$tmp/io"; return; }
+    : > "$tmp/io.times"
+    i=0
+    while [ $i -lt "$RUNS" ]; do
+        timed "$@"
+        why=$(verdict 33 "")
+        if [ -n "$why" ]; then
+            echo "$name failed $why" >> "$tmp/io"
+            return
+        fi
+        echo "$secs" >> "$tmp/io.times"
+        i=$((i + 1))
+    done
+    echo "$name ok $(sort -n "$tmp/io.times" | head -n 1) $start" >> "$tmp/io"
+}
+if [ -e "$G/ioloop.elf" ]; then
+    echo "measuring I/O exits (guests/ioloop, best of $RUNS):" >&2
+    for e in $ENGINES; do
+        [ -x "$BUILD/trapeze" ] && io_measure "trapeze-$e" \
+            "$BUILD/trapeze" -engine "$e" -kernel "$G/ioloop.elf" -nographic
+    done
+    command -v qemu-system-i386 >/dev/null 2>&1 && io_measure qemu-tcg \
+        qemu-system-i386 -accel tcg -display none -serial stdio -monitor none \
+            $QEMU_EXIT -kernel "$G/ioloop.elf"
+    awk -v n_ops="$IO_OPS" '
+    {
+        name[NR] = $1; state[NR] = $2
+        if ($2 == "ok") us[$1] = ($3 - $4) > 0 ? ($3 - $4) * 1e6 / n_ops : -1
+        else { why = $0; sub(/^[^ ]+ [^ ]+ /, "", why); reason[NR] = why }
+    }
+    END {
+        printf "\nI/O exits: %d OUTs to port 0x80 (guests/ioloop; wall time less exit0, per OUT)\n\n", n_ops
+        printf "%-12s %14s\n", "engine", "us/round trip"
+        for (i = 1; i <= NR; i++) {
+            n = name[i]
+            if (state[i] != "ok") { printf "%-12s %s (%s)\n", n ":", state[i], reason[i]; continue }
+            if (us[n] < 0) printf "%-12s %14s  (the loop took less than start-up varies)\n", n, "-"
+            else printf "%-12s %14.3f\n", n, us[n]
+        }
+        printf "\n(under kvm each OUT is a KVM_EXIT_IO served by trapeze in user space;\n"
+        printf " -engine kvm -stats splits it into time in KVM_RUN and time handling the exit)\n"
+    }' "$tmp/io"
+else
+    echo "I/O exits: skipped ($G/ioloop.elf is missing: make guests)"
+fi
+
+# ---- interrupts: guests/timerbench, a compute loop of 7-instruction
+# iterations while PIT counter 0 interrupts at 1 kHz, for TIMER_TICKS IRQ0
+# ticks (2 s of guest time: the wall time is about 2 s for every engine
+# that keeps up).  Figures: wall time (best of RUNS), interrupts per wall
+# second, and the instruction rate: (7 x iterations + 6 x ticks) / wall.
+# Bochs has no -kernel: not run.
+TIMER_TICKS=2000                # guests/timerbench.asm TICKS
+: > "$tmp/irq"
+# irq_measure NAME CMD...: appends "NAME ok best iterations" or "NAME failed why".
+irq_measure() {
+    name=$1
+    shift
+    : > "$tmp/irq.times"
+    i=0
+    while [ $i -lt "$RUNS" ]; do
+        timed "$@"
+        why=$(verdict 33 "timerbench: $TIMER_TICKS ticks")
+        if [ -n "$why" ]; then
+            echo "$name failed $why" >> "$tmp/irq"
+            return
+        fi
+        iters=$(tr -d '\r' < "$tmp/out" | sed -n 's/.* ticks, \([0-9]*\) loop iterations.*/\1/p')
+        echo "$secs $iters" >> "$tmp/irq.times"
+        i=$((i + 1))
+    done
+    echo "$name ok $(sort -n "$tmp/irq.times" | head -n 1)" >> "$tmp/irq"
+}
+if [ -e "$G/timerbench.elf" ]; then
+    echo "measuring interrupts (guests/timerbench, best of $RUNS):" >&2
+    for e in $ENGINES; do
+        [ -x "$BUILD/trapeze" ] && irq_measure "trapeze-$e" \
+            "$BUILD/trapeze" -engine "$e" -kernel "$G/timerbench.elf" -nographic
+    done
+    command -v qemu-system-i386 >/dev/null 2>&1 && irq_measure qemu-tcg \
+        qemu-system-i386 -accel tcg -display none -serial stdio -monitor none \
+            $QEMU_EXIT -kernel "$G/timerbench.elf"
+    awk -v ticks="$TIMER_TICKS" '
+    {
+        name[NR] = $1; state[NR] = $2
+        if ($2 == "ok") { t[$1] = $3; it[$1] = $4 }
+        else { why = $0; sub(/^[^ ]+ [^ ]+ /, "", why); reason[NR] = why }
+    }
+    END {
+        printf "\ninterrupts: %d IRQ0 ticks at 1 kHz under a compute loop (guests/timerbench)\n\n", ticks
+        printf "%-12s %10s %12s %9s\n", "engine", "wall s", "IRQs/s", "MIPS"
+        for (i = 1; i <= NR; i++) {
+            n = name[i]
+            if (state[i] != "ok") { printf "%-12s %s (%s)\n", n ":", state[i], reason[i]; continue }
+            printf "%-12s %10.3f %12.1f %9.1f\n", n, t[n], ticks / t[n],
+                (7 * it[n] + 6 * ticks) / t[n] / 1e6
+        }
+        printf "\n(the guest runs for 2 s of virtual time: MIPS is how much work an engine\n"
+        printf " fits between the ticks; IRQs/s below 1000 means it fell behind real time)\n"
+    }' "$tmp/irq"
+else
+    echo "interrupts: skipped ($G/timerbench.elf is missing: make guests)"
+fi

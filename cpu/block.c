@@ -179,6 +179,7 @@ struct decoded_block *block_lookup_slow(struct cpu *cpu)
     uint32_t paddr;
     if (e->tag_read == (lin & PAGE_MASK)) {
         paddr = e->paddr | (lin & ~PAGE_MASK);
+        cpu->mmu.stats.hits++;
     } else {
         uint32_t error;
         if (!mmu_fill(&cpu->mmu, &cpu->s, lin, MMU_FETCH, user, &paddr, &error))

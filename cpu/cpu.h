@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "cpu/decode.h"
+#include "cpu/irq_source.h"
 #include "cpu/x86_state.h"
 #include "mmu/bus.h"
 #include "mmu/mmu.h"
@@ -70,8 +71,38 @@ struct cpu_exit {
     int vector;           /* EXCEPTION / INTERRUPT */
     bool has_error_code;
     uint32_t error_code;
-    uint32_t address;     /* BREAKPOINT / WATCHPOINT: linear address */
+    uint32_t address;     /* BREAKPOINT: linear address; WATCHPOINT: the first
+                             watched byte the access touched (linear, or
+                             physical when watch_physical) */
     const char *message;  /* UNSUPPORTED: what */
+    uint8_t watch_kind;   /* WATCHPOINT: the kind of the watchpoint hit (enum cpu_watch_kind) */
+    bool watch_physical;  /* WATCHPOINT: it watches physical addresses */
+};
+
+/*
+ * Host watchpoints (the monitor's `watch`, GDB's Z2/Z3/Z4): not the guest's
+ * debug registers, invisible to it.  An access to any byte of
+ * [addr, addr+len) of the kind watched makes cpu_run return
+ * CPU_EXIT_WATCHPOINT after the accessing instruction has completed (a trap,
+ * as x86 data breakpoints are, SDM Vol. 3B 17.3.1.2, and as gdb expects:
+ * EIP already points to the next instruction).  A read-modify-write
+ * instruction both reads and writes.  Linear watchpoints see the
+ * instruction's data accesses through segments (not implicit descriptor-
+ * table, IDT or TSS reads); physical ones see every CPU data access that
+ * reaches that RAM (through any mapping, A20 applied), but neither
+ * instruction fetches, page walks, DMA nor debugger accesses.
+ */
+enum cpu_watch_kind {
+    CPU_WATCH_WRITE = 1,   /* gdb "watch" */
+    CPU_WATCH_READ = 2,    /* gdb "rwatch" */
+    CPU_WATCH_ACCESS = 3,  /* gdb "awatch": reads and writes */
+};
+
+#define CPU_MAX_WATCHPOINTS 16
+struct cpu_watchpoint {
+    uint32_t addr, len;    /* [addr, addr+len), len >= 1, no wrap past 4 GiB */
+    uint8_t kind;          /* enum cpu_watch_kind */
+    bool physical;         /* physical (RAM) rather than linear addresses */
 };
 
 /* The chain of faults that led to a double or triple fault. */
@@ -108,12 +139,7 @@ struct cpu_stats {
 struct decoded_block;
 struct block_cache;
 
-/* Interrupt controller interface: the board wires the PIC here. */
-struct cpu_irq_source {
-    bool (*pending)(void *opaque);  /* INTR line asserted */
-    int (*acknowledge)(void *opaque); /* INTA cycle: returns the vector */
-    void *opaque;
-};
+/* Interrupt controller interface (struct cpu_irq_source): cpu/irq_source.h. */
 
 /* Hook for sensitive-but-unprivileged instructions run at CPL > 0 (tae). */
 typedef void (*cpu_sensitive_hook)(void *opaque, const char *mnemonic, uint32_t eip);
@@ -167,6 +193,14 @@ struct cpu {
     /* Debug registers' data breakpoints are checked on the slow memory path. */
     bool data_breakpoints_active;
     uint32_t pending_dr6;        /* B0-B3 hits of the current instruction */
+
+    /* Host watchpoints (cpu_set_watchpoint; checked in debug.c). */
+    struct cpu_watchpoint watchpoints[CPU_MAX_WATCHPOINTS];
+    int watchpoint_count;
+    int linear_watchpoint_count; /* how many of them are linear */
+    bool in_data_access;         /* memory.c: a data access is on the bus (physical hits count) */
+    bool watch_hit;              /* a watchpoint hit by the current instruction */
+    struct cpu_exit watch_exit;  /* ... and the exit it will cause */
 };
 
 /* Create/destroy: allocates the block cache; returns -errno on failure. */
@@ -196,6 +230,19 @@ void cpu_set_state(struct cpu *cpu, const struct x86_state *in);
 /* Host breakpoints at linear addresses. Return -ENOSPC / -ENOENT. */
 int cpu_set_breakpoint(struct cpu *cpu, uint32_t lin);
 int cpu_clear_breakpoint(struct cpu *cpu, uint32_t lin);
+
+/*
+ * Host watchpoints (see enum cpu_watch_kind above).  'len' >= 1 and the
+ * range must not wrap past 4 GiB (-EINVAL); physical ones must lie in RAM
+ * (-EINVAL); -ENOSPC when CPU_MAX_WATCHPOINTS are set.  Clearing needs the
+ * same addr, len, kind and physical as setting (-ENOENT otherwise).
+ * Physical watchpoints flag their RAM pages BUS_PAGE_WATCHED, so every
+ * access to those pages leaves the TLB fast path.
+ */
+int cpu_set_watchpoint(struct cpu *cpu, uint32_t addr, uint32_t len,
+                       enum cpu_watch_kind kind, bool physical);
+int cpu_clear_watchpoint(struct cpu *cpu, uint32_t addr, uint32_t len,
+                         enum cpu_watch_kind kind, bool physical);
 
 /* Deliver an exception or interrupt from outside (a VMM reflecting it). */
 void cpu_inject_interrupt(struct cpu *cpu, int vector, bool has_error, uint32_t error_code);

@@ -36,6 +36,8 @@
  * completed, cpu_debug_after_insn sets DR6.B1 and raises a #DB trap whose
  * return address is the instruction after the mov.
  */
+#include <errno.h>
+
 #include "cpu/cpu_internal.h"
 
 #define DR7_ENABLE(n)   (3u << ((n) * 2))   /* Ln | Gn */
@@ -81,19 +83,153 @@ void cpu_debug_update(struct cpu *cpu)
             break;
         }
     }
-    cpu->data_breakpoints_active = data;
+    /* Linear host watchpoints are checked where the DRs' data breakpoints are. */
+    cpu->data_breakpoints_active = data || cpu->linear_watchpoint_count > 0;
     /*
      * The per-instruction path runs for execute breakpoints (checked
      * before each instruction), for data hits and single-step (raised
-     * after it), for host breakpoints (the run loop's), and while RF is
-     * set, so that RF gets cleared when its instruction completes.
+     * after it), for host breakpoints (the run loop's), for host
+     * watchpoints (reported after the instruction), and while RF is set,
+     * so that RF gets cleared when its instruction completes.
      */
     cpu->check_each_insn = exec || data || cpu->breakpoint_count > 0 ||
+                           cpu->watchpoint_count > 0 ||
                            (cpu->s.eflags & (EFLAGS_TF | EFLAGS_RF)) != 0;
+}
+
+/* ---------- host watchpoints ---------- */
+
+/*
+ * Host watchpoints belong to the debugger, not to the guest: no DR6 bit, no
+ * #DB, nothing the guest can see.  A hit is recorded in cpu->watch_hit
+ * during the instruction (the first hit wins), and cpu_debug_after_insn
+ * turns it into CPU_EXIT_WATCHPOINT once the instruction has completed.
+ * A fault abandons the instruction, and its hits with it (run.c), since it
+ * will run again.  Physical watchpoints flag their RAM pages
+ * BUS_PAGE_WATCHED: the bus then hands out no host pointer for them
+ * (mmu_fill caches neither read nor write pointers), every access goes
+ * through bus_read/bus_write, and bus->watch_hook reports it here.  The
+ * hook only counts while memory.c has an instruction's data access on the
+ * bus (cpu->in_data_access), so fetches, page walks and DMA do not hit.
+ */
+
+static bool watch_kind_matches(uint8_t kind, bool write)
+{
+    return (kind & (write ? CPU_WATCH_WRITE : CPU_WATCH_READ)) != 0;
+}
+
+/* Record a hit of [addr, addr+size) against the watchpoints of one space. */
+static void watch_check(struct cpu *cpu, uint32_t addr, unsigned size, bool write, bool physical)
+{
+    if (cpu->watch_hit)
+        return;
+    for (int k = 0; k < cpu->watchpoint_count; k++) {
+        const struct cpu_watchpoint *w = &cpu->watchpoints[k];
+        if (w->physical != physical || !watch_kind_matches(w->kind, write))
+            continue;
+        uint64_t a = addr, start = w->addr;
+        if (!(a < start + w->len && start < a + size))
+            continue;
+        cpu->watch_hit = true;
+        cpu->watch_exit = (struct cpu_exit){
+            .reason = CPU_EXIT_WATCHPOINT, .address = (uint32_t)(a > start ? a : start),
+            .watch_kind = w->kind, .watch_physical = physical };
+        return;
+    }
+}
+
+static void watch_bus_hook(void *opaque, uint32_t paddr, unsigned size, bool write)
+{
+    struct cpu *cpu = opaque;
+    if (cpu->in_data_access)
+        watch_check(cpu, paddr, size, write, true);
+}
+
+/* Is any byte of the RAM page at 'page' under a physical watchpoint? */
+static bool page_watched(const struct cpu *cpu, uint32_t page)
+{
+    for (int k = 0; k < cpu->watchpoint_count; k++) {
+        const struct cpu_watchpoint *w = &cpu->watchpoints[k];
+        if (w->physical && w->addr <= page + (PAGE_SIZE - 1) &&
+            page <= w->addr + (w->len - 1))
+            return true;
+    }
+    return false;
+}
+
+/* Bring BUS_PAGE_WATCHED of the pages of [addr, addr+len) up to date. */
+static void watch_update_pages(struct cpu *cpu, uint32_t addr, uint32_t len)
+{
+    uint32_t last = (addr + (len - 1)) & PAGE_MASK;
+    for (uint32_t page = addr & PAGE_MASK;; page += PAGE_SIZE) {
+        if (page_watched(cpu, page))
+            bus_set_page_flags(cpu->bus, page, BUS_PAGE_WATCHED, 0);  /* flushes the TLB */
+        else
+            bus_set_page_flags(cpu->bus, page, 0, BUS_PAGE_WATCHED);
+        if (page == last)
+            break;
+    }
+}
+
+static bool watch_args_ok(const struct cpu *cpu, uint32_t addr, uint32_t len,
+                          enum cpu_watch_kind kind, bool physical)
+{
+    if (len == 0 || addr + (uint64_t)len > 0x100000000ull)
+        return false;
+    if (kind != CPU_WATCH_WRITE && kind != CPU_WATCH_READ && kind != CPU_WATCH_ACCESS)
+        return false;
+    /* Physical ones watch RAM: the only memory whose pages carry flags. */
+    return !physical || addr + (uint64_t)len <= cpu->bus->ram_size;
+}
+
+int cpu_set_watchpoint(struct cpu *cpu, uint32_t addr, uint32_t len,
+                       enum cpu_watch_kind kind, bool physical)
+{
+    if (!watch_args_ok(cpu, addr, len, kind, physical))
+        return -EINVAL;
+    for (int k = 0; k < cpu->watchpoint_count; k++) {
+        const struct cpu_watchpoint *w = &cpu->watchpoints[k];
+        if (w->addr == addr && w->len == len && w->kind == kind && w->physical == physical)
+            return 0;
+    }
+    if (cpu->watchpoint_count >= CPU_MAX_WATCHPOINTS)
+        return -ENOSPC;
+    cpu->watchpoints[cpu->watchpoint_count++] =
+        (struct cpu_watchpoint){ addr, len, (uint8_t)kind, physical };
+    if (physical) {
+        cpu->bus->watch_hook = watch_bus_hook;
+        cpu->bus->watch_opaque = cpu;
+        watch_update_pages(cpu, addr, len);
+    } else {
+        cpu->linear_watchpoint_count++;
+    }
+    cpu_debug_update(cpu);
+    cpu->end_block = true;   /* a running block must leave the fast path */
+    return 0;
+}
+
+int cpu_clear_watchpoint(struct cpu *cpu, uint32_t addr, uint32_t len,
+                         enum cpu_watch_kind kind, bool physical)
+{
+    for (int k = 0; k < cpu->watchpoint_count; k++) {
+        const struct cpu_watchpoint *w = &cpu->watchpoints[k];
+        if (w->addr != addr || w->len != len || w->kind != kind || w->physical != physical)
+            continue;
+        cpu->watchpoints[k] = cpu->watchpoints[--cpu->watchpoint_count];
+        if (physical)
+            watch_update_pages(cpu, addr, len);
+        else
+            cpu->linear_watchpoint_count--;
+        cpu_debug_update(cpu);
+        return 0;
+    }
+    return -ENOENT;
 }
 
 void cpu_debug_check_data(struct cpu *cpu, uint32_t lin, unsigned size, bool write)
 {
+    if (cpu->linear_watchpoint_count > 0)
+        watch_check(cpu, lin, size, write, false);
     uint32_t dr7 = cpu->s.dr[7];
     for (unsigned n = 0; n < 4; n++) {
         if (!(dr7 & DR7_ENABLE(n)))
@@ -171,6 +307,17 @@ void cpu_debug_after_insn(struct cpu *cpu, bool tf_before)
      * with its T bit set (SDM Vol. 3B 17.3.1.5: #DB after the switch,
      * before the new task's first instruction). */
     uint32_t hit = cpu->pending_dr6 & (DR6_B_ALL | DR6_BT);
+    /*
+     * A host watchpoint hit ends the run here, the instruction done - unless
+     * the guest has its own #DB trap to take first (delivered now; the run
+     * loop then reports the hit with EIP at the handler), or it is held by
+     * MOV SS, which holds only the guest's traps.
+     */
+    if (cpu->watch_hit && ((!hit && !tf_before) || loaded_ss(cpu))) {
+        cpu->watch_hit = false;
+        cpu_debug_update(cpu);
+        cpu_exit_now(cpu, cpu->watch_exit);
+    }
     if (!hit && !tf_before) {
         /* The instruction may have turned off what kept this slow path
          * on (cpu_write_eflags keeps it on through a TF 1 -> 0 change so

@@ -6,7 +6,10 @@
  * from the descriptor cache), one TLB compare, and a load/store through a
  * host pointer.  Everything else - TLB misses, page-crossing accesses,
  * MMIO, pages holding decoded code, traced pages, data breakpoints - takes
- * the slow path below, which is also where #PF is raised.
+ * the slow path below, which is also where #PF is raised.  Each fast-path
+ * hit adds one to mmu.stats.hits (measured: no loss on guests/compute
+ * beyond run-to-run noise); each slow-path lookup is an mmu_fill, counted
+ * there as a miss.
  *
  * Segment checks (SDM Vol. 3A 5.3 limit checking, 5.4 type checking):
  * in protected mode, a null (unusable) segment, a write to a code or
@@ -96,7 +99,11 @@ static uint32_t read_page_slow(struct cpu *cpu, uint32_t lin, unsigned size, boo
     struct tlb_entry *e = translate(cpu, lin, access, user, &paddr);
     if (access == MMU_WRITE ? e->tag_write == (lin & PAGE_MASK) : e->tag_read == (lin & PAGE_MASK))
         return host_load(e->addend + lin, size);
-    return bus_read(cpu->bus, paddr | (lin & ~PAGE_MASK), size);
+    /* Physical watchpoints count data accesses only, not fetches (debug.c). */
+    cpu->in_data_access = access != MMU_FETCH;
+    uint32_t v = bus_read(cpu->bus, paddr | (lin & ~PAGE_MASK), size);
+    cpu->in_data_access = false;
+    return v;
 }
 
 static uint32_t read_slow(struct cpu *cpu, uint32_t lin, unsigned size, bool user, enum mmu_access access)
@@ -117,10 +124,13 @@ static void write_page_slow(struct cpu *cpu, uint32_t lin, uint32_t value, unsig
 {
     uint32_t paddr;
     struct tlb_entry *e = translate(cpu, lin, MMU_WRITE, user, &paddr);
-    if (e->tag_write == (lin & PAGE_MASK))
+    if (e->tag_write == (lin & PAGE_MASK)) {
         host_store(e->addend + lin, value, size);
-    else
-        bus_write(cpu->bus, paddr | (lin & ~PAGE_MASK), value, size);
+        return;
+    }
+    cpu->in_data_access = true;
+    bus_write(cpu->bus, paddr | (lin & ~PAGE_MASK), value, size);
+    cpu->in_data_access = false;
 }
 
 static void write_slow(struct cpu *cpu, uint32_t lin, uint32_t value, unsigned size, bool user)
@@ -139,8 +149,10 @@ static void write_slow(struct cpu *cpu, uint32_t lin, uint32_t value, unsigned s
 static inline uint32_t lin_read(struct cpu *cpu, uint32_t lin, unsigned size, bool user)
 {
     struct tlb_entry *e = &cpu->mmu.tlb[user][(lin >> PAGE_SHIFT) % TLB_ENTRIES];
-    if (likely(e->tag_read == (lin & PAGE_MASK) && (lin & ~PAGE_MASK) <= PAGE_SIZE - size))
+    if (likely(e->tag_read == (lin & PAGE_MASK) && (lin & ~PAGE_MASK) <= PAGE_SIZE - size)) {
+        cpu->mmu.stats.hits++;
         return host_load(e->addend + lin, size);
+    }
     return read_slow(cpu, lin, size, user, MMU_READ);
 }
 
@@ -148,6 +160,7 @@ static inline void lin_write(struct cpu *cpu, uint32_t lin, uint32_t value, unsi
 {
     struct tlb_entry *e = &cpu->mmu.tlb[user][(lin >> PAGE_SHIFT) % TLB_ENTRIES];
     if (likely(e->tag_write == (lin & PAGE_MASK) && (lin & ~PAGE_MASK) <= PAGE_SIZE - size)) {
+        cpu->mmu.stats.hits++;
         host_store(e->addend + lin, value, size);
         return;
     }
@@ -186,9 +199,16 @@ uint32_t cpu_read_rmw(struct cpu *cpu, int seg, uint32_t off, unsigned size)
     uint32_t lin = sg->base + off;
     bool user = cpu->mmu_user;
     struct tlb_entry *e = &cpu->mmu.tlb[user][(lin >> PAGE_SHIFT) % TLB_ENTRIES];
-    if (likely(e->tag_write == (lin & PAGE_MASK) && (lin & ~PAGE_MASK) <= PAGE_SIZE - size))
-        return host_load(e->addend + lin, size);
-    return read_slow(cpu, lin, size, user, MMU_WRITE);
+    uint32_t v;
+    if (likely(e->tag_write == (lin & PAGE_MASK) && (lin & ~PAGE_MASK) <= PAGE_SIZE - size)) {
+        cpu->mmu.stats.hits++;
+        v = host_load(e->addend + lin, size);
+    } else
+        v = read_slow(cpu, lin, size, user, MMU_WRITE);
+    /* The read half of a read-modify-write (the write is checked by cpu_write). */
+    if (unlikely(cpu->data_breakpoints_active))
+        cpu_debug_check_data(cpu, lin, size, false);
+    return v;
 }
 
 void cpu_write(struct cpu *cpu, int seg, uint32_t off, uint32_t value, unsigned size)
@@ -208,8 +228,10 @@ uint8_t cpu_fetch_byte(struct cpu *cpu, uint32_t lin)
 {
     bool user = cpu->mmu_user;
     struct tlb_entry *e = &cpu->mmu.tlb[user][(lin >> PAGE_SHIFT) % TLB_ENTRIES];
-    if (likely(e->tag_read == (lin & PAGE_MASK)))
+    if (likely(e->tag_read == (lin & PAGE_MASK))) {
+        cpu->mmu.stats.hits++;
         return *(const uint8_t *)(e->addend + lin);
+    }
     return (uint8_t)read_slow(cpu, lin, 1, user, MMU_FETCH);
 }
 

@@ -123,6 +123,8 @@ static bool handle_event(struct cpu *cpu, struct pending_event ev, struct cpu_ex
 {
     if (ev.kind == EVENT_FAULT) cpu->s.eip = cpu->insn_eip;
     cpu->end_block = true;
+    /* A faulting instruction runs again: its host watchpoint hits go. */
+    if (ev.kind == EVENT_FAULT && !cpu->delivering) cpu->watch_hit = false;
 
     bool exception = ev.vector < 32 && ev.kind != EVENT_SOFT_INT && ev.kind != EVENT_EXTERNAL;
     if (exception) cpu->stats.exceptions[ev.vector]++;
@@ -176,6 +178,19 @@ static bool handle_event(struct cpu *cpu, struct pending_event ev, struct cpu_ex
     return false;
 }
 
+/*
+ * A host watchpoint hit by delivering an event (its pushes, a #DB trap
+ * delivered before the hit is reported: debug.c) ends the run once the
+ * event is delivered.
+ */
+static bool take_watch_hit(struct cpu *cpu, struct cpu_exit *exit)
+{
+    if (likely(!cpu->watch_hit)) return false;
+    cpu->watch_hit = false;
+    *exit = cpu->watch_exit;
+    return true;
+}
+
 /* An external interrupt can be taken now (SDM Vol. 3A 6.8.1, 6.8.3). */
 static bool interrupt_deliverable(struct cpu *cpu)
 {
@@ -218,6 +233,7 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step)
     struct cpu_exit exit = { .reason = CPU_EXIT_BUDGET };
 
     cpu->in_run = true;
+    cpu->watch_hit = false;
     switch (setjmp(cpu->fault_jmp)) {
     case 0:
         break;
@@ -227,7 +243,7 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step)
         return cpu->pending_exit;
     default: {
         struct cpu_exit ex;
-        if (handle_event(cpu, unwinding, &ex)) {
+        if (handle_event(cpu, unwinding, &ex) || take_watch_hit(cpu, &ex)) {
             cpu->in_run = false;
             cpu->end_block = false;
             return ex;
@@ -254,7 +270,7 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step)
             cpu->insn_eip = cpu->s.eip;
             cpu->s.halted = false;
             struct pending_event ev = { X86_NMI, EVENT_EXTERNAL, false, 0 };
-            if (handle_event(cpu, ev, &exit)) break;
+            if (handle_event(cpu, ev, &exit) || take_watch_hit(cpu, &exit)) break;
             if (step) { exit.reason = CPU_EXIT_STEP; break; }
         }
         if (interrupt_deliverable(cpu)) {
@@ -266,7 +282,7 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step)
             }
             cpu->insn_eip = cpu->s.eip;
             struct pending_event ev = { vector, EVENT_EXTERNAL, false, 0 };
-            if (handle_event(cpu, ev, &exit)) break;
+            if (handle_event(cpu, ev, &exit) || take_watch_hit(cpu, &exit)) break;
             if (step) { exit.reason = CPU_EXIT_STEP; break; }
             continue;
         }

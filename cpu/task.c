@@ -144,7 +144,8 @@ static void load_task_segment(struct cpu *cpu, int sreg, uint16_t sel)
         if (!desc_present(d)) cpu_fault_err(cpu, X86_SS, err);
         break;
     default:
-        if (!desc_readable(d) ||
+        /* Data or readable code: a system descriptor is neither (table 7-1). */
+        if (!desc_s(d) || !desc_readable(d) ||
             (!desc_conforming(d) && (desc_dpl(d) < cpl || desc_dpl(d) < rpl)))
             cpu_fault_err(cpu, X86_TS, err);
         if (!desc_present(d)) cpu_fault_err(cpu, X86_NP, err);
@@ -199,6 +200,9 @@ void cpu_task_switch(struct cpu *cpu, uint16_t tss_selector, struct x86_descript
     /* Local breakpoint enables L0-L3 and LE belong to the old task (Vol. 3B 17.2.4). */
     cpu->s.dr[7] &= ~0x155u;
     cpu->s.eip = t.eip;
+    /* From here faults belong to the new task and report its first
+     * instruction, as if not yet executed (7.3 steps 13-14). */
+    cpu->insn_eip = t.eip;
     set_eflags_raw(cpu, t.eflags);
     for (int r = 0; r < 8; r++) {
         if (new32) cpu->s.regs[r] = t.regs[r];
@@ -219,10 +223,12 @@ void cpu_task_switch(struct cpu *cpu, uint16_t tss_selector, struct x86_descript
     load_task_segment(cpu, SEG_FS, t.sel[SEG_FS]);
     load_task_segment(cpu, SEG_GS, t.sel[SEG_GS]);
 
-    /* An exception through a task gate pushes its error code on the new stack (6.12.2). */
+    /* An exception through a task gate pushes its error code on the new
+     * stack (6.12.2); no room is #SS(EXT), EXT = 1 for an exception
+     * (Vol. 2A INT n "TASK-GATE", Vol. 3A 6.13). */
     if (has_error) {
         struct stack_frame f;
-        frame_current(cpu, &f, 0);
+        frame_current(cpu, &f, 1);
         frame_push(cpu, &f, new32 ? 4 : 2, error_code);
         frame_commit_sp(cpu, &f);
     }

@@ -22,6 +22,10 @@ static struct termios saved_termios;   /* the terminal as we found it */
 static volatile sig_atomic_t termios_changed;
 static bool stdin_claimed;             /* a stdio backend already reads stdin */
 static bool restore_registered;
+/* -serial mon:stdio: the Ctrl-A escape on stdin (chardev_set_stdin_escape). */
+static void (*stdin_escape)(void *opaque, int key);
+static void *stdin_escape_opaque;
+static bool stdin_escape_seen;         /* the last byte read was a lone Ctrl-A */
 
 /* Put the terminal back.  Async-signal safe: tcsetattr is on POSIX's list. */
 static void chardev_restore_terminal(void)
@@ -154,6 +158,39 @@ void chardev_write(struct chardev *c, uint8_t byte)
     }
 }
 
+void chardev_reserve_stdin(void)
+{
+    stdin_claimed = true;
+}
+
+void chardev_set_stdin_escape(void (*escape)(void *opaque, int key), void *opaque)
+{
+    stdin_escape = escape;
+    stdin_escape_opaque = opaque;
+    stdin_escape_seen = false;
+}
+
+#define CTRL_A 0x01
+
+/* Take the Ctrl-A escapes out of 'n' bytes read from stdin; returns the bytes left. */
+static int chardev_filter_escape(uint8_t *buf, int n)
+{
+    int out = 0;
+    for (int k = 0; k < n; k++) {
+        uint8_t b = buf[k];
+        if (stdin_escape_seen) {
+            stdin_escape_seen = false;
+            if (b == CTRL_A) buf[out++] = b;        /* Ctrl-A Ctrl-A: one Ctrl-A to the guest */
+            else stdin_escape(stdin_escape_opaque, b);
+        } else if (b == CTRL_A) {
+            stdin_escape_seen = true;
+        } else {
+            buf[out++] = b;
+        }
+    }
+    return out;
+}
+
 int chardev_read(struct chardev *c, uint8_t *buf, int len)
 {
     if (c->in_fd < 0 || len <= 0)
@@ -166,5 +203,7 @@ int chardev_read(struct chardev *c, uint8_t *buf, int len)
         c->in_fd = -1;   /* end of input: stop asking */
         return 0;
     }
+    if (n > 0 && stdin_escape && c->in_fd == STDIN_FILENO)
+        return chardev_filter_escape(buf, (int)n);
     return n < 0 ? 0 : (int)n;
 }

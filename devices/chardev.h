@@ -49,6 +49,18 @@ void chardev_write(struct chardev *c, uint8_t byte);
 /* Read up to 'len' bytes that are ready now; never blocks.  Returns the count. */
 int chardev_read(struct chardev *c, uint8_t *buf, int len);
 
+/*
+ * The monitor's hold on standard input (monitor/shell.c):
+ *   chardev_reserve_stdin: no stdio backend gets stdin (plain -monitor:
+ *     the shell reads it; the guest's serial output still goes to stdout).
+ *   chardev_set_stdin_escape: -serial mon:stdio, QEMU's multiplexer:
+ *     on the device reading stdin, Ctrl-A followed by a key calls
+ *     escape(opaque, key) and both bytes are dropped; Ctrl-A Ctrl-A passes
+ *     one Ctrl-A to the guest.  NULL turns it off.
+ */
+void chardev_reserve_stdin(void);
+void chardev_set_stdin_escape(void (*escape)(void *opaque, int key), void *opaque);
+
 /* Whether chardev_read can ever return bytes. */
 static inline bool chardev_has_input(const struct chardev *c) { return c->in_fd >= 0; }
 

@@ -4,9 +4,11 @@
  */
 #include "devices/debugport.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "machine/machine.h"
+#include "machine/snapshot.h"
 
 static const char debugport_shutdown_word[] = "Shutdown";
 
@@ -82,4 +84,36 @@ void debugport_destroy(struct debugport *d)
 void debugport_reset(struct debugport *d)
 {
     d->shutdown_match = 0;
+}
+
+/* ---- the board's registry ---- */
+
+/* Saved: how far "Shutdown" has come (the console backend is the host's). */
+int debugport_save(void *opaque, struct snapshot *s)
+{
+    struct debugport *d = opaque;
+    uint32_t match = d->shutdown_match;
+    return snapshot_put(s, "debugport", 1, &match, sizeof match);
+}
+
+int debugport_load(void *opaque, const struct snapshot *s)
+{
+    struct debugport *d = opaque;
+    uint32_t match;
+    int r = snapshot_get(s, "debugport", 1, &match, sizeof match);
+    if (r) return r;
+    if (match > 8) return -EINVAL;   /* strlen("Shutdown") */
+    d->shutdown_match = match;
+    return 0;
+}
+
+void debugport_reset_device(void *opaque) { debugport_reset(opaque); }
+
+void debugport_info(void *opaque, FILE *out)
+{
+    struct debugport *d = opaque;
+    fprintf(out, "debug console 0xE9, isa-debug-exit 0x%02x (%u ports), Bochs shutdown 0x8900: "
+            "%u of 8 bytes of \"Shutdown\" seen\n",
+            d->machine->config.debug_exit_iobase, d->machine->config.debug_exit_iosize,
+            d->shutdown_match);
 }

@@ -17,6 +17,7 @@
 #define TRAPEZE_DEBUGPORT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "devices/chardev.h"
 #include "mmu/bus.h"
@@ -38,6 +39,13 @@ struct debugport {
 int debugport_init(struct debugport *d, struct machine *m, const char *spec);
 void debugport_destroy(struct debugport *d);
 void debugport_reset(struct debugport *d);
+
+/* machine_device callbacks (opaque = the debugport). */
+struct snapshot;
+int debugport_save(void *opaque, struct snapshot *s);
+int debugport_load(void *opaque, const struct snapshot *s);
+void debugport_reset_device(void *opaque);
+void debugport_info(void *opaque, FILE *out);
 
 /* Port handlers (opaque = the debugport), claimed in machine_init. */
 extern const struct io_ops debugport_console_ops;   /* 1 port at 0xE9 */

@@ -4,6 +4,7 @@
 #include "devices/port92.h"
 
 #include "machine/machine.h"
+#include "machine/snapshot.h"
 
 static uint32_t port92_read(void *opaque, uint32_t offset, unsigned size)
 {
@@ -38,4 +39,28 @@ void port92_init(struct port92 *p, struct machine *m)
 void port92_reset(struct port92 *p)
 {
     p->value = bus_a20_enabled(&p->machine->bus) ? PORT92_A20 : 0;
+}
+
+/* ---- the board's registry ---- */
+
+/* Saved: the bits as written (A20 itself is the board's, saved with it). */
+int port92_save(void *opaque, struct snapshot *s)
+{
+    struct port92 *p = opaque;
+    return snapshot_put(s, "port92", 1, &p->value, sizeof p->value);
+}
+
+int port92_load(void *opaque, const struct snapshot *s)
+{
+    struct port92 *p = opaque;
+    return snapshot_get(s, "port92", 1, &p->value, sizeof p->value);
+}
+
+void port92_reset_device(void *opaque) { port92_reset(opaque); }
+
+void port92_info(void *opaque, FILE *out)
+{
+    struct port92 *p = opaque;
+    fprintf(out, "port 0x92: %02x (A20 %s, fast reset bit %d)\n", (uint8_t)port92_read(p, 0, 1),
+            bus_a20_enabled(&p->machine->bus) ? "on" : "off", p->value & PORT92_FAST_RESET);
 }

@@ -13,6 +13,7 @@
 #define TRAPEZE_PORT92_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mmu/bus.h"
 
@@ -30,6 +31,13 @@ struct port92 {
 void port92_init(struct port92 *p, struct machine *m);
 /* Chipset reset: the A20 bit follows the bus (which the board set). */
 void port92_reset(struct port92 *p);
+
+/* machine_device callbacks (opaque = the port92). */
+struct snapshot;
+int port92_save(void *opaque, struct snapshot *s);
+int port92_load(void *opaque, const struct snapshot *s);
+void port92_reset_device(void *opaque);
+void port92_info(void *opaque, FILE *out);
 
 extern const struct io_ops port92_ops;   /* 1 port at 0x92, opaque = the port92 */
 

@@ -16,7 +16,10 @@
  */
 #include "devices/uart16550.h"
 
+#include <errno.h>
 #include <string.h>
+
+#include "machine/snapshot.h"
 
 /* Receive trigger levels selected by FCR bits 7:6. */
 static const uint8_t uart_trigger_levels[4] = { 1, 4, 8, 14 };
@@ -315,4 +318,73 @@ void uart_destroy(struct uart16550 *u)
 {
     irq_line_set(&u->irq, false);
     chardev_close(&u->backend);
+}
+
+/* ---- the board's registry: savevm/loadvm, reset, `info comN` ---- */
+
+/* The saved registers: every field of struct uart16550 but the wiring
+ * (IRQ line, host backend), which belongs to this process. */
+struct uart_saved {
+    uint8_t rbr, ier, iir, fcr, lcr, mcr, lsr, msr, scr, dll, dlm;
+    uint8_t rx_fifo[UART_FIFO_SIZE];
+    uint8_t rx_head, rx_count;
+    uint8_t thre_pending, timeout_pending, rx_recent, irq_level;
+    char name[8];
+};
+
+/* Each port saves under the name the board gave it: "com1" / "com2" by
+ * its IRQ (4 / 3), as machine/pc.c wires them. */
+static const char *uart_section(const struct uart16550 *u)
+{
+    return u->irq.irq == 3 ? "com2" : "com1";
+}
+
+int uart_save(void *opaque, struct snapshot *s)
+{
+    struct uart16550 *u = opaque;
+    struct uart_saved v;
+    memset(&v, 0, sizeof v);
+    v.rbr = u->rbr; v.ier = u->ier; v.iir = u->iir; v.fcr = u->fcr; v.lcr = u->lcr;
+    v.mcr = u->mcr; v.lsr = u->lsr; v.msr = u->msr; v.scr = u->scr; v.dll = u->dll; v.dlm = u->dlm;
+    memcpy(v.rx_fifo, u->rx_fifo, sizeof v.rx_fifo);
+    v.rx_head = u->rx_head; v.rx_count = u->rx_count;
+    v.thre_pending = u->thre_pending; v.timeout_pending = u->timeout_pending;
+    v.rx_recent = u->rx_recent; v.irq_level = u->irq_level;
+    return snapshot_put(s, uart_section(u), 1, &v, sizeof v);
+}
+
+int uart_load(void *opaque, const struct snapshot *s)
+{
+    struct uart16550 *u = opaque;
+    struct uart_saved v;
+    int r = snapshot_get(s, uart_section(u), 1, &v, sizeof v);
+    if (r) return r;
+    if (v.rx_head >= UART_FIFO_SIZE || v.rx_count > UART_FIFO_SIZE) return -EINVAL;
+    u->rbr = v.rbr; u->ier = v.ier; u->fcr = v.fcr; u->lcr = v.lcr;
+    u->mcr = v.mcr; u->lsr = v.lsr; u->msr = v.msr; u->scr = v.scr; u->dll = v.dll; u->dlm = v.dlm;
+    memcpy(u->rx_fifo, v.rx_fifo, sizeof u->rx_fifo);
+    u->rx_head = v.rx_head; u->rx_count = v.rx_count;
+    u->thre_pending = v.thre_pending; u->timeout_pending = v.timeout_pending;
+    u->rx_recent = v.rx_recent;
+    /* The pin level is part of the PIC's saved state: not driven again. */
+    u->iir = v.iir;
+    u->irq_level = v.irq_level != 0;
+    return 0;
+}
+
+void uart_reset_device(void *opaque) { uart_reset(opaque); }
+
+void uart_info(void *opaque, FILE *out)
+{
+    struct uart16550 *u = opaque;
+    uint32_t divisor = ((uint32_t)u->dlm << 8) | u->dll;
+    fprintf(out, "IER %02x IIR %02x LCR %02x MCR %02x LSR %02x MSR %02x SCR %02x FCR %02x\n",
+            u->ier, u->iir, u->lcr, u->mcr, (uint8_t)(u->lsr | UART_LSR_THRE | UART_LSR_TEMT | (u->rx_count ? UART_LSR_DR : 0)), u->msr, u->scr, u->fcr);
+    fprintf(out, "divisor %u (%u baud), %d data bits, %s stop, parity %s; "
+            "receive FIFO %d of %d; IRQ %d %s\n",
+            divisor, divisor ? 115200 / divisor : 0, 5 + (u->lcr & UART_LCR_WLS),
+            (u->lcr & UART_LCR_STB) ? "1.5/2" : "1",
+            !(u->lcr & UART_LCR_PEN) ? "none" : (u->lcr & UART_LCR_SP) ? "stick" :
+            (u->lcr & UART_LCR_EPS) ? "even" : "odd",
+            u->rx_count, uart_rx_capacity(u), u->irq.irq, u->irq_level ? "high" : "low");
 }

@@ -32,6 +32,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "devices/chardev.h"
 #include "devices/irq.h"
@@ -168,5 +169,13 @@ int uart_rx_space(const struct uart16550 *u);
  * backend, and raise the character timeout when nothing new came.
  */
 void uart_poll(struct uart16550 *u);
+
+/* machine_device callbacks (opaque = the uart): savevm section "com1" or
+   "com2" (by the IRQ it is wired to), reset, `info comN`. */
+struct snapshot;
+int uart_save(void *opaque, struct snapshot *s);
+int uart_load(void *opaque, const struct snapshot *s);
+void uart_reset_device(void *opaque);
+void uart_info(void *opaque, FILE *out);
 
 #endif

@@ -8,10 +8,12 @@
 #
 # Needs nasm and a binutils ld that can write elf_i386; a missing one is named.
 
-GUEST_KERNELS = hello pmode compute exit0
-GUEST_FLOPPIES = compute exit0
+GUEST_KERNELS = hello pmode paging compute exit0 pagebench timer timerbench rtc ioloop ide vga_text
+GUEST_FLOPPIES = compute exit0 boot_hello boot_loader
 GUEST_ELFS = $(GUEST_KERNELS:%=$(BUILD)/guests/%.elf)
 GUEST_IMGS = $(GUEST_FLOPPIES:%=$(BUILD)/guests/%.img)
+# -bios ROM images (flat, 64 KiB, reset vector at offset FFF0): NAME.rom
+GUEST_ROMS = $(BUILD)/guests/realmode_bios.rom $(BUILD)/guests/realmode.rom
 
 NASM ?= nasm
 GUEST_LD ?= ld
@@ -20,7 +22,7 @@ GUEST_LDFLAGS = -m elf_i386 -T guests/link.ld \
     $(shell $(GUEST_LD) --help 2>/dev/null | grep -q no-warn-rwx-segments && echo --no-warn-rwx-segments)
 
 .PHONY: guests guest-tools
-guests: $(GUEST_ELFS) $(GUEST_IMGS)
+guests: $(GUEST_ELFS) $(GUEST_IMGS) $(GUEST_ROMS)
 
 guest-tools:
 	@command -v $(NASM) >/dev/null 2>&1 || { echo "trapeze: nasm not found: the guests are written for it (apt-get install nasm, or make deps)" >&2; exit 1; }
@@ -40,6 +42,11 @@ $(BUILD)/guests/%.elf: $(BUILD)/guests/%.o $(BUILD)/guests/lib.o guests/link.ld
 	$(Q)$(GUEST_LD) $(GUEST_LDFLAGS) -o $@ $< $(BUILD)/guests/lib.o
 
 $(BUILD)/guests/%.img: guests/%_floppy.asm $(GUEST_INCLUDES) | guest-tools
+	$(call say,NASM,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(NASM) -f bin -I. -o $@ $<
+
+$(BUILD)/guests/%.rom: guests/%.asm $(GUEST_INCLUDES) | guest-tools
 	$(call say,NASM,$<)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(NASM) -f bin -I. -o $@ $<

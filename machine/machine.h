@@ -14,8 +14,10 @@
 
 #include <stdio.h>
 
+#include "cpu/irq_source.h"
 #include "cpu/x86_state.h"
 #include "machine/clock.h"
+#include "machine/disk.h"
 #include "mmu/bus.h"
 
 struct cpu;
@@ -26,6 +28,7 @@ enum machine_stop {
     MACHINE_POWER_OFF,        /* "Shutdown" to 0x8900, exit status 0 */
     MACHINE_DEBUG_EXIT,       /* isa-debug-exit: status (value << 1) | 1 */
     MACHINE_RESET_REQUEST,    /* reset (port 0x92 bit 0, 8042 pulse) */
+    MACHINE_NO_BOOT_DEVICE,   /* the BIOS found nothing to boot: exit status 4 */
 };
 
 /* Options from the command line that shape the board. */
@@ -42,11 +45,39 @@ struct machine_config {
     /* -device isa-debug-exit,iobase=,iosize=: 0 = the default 0xF4 / 4. */
     uint16_t debug_exit_iobase;
     uint16_t debug_exit_iosize;
+    /* -icount shift=N: the clock counts instructions, 2^N ns each. */
+    bool icount;
+    unsigned icount_shift;
+    /* -rtc base=utc|localtime|DATE[,clock=vm] (checked by the command line); NULL = utc. */
+    const char *rtc;
+    /* Disk images by role (-fda -fdb -hda -hdb -drive); path NULL: none. */
+    struct machine_drive {
+        const char *path;
+        bool read_only;           /* -drive ...,readonly=on */
+    } drives[DISK_ROLE_COUNT];
+    /* -boot: the BIOS's boot order, drive letters as QEMU takes them
+       ('a' floppy, 'c' first hard disk), NUL-terminated; "" = the default. */
+    char boot_order[8];
+    /* -display / -nographic: AUTO opens an SDL window when a display is
+       available (DISPLAY or WAYLAND_DISPLAY set and SDL video starts). */
+    enum machine_display { MACHINE_DISPLAY_AUTO = 0, MACHINE_DISPLAY_NONE, MACHINE_DISPLAY_SDL } display;
+    const char *screendump;       /* -screendump FILE: the text screen, written at machine_destroy */
+    const char *sdl_screenshot;   /* -sdl-screenshot FILE.ppm: the window's pixels at exit (test aid) */
 };
 
 struct uart16550;
 struct debugport;
 struct port92;
+struct pic8259;
+struct pit8254;
+struct cmos_rtc;
+struct i8042;
+struct kbd_terminal;
+struct ide_channel;
+struct fdc_absent;
+struct bios;
+struct vga;
+struct vga_sdl;
 struct snapshot;
 
 /*
@@ -74,9 +105,23 @@ struct machine {
     struct uart16550 *com2;       /* 0x2F8, IRQ 3 */
     struct debugport *debug;
     struct port92 *port92;
-    /* ISA IRQ lines 0-15 as the devices drive them (bit n = IRQ n high). The
-       PIC that turns them into CPU interrupts comes with the PC board. */
-    uint16_t irq_levels;
+    struct pic8259 *pic;          /* 0x20/0xA0, ELCR 0x4D0: ISA IRQ 0-15 */
+    struct pit8254 *pit;          /* 0x40-0x43 and 0x61: OUT0 on IRQ 0 */
+    struct cmos_rtc *rtc;         /* 0x70-0x71, IRQ 8 */
+    struct i8042 *kbd;            /* 0x60, 0x64, IRQ 1 (and 12) */
+    struct kbd_terminal *kbd_term;/* stdin as the keyboard, when free */
+    /* The opened images by role (disks[role].fd < 0: none); the BIOS serves
+       int 13h from them, the IDE channel holds the hard disks. */
+    struct disk disks[DISK_ROLE_COUNT];
+    struct ide_channel *ide;      /* 0x1F0-0x1F7, 0x3F6, IRQ 14 */
+    struct fdc_absent *fdc;       /* 0x3F0-0x3F5, 0x3F7: no controller, says so */
+    struct bios *bios;            /* the built-in BIOS (NULL with -bios FILE): machine/bios/ */
+    struct vga *vga;              /* 0x3B0-0x3DF; text buffer 0xB8000 kept in RAM */
+    struct vga_sdl *sdl;          /* the SDL window, or NULL (headless) */
+    FILE *screendump;             /* -screendump, opened at init, written at destroy */
+    /* The CPU's INTR/INTA side of the PIC: engines install it
+       (engine_emu: cpu.irq = machine.irq_source). */
+    struct cpu_irq_source irq_source;
     enum machine_stop stop_reason;
     int debug_exit_value;         /* the byte written to isa-debug-exit */
     /* Called by devices to make the engine return at the next boundary. */
@@ -93,6 +138,9 @@ struct machine {
        RESET state (cpu_hard_reset: F000:FFF0, base FFFF0000), as with -bios. */
     bool boot_from_reset;
 };
+
+/* The PIC's CPU side (&m->irq_source), for engines that cannot include cpu.h. */
+const struct cpu_irq_source *machine_irq_source(const struct machine *m);
 
 /* Build the board; prints one clear error line and returns -errno on failure. */
 int machine_init(struct machine *m, const struct machine_config *config);
@@ -118,6 +166,13 @@ int machine_reset(struct machine *m);
  * input (the serial ports) pull it in and update their interrupt lines.
  */
 void machine_poll(struct machine *m);
+
+/*
+ * Whether anything could still interrupt a halted CPU: an armed timer of
+ * the virtual clock, or host input that may yet arrive on a serial port.
+ * False means a guest halted with IF=1 waits forever (the run loop says so).
+ */
+bool machine_can_wake(struct machine *m);
 
 /* Register a device (machine_init does it for each). -ENOSPC when full. */
 int machine_add_device(struct machine *m, const struct machine_device *d);

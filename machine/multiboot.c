@@ -476,22 +476,27 @@ static void boot_block_fill(struct boot_block *b, uint32_t base, uint32_t ram_si
     memcpy(p + str, loader_name, sizeof loader_name);
 
     /* The E820-style map: base, length, type, each entry preceded by its size (20). */
-    static const struct { uint32_t base, end, type; } low_map[3] = {
-        { 0, PC_LOW_RAM_END, MULTIBOOT_MEMORY_AVAILABLE },            /* conventional memory */
-        { PC_LOW_RAM_END, PC_HOLE_START, MULTIBOOT_MEMORY_RESERVED }, /* EBDA */
-        { 0xF0000, PC_HOLE_END, MULTIBOOT_MEMORY_RESERVED },          /* system BIOS */
-    };
+    struct pc_memory_range map[PC_MEMORY_RANGES];
+    multiboot_memory_map(ram_size, map);
     uint8_t *e = p + b->mmap;
-    for (int i = 0; i < 4; i++, e += MULTIBOOT_MMAP_ENTRY_SIZE) {
-        uint32_t lo = i < 3 ? low_map[i].base : PC_HOLE_END;
-        uint32_t hi = i < 3 ? low_map[i].end : ram_size;
+    for (int i = 0; i < PC_MEMORY_RANGES; i++, e += MULTIBOOT_MMAP_ENTRY_SIZE) {
         put32(e + 0, MULTIBOOT_MMAP_ENTRY_SIZE - 4);
-        put64(e + 4, lo);
-        put64(e + 12, (uint64_t)hi - lo);
-        put32(e + 20, i < 3 ? low_map[i].type : MULTIBOOT_MEMORY_AVAILABLE);
+        put64(e + 4, map[i].base);
+        put64(e + 12, map[i].length);
+        put32(e + 20, map[i].type);
     }
     put32(mbi + MBI_MMAP_LENGTH, 4 * MULTIBOOT_MMAP_ENTRY_SIZE);
     put32(mbi + MBI_MMAP_ADDR, base + b->mmap);
+}
+
+void multiboot_memory_map(uint32_t ram_size, struct pc_memory_range map[PC_MEMORY_RANGES])
+{
+    map[0] = (struct pc_memory_range){ 0, PC_LOW_RAM_END, MULTIBOOT_MEMORY_AVAILABLE };  /* conventional */
+    map[1] = (struct pc_memory_range){ PC_LOW_RAM_END, PC_HOLE_START - PC_LOW_RAM_END,
+                                       MULTIBOOT_MEMORY_RESERVED };                     /* EBDA */
+    map[2] = (struct pc_memory_range){ 0xF0000, PC_HOLE_END - 0xF0000, MULTIBOOT_MEMORY_RESERVED }; /* BIOS */
+    map[3] = (struct pc_memory_range){ PC_HOLE_END, (uint64_t)ram_size - PC_HOLE_END,
+                                       MULTIBOOT_MEMORY_AVAILABLE };
 }
 
 int multiboot_load(struct bus *bus, const char *kernel, const char *append,

@@ -98,4 +98,15 @@
 int multiboot_load(struct bus *bus, const char *kernel, const char *append,
                    const char *initrd, struct x86_state *state);
 
+/*
+ * The PC's memory map for 'ram_size' bytes of RAM: the Multiboot mmap and
+ * the BIOS's int 15h E820 both give exactly these ranges, in this order.
+ */
+struct pc_memory_range {
+    uint64_t base, length;
+    uint32_t type;              /* MULTIBOOT_MEMORY_*, the E820 types 1 and 2 */
+};
+#define PC_MEMORY_RANGES 4
+void multiboot_memory_map(uint32_t ram_size, struct pc_memory_range map[PC_MEMORY_RANGES]);
+
 #endif

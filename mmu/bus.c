@@ -273,8 +273,12 @@ uint32_t bus_read(struct bus *bus, uint32_t paddr, unsigned size)
     }
     if (r)
         return bus_load(r->rom + (addr - r->start), size);
-    if (addr < bus->ram_size)
-        return bus_load(bus->ram + addr, size);
+    if (addr < bus->ram_size) {
+        uint32_t value = bus_load(bus->ram + addr, size);
+        if ((bus->page_flags[addr >> PAGE_SHIFT] & BUS_PAGE_WATCHED) && bus->watch_hook)
+            bus->watch_hook(bus->watch_opaque, addr, size, false);
+        return value;
+    }
     return bus_all_ones(size);
 }
 
@@ -309,6 +313,8 @@ void bus_write(struct bus *bus, uint32_t paddr, uint32_t value, unsigned size)
     if (addr < bus->ram_size) {
         bus_store(bus->ram + addr, value, size);
         bus_ram_written(bus, addr, size);
+        if ((bus->page_flags[addr >> PAGE_SHIFT] & BUS_PAGE_WATCHED) && bus->watch_hook)
+            bus->watch_hook(bus->watch_opaque, addr, size, true);
     }
 }
 
@@ -347,9 +353,11 @@ uint8_t *bus_host_ptr(struct bus *bus, uint32_t paddr, bool write)
     uint32_t addr = paddr & bus->a20_mask;
     bool rom;
     uint8_t *host = bus_whole_page(bus, addr, &rom);
-    if (!host || !write)
-        return host;
-    if (rom || (bus->page_flags[addr >> PAGE_SHIFT] & BUS_PAGE_SLOW))
+    if (!host || rom)
+        return write ? NULL : host;
+    /* A RAM page: slow flags take writes, a watchpoint reads too, to the bus. */
+    uint8_t slow = write ? BUS_PAGE_SLOW : BUS_PAGE_WATCHED;
+    if (bus->page_flags[addr >> PAGE_SHIFT] & slow)
         return NULL;
     return host;
 }
@@ -361,7 +369,9 @@ void bus_read_block(struct bus *bus, uint32_t paddr, void *dst, uint32_t len)
         uint32_t chunk = PAGE_SIZE - (paddr & BUS_PAGE_OFFSET);
         if (chunk > len)
             chunk = len;
-        const uint8_t *host = bus_host_ptr(bus, paddr, false);
+        /* Whole RAM or ROM pages directly, watched or not (no watch hook). */
+        bool rom;
+        const uint8_t *host = bus_whole_page(bus, paddr & bus->a20_mask, &rom);
         if (host)
             memcpy(out, host, chunk);
         else

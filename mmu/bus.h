@@ -43,7 +43,7 @@ struct io_ops {
 /* Per-page flags for RAM pages (bus->page_flags). */
 #define BUS_PAGE_CODE    0x01 /* decoded instructions were taken from it */
 #define BUS_PAGE_TRACED  0x02 /* a VMM wants a callback on each write */
-#define BUS_PAGE_WATCHED 0x04 /* a physical watchpoint covers it */
+#define BUS_PAGE_WATCHED 0x04 /* a physical watchpoint covers it: reads and writes slow */
 #define BUS_PAGE_SLOW (BUS_PAGE_CODE | BUS_PAGE_TRACED | BUS_PAGE_WATCHED)
 
 struct bus_region {
@@ -97,11 +97,23 @@ struct bus {
      * Called when a RAM page gains BUS_PAGE_SLOW flags (bus_set_page_flags,
      * bus_mark_code_page): TLBs must drop their write entries for the
      * physical page 'paddr' (mmu_flush_paddr) so writes take bus_write and
-     * its hooks.  When NULL, the bus bumps map_generation and calls
+     * its hooks (and, for BUS_PAGE_WATCHED, its read entries, so reads take
+     * bus_read).  When NULL, the bus bumps map_generation and calls
      * map_changed instead (correct, but every TLB refills).
      */
     void (*page_flags_changed)(void *opaque, uint32_t paddr);
     void *page_flags_opaque;
+
+    /*
+     * Called by bus_read and bus_write for each access to a RAM page
+     * flagged BUS_PAGE_WATCHED (physical watchpoints), after it was done,
+     * with the A20-masked address.  Such pages are slow for reads too:
+     * bus_host_ptr gives no pointer for them.  The block copies
+     * (bus_read_block / bus_write_block: loaders, DMA, debugger) do not
+     * call it.
+     */
+    void (*watch_hook)(void *opaque, uint32_t paddr, unsigned size, bool write);
+    void *watch_opaque;
 
     uint64_t unassigned_port_reads, unassigned_port_writes;
 };
@@ -127,7 +139,8 @@ void bus_port_write(struct bus *bus, uint16_t port, uint32_t value, unsigned siz
  * Host pointer to the byte at physical 'paddr' (after A20 masking) when it
  * is plain RAM (or ROM, for reads), else NULL.  The pointer is valid to the
  * end of its 4 KiB page.  For writes, pages with BUS_PAGE_SLOW flags return
- * NULL so the caller takes bus_write, which runs the hooks.
+ * NULL so the caller takes bus_write, which runs the hooks; for reads,
+ * BUS_PAGE_WATCHED pages return NULL (bus_read reports them).
  */
 uint8_t *bus_host_ptr(struct bus *bus, uint32_t paddr, bool write);
 
@@ -147,7 +160,8 @@ void bus_mark_code_page(struct bus *bus, uint32_t paddr);
 
 /*
  * Set then clear BUS_PAGE_* bits of the RAM page holding 'paddr' (ignored
- * outside RAM).  Gaining a BUS_PAGE_SLOW bit runs page_flags_changed.
+ * outside RAM).  Gaining a BUS_PAGE_SLOW bit runs page_flags_changed (which
+ * drops read entries too, as BUS_PAGE_WATCHED needs).
  */
 void bus_set_page_flags(struct bus *bus, uint32_t paddr, uint8_t set, uint8_t clear);
 

@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include "devices/chardev.h"
+#include "monitor/gdbstub.h"
+#include "machine/disk.h"
+#include "devices/cmos_rtc.h"
 #include "vmm/engine.h"
 
 #define RAM_MIN_MIB 2
@@ -59,8 +62,16 @@ static int parse_ram(struct options *o, const char *arg)
 
 static int parse_serial(struct options *o, const char *arg)
 {
-    if (strncmp(arg, "mon:", 4) == 0)
-        return bad("-serial %s: not supported yet (the monitor comes with the monitor issue)", arg);
+    if (strncmp(arg, "mon:", 4) == 0) {
+        /* QEMU's multiplexer: COM1 and the monitor on one stdio (Ctrl-A c switches). */
+        if (strcmp(arg + 4, "stdio") != 0)
+            return bad("-serial %s: the monitor multiplexes stdio only (use -serial mon:stdio)", arg);
+        if (o->machine.serial)
+            return bad("-serial %s: mon:stdio must be the first -serial (COM1)", arg);
+        o->monitor = true;
+        o->monitor_mux = true;
+        arg = "stdio";
+    }
     if (!chardev_spec_valid(arg))
         return bad("-serial %s: unknown backend (use stdio, file:PATH or none)", arg);
     if (!o->machine.serial) { o->machine.serial = arg; return 0; }
@@ -78,10 +89,16 @@ static int parse_debugcon(struct options *o, const char *arg)
 
 static int parse_display(struct options *o, const char *arg)
 {
-    if (strcmp(arg, "none") == 0) { o->headless = true; return 0; }
-    if (strcmp(arg, "sdl") == 0)
-        return bad("-display sdl: not supported yet (VGA comes with the PC board issue); "
-                   "use -display none");
+    if (strcmp(arg, "none") == 0) {
+        o->headless = true;
+        o->machine.display = MACHINE_DISPLAY_NONE;
+        return 0;
+    }
+    if (strcmp(arg, "sdl") == 0) {
+        o->headless = false;
+        o->machine.display = MACHINE_DISPLAY_SDL;
+        return 0;
+    }
     return bad("-display %s: unknown display (use none or sdl)", arg);
 }
 
@@ -142,15 +159,31 @@ static int parse_engine(struct options *o, const char *arg)
     return 0;
 }
 
+/* -rtc base=utc|localtime|YYYY-MM-DDTHH:MM:SS|YYYY-MM-DD[,clock=vm] */
+static int parse_rtc(struct options *o, const char *arg)
+{
+    struct rtc_base b;
+    char why[200];
+    if (rtc_parse_option(arg, &b, why, sizeof why) < 0)
+        return bad("%s", why);
+    o->machine.rtc = arg;
+    return 0;
+}
+
 static int parse_icount(struct options *o, const char *arg)
 {
     const char *p = strncmp(arg, "shift=", 6) == 0 ? arg + 6 : arg;
+    if (strncmp(p, "auto", 4) == 0)
+        return bad("-icount %s: shift=auto (time adapted to the host's speed) is not supported; "
+                   "use shift=N with N from 0 to 10", arg);
     char *end;
     errno = 0;
     long v = strtol(p, &end, 10);
     if (errno || end == p || *end || v < 0 || v > 10)
         return bad("-icount %s: use shift=N with N from 0 to 10", arg);
     o->icount_shift = (int)v;
+    o->machine.icount = true;
+    o->machine.icount_shift = (unsigned)v;
     return 0;
 }
 
@@ -165,11 +198,165 @@ static int set_kernel(struct options *o, const char *a) { o->machine.kernel = a;
 static int set_append(struct options *o, const char *a) { o->machine.append = a; return 0; }
 static int set_initrd(struct options *o, const char *a) { o->machine.initrd = a; return 0; }
 static int set_bios(struct options *o, const char *a) { o->machine.bios = a; return 0; }
-static int set_nographic(struct options *o, const char *a) { o->headless = true; return 0; }
+static int set_nographic(struct options *o, const char *a)
+{
+    o->headless = true;
+    o->machine.display = MACHINE_DISPLAY_NONE;
+    return 0;
+}
+static int set_screendump(struct options *o, const char *a) { o->machine.screendump = a; return 0; }
+static int set_sdl_screenshot(struct options *o, const char *a) { o->machine.sdl_screenshot = a; return 0; }
 static int set_no_reboot(struct options *o, const char *a) { o->machine.no_reboot = true; return 0; }
 static int set_stats(struct options *o, const char *a) { o->stats = true; return 0; }
 static int set_help(struct options *o, const char *a) { o->help = true; return 0; }
 static int set_version(struct options *o, const char *a) { o->version = true; return 0; }
+
+/* -monitor, -monitor stdio (the shell on the terminal), -monitor none (no shell, as QEMU). */
+static int set_monitor(struct options *o, const char *a)
+{
+    if (!a || strcmp(a, "stdio") == 0) { o->monitor = true; return 0; }
+    if (strcmp(a, "none") == 0) { o->monitor = false; return 0; }
+    return bad("-monitor %s: the monitor runs on stdio only (use -monitor, -monitor stdio or -monitor none)", a);
+}
+
+static int set_monitor_script(struct options *o, const char *a) { o->monitor_script = a; return 0; }
+
+/* -s is -gdb tcp::1234 (QEMU); -gdb DEV is checked here, opened in main. */
+static int set_gdb_default(struct options *o, const char *a) { o->gdb = "tcp::1234"; return 0; }
+static int set_start_stopped(struct options *o, const char *a) { o->start_stopped = true; return 0; }
+static int set_gdb(struct options *o, const char *a)
+{
+    char host[256];
+    uint16_t port;
+    if (gdbstub_parse_device(a, host, sizeof host, &port) < 0)
+        return -EINVAL;
+    o->gdb = a;
+    return 0;
+}
+
+/* ---- disks: -hda -hdb -fda -fdb -drive -boot ---- */
+
+static int set_drive(struct options *o, enum disk_role role, const char *path, bool read_only,
+                     const char *given_as)
+{
+    struct machine_drive *d = &o->machine.drives[role];
+    if (!*path)
+        return bad("%s: an empty file name", given_as);
+    if (d->path)
+        return bad("%s %s: the %s already holds %s", given_as, path, disk_role_name(role), d->path);
+    d->path = path;
+    d->read_only = read_only;
+    return 0;
+}
+
+static int set_hda(struct options *o, const char *a) { return set_drive(o, DISK_IDE_MASTER, a, false, "-hda"); }
+static int set_hdb(struct options *o, const char *a) { return set_drive(o, DISK_IDE_SLAVE, a, false, "-hdb"); }
+static int set_fda(struct options *o, const char *a) { return set_drive(o, DISK_FLOPPY_A, a, false, "-fda"); }
+static int set_fdb(struct options *o, const char *a) { return set_drive(o, DISK_FLOPPY_B, a, false, "-fdb"); }
+
+/*
+ * -drive file=F,if=ide|floppy,index=N,media=disk,format=raw,readonly=on
+ * (QEMU's spelling; ",," inside a value is a comma).  The values are
+ * unescaped in place inside argv, which C lets a program write, so the
+ * file name can point there for the whole run.
+ */
+static int parse_drive(struct options *o, const char *arg)
+{
+    char *p = (char *)arg;
+    const char *file = NULL, *iface = "ide";
+    long index = -1;
+    bool read_only = false;
+
+    while (*p) {
+        char *key = p;
+        char *eq = strchr(p, '=');
+        if (!eq)
+            return bad("-drive %s: '%s' is not KEY=VALUE (use file=F,if=ide|floppy,index=N,"
+                       "media=disk,format=raw,readonly=on)", arg, key);
+        *eq = '\0';
+        char *value = eq + 1, *src = value, *dst = value;
+        while (*src && !(src[0] == ',' && src[1] != ',')) {
+            if (src[0] == ',' && src[1] == ',') src++;   /* ",," is one comma */
+            *dst++ = *src++;
+        }
+        p = *src ? src + 1 : src;
+        *dst = '\0';
+
+        if (strcmp(key, "file") == 0) {
+            file = value;
+        } else if (strcmp(key, "if") == 0) {
+            if (strcmp(value, "ide") != 0 && strcmp(value, "floppy") != 0)
+                return bad("-drive if=%s: trapeze has if=ide and if=floppy only", value);
+            iface = value;
+        } else if (strcmp(key, "index") == 0) {
+            char *end;
+            errno = 0;
+            index = strtol(value, &end, 10);
+            if (errno || end == value || *end || index < 0)
+                return bad("-drive index=%s: not a drive index (0 or 1)", value);
+        } else if (strcmp(key, "media") == 0) {
+            if (strcmp(value, "cdrom") == 0)
+                return bad("-drive media=cdrom: trapeze has no CD-ROM (ATAPI) drive; use media=disk");
+            if (strcmp(value, "disk") != 0)
+                return bad("-drive media=%s: use media=disk", value);
+        } else if (strcmp(key, "format") == 0) {
+            if (strcmp(value, "raw") != 0)
+                return bad("-drive format=%s: trapeze reads raw images only (convert with "
+                           "qemu-img convert -O raw)", value);
+        } else if (strcmp(key, "readonly") == 0 || strcmp(key, "read-only") == 0) {
+            if (strcmp(value, "on") == 0) read_only = true;
+            else if (strcmp(value, "off") == 0) read_only = false;
+            else return bad("-drive %s=%s: use on or off", key, value);
+        } else {
+            return bad("-drive: unknown property '%s' (trapeze takes file, if, index, media, "
+                       "format and readonly)", key);
+        }
+    }
+    if (!file)
+        return bad("-drive: file=IMAGE is missing");
+
+    bool floppy = strcmp(iface, "floppy") == 0;
+    enum disk_role first = floppy ? DISK_FLOPPY_A : DISK_IDE_MASTER;
+    if (index > 1)
+        return bad("-drive %s,index=%ld: trapeze has %s (index 0 and 1)", iface, index,
+                   floppy ? "two floppy drives" : "the primary IDE channel only");
+    if (index < 0) {   /* the first free position, as QEMU */
+        index = o->machine.drives[first].path ? 1 : 0;
+        if (o->machine.drives[first + 1].path && index == 1)
+            return bad("-drive file=%s: both %s positions are taken", file, iface);
+    }
+    enum disk_role role = (enum disk_role)(first + index);
+    char given_as[32];
+    snprintf(given_as, sizeof given_as, "-drive if=%s,index=%ld", iface, index);
+    return set_drive(o, role, file, read_only, given_as);
+}
+
+/* -boot a|c|order=ac: the BIOS's boot order (drive letters as QEMU's). */
+static int parse_boot(struct options *o, const char *arg)
+{
+    const char *order = arg;
+    if (strncmp(order, "order=", 6) == 0)
+        order += 6;
+    else if (strchr(order, '='))
+        return bad("-boot %s: trapeze takes -boot a|c or -boot order=LETTERS only", arg);
+    size_t len = strlen(order);
+    if (len == 0 || len >= sizeof o->machine.boot_order)
+        return bad("-boot %s: give one to %zu drive letters (a = floppy, c = hard disk)",
+                   arg, sizeof o->machine.boot_order - 1);
+    for (size_t k = 0; k < len; k++) {
+        char ch = order[k];
+        if (ch == 'd')
+            return bad("-boot %s: 'd' is the CD-ROM, and trapeze has no CD-ROM drive", arg);
+        if (ch >= 'n' && ch <= 'p')
+            return bad("-boot %s: '%c' is network boot, which trapeze does not have", arg, ch);
+        if (ch != 'a' && ch != 'c')
+            return bad("-boot %s: unknown drive letter '%c' (a = floppy, c = hard disk)", arg, ch);
+        if (memchr(order, ch, k))
+            return bad("-boot %s: drive '%c' is given twice", arg, ch);
+    }
+    memcpy(o->machine.boot_order, order, len + 1);
+    return 0;
+}
 
 struct option_row {
     const char *name;             /* without the leading dash */
@@ -187,6 +374,8 @@ static const struct option_row option_table[] = {
     { "debugcon",  true,  parse_debugcon, NULL },
     { "nographic", false, set_nographic,  NULL },
     { "display",   true,  parse_display,  NULL },
+    { "screendump", true, set_screendump, NULL },
+    { "sdl-screenshot", true, set_sdl_screenshot, NULL },
     { "no-reboot", false, set_no_reboot,  NULL },
     { "device",    true,  parse_device,   NULL },
     { "smp",       true,  parse_smp,      NULL },
@@ -194,19 +383,23 @@ static const struct option_row option_table[] = {
     { "engine",    true,  parse_engine,   NULL },
     { "stats",     false, set_stats,      NULL },
     { "icount",    true,  parse_icount,   NULL },
+    { "rtc",       true,  parse_rtc,      NULL },
     { "action",    true,  parse_action,   NULL },
     { "help",      false, set_help,       NULL },
     { "h",         false, set_help,       NULL },
     { "version",   false, set_version,    NULL },
     /* DESIGN.md's options of later issues. */
-    { "fda",       true,  NULL, "the PC board issue" },
-    { "hda",       true,  NULL, "the PC board issue" },
-    { "drive",     true,  NULL, "the PC board issue" },
-    { "boot",      true,  NULL, "the PC board issue" },
-    { "monitor",   false, NULL, "the monitor issue" },
-    { "s",         false, NULL, "the GDB stub issue" },
-    { "S",         false, NULL, "the GDB stub issue" },
-    { "gdb",       true,  NULL, "the GDB stub issue" },
+    { "fda",       true,  set_fda,        NULL },
+    { "fdb",       true,  set_fdb,        NULL },
+    { "hda",       true,  set_hda,        NULL },
+    { "hdb",       true,  set_hdb,        NULL },
+    { "drive",     true,  parse_drive,    NULL },
+    { "boot",      true,  parse_boot,     NULL },
+    { "monitor",   false, set_monitor,    NULL },   /* its argument is optional: see cmdline_parse */
+    { "monitor-script", true, set_monitor_script, NULL },
+    { "s",         false, set_gdb_default,   NULL },
+    { "S",         false, set_start_stopped, NULL },
+    { "gdb",       true,  set_gdb,           NULL },
 };
 
 #define OPTION_COUNT (sizeof option_table / sizeof option_table[0])
@@ -221,8 +414,10 @@ int cmdline_parse(struct options *o, int argc, char **argv)
         const char *word = argv[i];
         if (word[0] != '-' || word[1] == '\0') {
             /* QEMU takes a bare word as -hda. */
-            return bad("%s: a bare disk image (QEMU's -hda) is not supported yet "
-                       "(comes with the PC board issue)", word);
+            int err = set_drive(o, DISK_IDE_MASTER, word, false, "-hda");
+            if (err < 0)
+                return err;
+            continue;
         }
         const char *name = word + 1 + (word[1] == '-');
         const struct option_row *row = NULL;
@@ -236,6 +431,8 @@ int cmdline_parse(struct options *o, int argc, char **argv)
             return -EINVAL;
         }
         const char *arg = NULL;
+        if (row->handle == set_monitor && i + 1 < argc && argv[i + 1][0] != '-')
+            arg = argv[++i];   /* -monitor takes "stdio" or "none", or nothing */
         if (row->has_arg) {
             if (i + 1 >= argc)
                 return bad("-%s: needs an argument (see trapeze -help)", row->name);
@@ -249,6 +446,13 @@ int cmdline_parse(struct options *o, int argc, char **argv)
         return 0;
     if (!o->machine.kernel && (o->machine.append || o->machine.initrd))
         return bad("%s only goes with -kernel", o->machine.append ? "-append" : "-initrd");
+    if (o->machine.sdl_screenshot && o->machine.display != MACHINE_DISPLAY_SDL)
+        return bad("-sdl-screenshot needs -display sdl (the screenshot is the window's pixels)");
+    bool shell = o->monitor || o->monitor_script;
+    if (o->gdb && strcmp(o->gdb, "none") != 0 && shell)
+        return bad("-s/-gdb with the monitor shell: not supported yet (use one debugger at a time)");
+    if (o->start_stopped && !shell && (!o->gdb || strcmp(o->gdb, "none") == 0))
+        return bad("-S: nothing could start the guest (give -s, -gdb tcp::PORT or -monitor)");
     return 0;
 }
 
@@ -262,6 +466,11 @@ void cmdline_usage(FILE *out)
 "  -append STRING        its command line\n"
 "  -initrd 'F1 ARGS,F2'  Multiboot modules, each optionally followed by its arguments\n"
 "  -bios FILE            map a ROM image below 4 GiB (last 128 KiB below 1 MiB); start at F000:FFF0\n"
+"Disks (raw images; the BIOS that boots them comes next):\n"
+"  -hda FILE, -hdb FILE  IDE primary master / slave (also: a bare FILE is -hda)\n"
+"  -fda FILE, -fdb FILE  floppy A / B (1.44 MB, 720 KB, 1.2 MB, 2.88 MB), for the BIOS's int 13h\n"
+"  -drive file=F,if=ide|floppy,index=0|1,media=disk,format=raw,readonly=on\n"
+"  -boot a|c|order=ac    the BIOS's boot order (a = floppy, c = hard disk)\n"
 "Machine:\n"
 "  -m SIZE               RAM in MiB, or with M/G suffix (default 128)\n"
 "  -smp 1                one CPU\n"
@@ -269,17 +478,30 @@ void cmdline_usage(FILE *out)
 "  -debugcon DEV         port 0xE9: stdio | file:PATH | none (default none)\n"
 "  -device isa-debug-exit[,iobase=0xf4,iosize=0x04]\n"
 "                        always present at 0xF4: writing V exits with status (V << 1) | 1\n"
-"  -nographic, -display none   no display (the only kind there is yet)\n"
+"  -display sdl|none     the VGA text screen in an SDL2 window, or none (default: a window\n"
+"                        when DISPLAY or WAYLAND_DISPLAY is set and SDL video starts)\n"
+"  -nographic            no window (as -display none)\n"
+"  -screendump FILE      write the 80x25 text screen (UTF-8) to FILE when the run ends\n"
+"  -sdl-screenshot FILE  test aid: the window's pixels as a PPM when the run ends (needs sdl)\n"
 "Running:\n"
-"  -engine emu|tae|bt|kvm  execution engine (default emu; the others come in later issues)\n"
+"  -engine emu|tae|bt|kvm  execution engine (default emu; kvm needs /dev/kvm; tae, bt come later)\n"
 "  -stats                print engine statistics to stderr at exit\n"
-"  -icount shift=N       accepted; the instruction-counting clock comes with the timers\n"
+"  -icount shift=N       virtual time counts instructions, 2^N ns each (deterministic)\n"
+"  -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS][,clock=vm]  the RTC's start time (default utc)\n"
 "  -no-reboot            exit instead of rebooting when the guest resets\n"
 "  -action reboot=reset  reset instead of stopping on a triple fault\n"
 "  -help, -version\n"
+"Monitor:\n"
+"  -monitor [stdio]      start stopped at the first instruction, in the monitor shell\n"
+"                        (COM1's output stays on stdout; the shell reads stdin)\n"
+"  -serial mon:stdio     COM1 and the shell share stdio; Ctrl-A c switches\n"
+"  -monitor-script FILE  run the shell's commands from FILE, echoing each\n"
+"Debugging with gdb (target remote :1234; see monitor/README.md):\n"
+"  -s                    the GDB stub on tcp::1234 (loopback)\n"
+"  -gdb tcp::PORT        the GDB stub on PORT (tcp:HOST:PORT for another interface; 0: any free)\n"
+"  -S                    start stopped: wait for gdb (or the shell) before the first instruction\n"
 "\n"
 "Exit status: (V << 1) | 1 after isa-debug-exit, 0 guest powered off (\"Shutdown\" to\n"
-"0x8900), 2 bad usage or input, 4 triple fault or guest stuck, 6 host failure.\n"
-"Not yet: -fda -hda -drive -boot (PC board issue), -monitor (monitor issue),\n"
-"-s -S -gdb (GDB stub issue).\n", out);
+"0x8900), 2 bad usage or input, 4 triple fault, guest stuck or no bootable device,\n"
+"6 host failure.\n", out);
 }

@@ -23,14 +23,18 @@ struct options {
     bool stats;                   /* -stats: engine statistics on stderr at exit */
     bool help;                    /* -help: print usage and exit 0 */
     bool version;                 /* -version */
-    bool headless;                /* -nographic or -display none (no display device yet) */
+    bool headless;                /* -nographic or -display none (machine.display says it too) */
     /*
-     * -icount shift=N: accepted and stored.  The virtual clock that makes
-     * time count instructions (2^N ns each) comes with the PC board's
-     * timers; until then no device reads the time.  -1: not given.
+     * -icount shift=N: the virtual clock counts instructions, 2^N ns each
+     * (also in machine.icount / machine.icount_shift).  -1: not given.
      */
     int icount_shift;
     bool reboot_on_triple_fault;  /* -action reboot=reset */
+    bool monitor;                 /* -monitor [stdio], or -serial mon:stdio: start in the shell */
+    bool monitor_mux;             /* -serial mon:stdio: COM1 and the shell share stdio (Ctrl-A c) */
+    const char *monitor_script;   /* -monitor-script FILE: the shell's commands from FILE */
+    const char *gdb;              /* -gdb DEV, or -s ("tcp::1234"): the GDB stub; NULL: none */
+    bool start_stopped;           /* -S: wait for the debugger (or the shell) before running */
 };
 
 /*

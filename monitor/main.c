@@ -17,8 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/chardev.h"
 #include "machine/machine.h"
 #include "monitor/cmdline.h"
+#include "monitor/gdbstub.h"
+#include "monitor/monitor.h"
 #include "monitor/runner.h"
 #include "vmm/engine.h"
 
@@ -44,6 +47,11 @@ int main(int argc, char **argv)
     if (err < 0)
         return runner_status_for_error(err);
 
+    /* Plain -monitor and -monitor-script: stdin is the shell's, not COM1's. */
+    bool shell = o.monitor || o.monitor_script;
+    if (shell && !o.monitor_mux)
+        chardev_reserve_stdin();
+
     struct machine *m = calloc(1, sizeof *m);   /* large (the port table): not on the stack */
     if (!m) {
         fprintf(stderr, "trapeze: out of host memory\n");
@@ -63,9 +71,19 @@ int main(int argc, char **argv)
 
     struct runner r;
     runner_init(&r, &e, m, &o);
-    while (runner_run(&r, 0, false) != RUN_FINISHED)
-        ;   /* no monitor: breakpoints and the like cannot happen */
-    status = r.status;
+    struct gdbstub gdb;
+    bool with_gdb = o.gdb && strcmp(o.gdb, "none") != 0;
+    if (shell) {
+        status = monitor_shell(&r, &o);   /* the guest starts stopped at its first instruction */
+    } else if (with_gdb) {
+        err = gdbstub_open(&gdb, &r, o.gdb);
+        status = err < 0 ? runner_status_for_error(err) : gdbstub_run(&gdb, o.start_stopped);
+        gdbstub_close(&gdb);
+    } else {
+        while (runner_run(&r, 0, false) != RUN_FINISHED)
+            ;   /* no monitor: breakpoints and the like cannot happen */
+        status = r.status;
+    }
 
     fflush(stdout);
     if (o.stats)

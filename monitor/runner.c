@@ -2,11 +2,18 @@
  * runner.c - the loop between the engine and everything else.
  *
  *   runner_run
- *     loop: engine run(slice)
+ *     loop: engine run(slice)       slice = vclock_budget: no timer deadline
+ *                                   is overshot by more than one slice
+ *           fire due timers (PIT edges ...), poll host input
  *           machine stop filed?   power off / debug exit -> FINISHED
  *                                 reset -> reset board and engine, go on
- *           engine exit:          budget  -> poll devices, go on
- *                                 halt    -> wait for an interrupt, or FINISHED
+ *           engine exit:          budget  -> go on
+ *                                 halt    -> IF=1: let virtual time pass to
+ *                                            the next timer (vclock_idle: a
+ *                                            host sleep in real time, a jump
+ *                                            with -icount) and go on;
+ *                                            IF=0 or nothing can ever raise
+ *                                            an interrupt: FINISHED
  *                                 shutdown (triple fault) -> report, FINISHED
  *                                 breakpoint / step / ... -> the caller
  */
@@ -14,11 +21,15 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "machine/machine.h"
 
-/* Instructions per engine slice between device polls. */
+/* Instructions per engine slice at most (vclock_budget may give fewer). */
 #define RUN_SLICE 1000000
+/* A halted guest waits at most this long in one host sleep, so host input
+ * (serial, Ctrl-C) is looked at 100 times a second. */
+#define IDLE_WAIT_NS 10000000ull
 
 void runner_init(struct runner *r, struct engine *e, struct machine *m, const struct options *o)
 {
@@ -30,6 +41,9 @@ void runner_init(struct runner *r, struct engine *e, struct machine *m, const st
     r->interrupted = 0;
     r->finished = false;
     r->finish_message = NULL;
+    r->last_exit = (struct engine_exit){ .reason = ENGINE_EXIT_BUDGET };
+    r->poll = NULL;
+    r->poll_opaque = NULL;
 }
 
 void runner_interrupt(struct runner *r)
@@ -79,6 +93,8 @@ static int machine_stopped(struct runner *r)
         if (reset_machine(r) < 0)
             return STATUS_USAGE;
         return -1;
+    case MACHINE_NO_BOOT_DEVICE:
+        return STATUS_GUEST_STUCK;   /* the BIOS printed why (machine/bios/bios.c) */
     case MACHINE_RUNNING:
         break;
     }
@@ -94,10 +110,32 @@ static enum run_result halted_for_good(struct runner *r)
         fprintf(stderr, "trapeze: guest halted with interrupts disabled at %04x:%08x\n",
                 s.seg[SEG_CS].selector, s.eip);
     else
-        fprintf(stderr, "trapeze: guest halted at %04x:%08x waiting for an interrupt, but no device "
-                        "can raise one yet (the PIC and timers come with the PC board issue)\n",
+        fprintf(stderr, "trapeze: guest halted at %04x:%08x waiting for an interrupt, but no timer "
+                        "is armed and no device can raise one\n",
                 s.seg[SEG_CS].selector, s.eip);
     return finish(r, STATUS_GUEST_STUCK);
+}
+
+/*
+ * HLT with IF=1: let virtual time pass until something can interrupt.
+ * Returns false when nothing ever can (the caller reports it).
+ */
+static bool wait_while_halted(struct runner *r)
+{
+    struct machine *m = r->machine;
+    if (m->irq_source.pending && m->irq_source.pending(m->irq_source.opaque))
+        return true;   /* the CPU takes it on its next run */
+    if (vclock_idle(&m->clock, IDLE_WAIT_NS)) {
+        vclock_run_timers(&m->clock);
+        return true;
+    }
+    if (!machine_can_wake(m))
+        return false;
+    /* No timer, but host input may still come (serial on stdio). */
+    struct timespec ts = { 0, (long)IDLE_WAIT_NS };
+    nanosleep(&ts, NULL);
+    machine_poll(m);
+    return true;
 }
 
 enum run_result runner_run(struct runner *r, uint64_t max_instructions, bool step)
@@ -109,9 +147,10 @@ enum run_result runner_run(struct runner *r, uint64_t max_instructions, bool ste
     if (r->finished) return RUN_FINISHED;
     r->interrupted = 0;
     for (;;) {
-        uint64_t slice = RUN_SLICE;
+        uint64_t slice = vclock_budget(&m->clock, RUN_SLICE);
         if (max_instructions && left < slice) slice = left;
         struct engine_exit x = step ? e->ops->step(e) : e->ops->run(e, slice);
+        vclock_run_timers(&m->clock);
 
         if (m->stop_reason != MACHINE_RUNNING) {
             int status = machine_stopped(r);
@@ -129,9 +168,14 @@ enum run_result runner_run(struct runner *r, uint64_t max_instructions, bool ste
         case ENGINE_EXIT_REQUEST:
             machine_poll(m);
             break;
-        case ENGINE_EXIT_HALT:
+        case ENGINE_EXIT_HALT: {
             machine_poll(m);
-            return halted_for_good(r);
+            struct x86_state s;
+            e->ops->get_state(e, &s);
+            if (!(s.eflags & EFLAGS_IF) || !wait_while_halted(r))
+                return halted_for_good(r);
+            break;
+        }
         case ENGINE_EXIT_SHUTDOWN:
             if (r->options->reboot_on_triple_fault && !m->config.no_reboot) {
                 if (reset_machine(r) < 0) return finish(r, STATUS_USAGE);
@@ -141,9 +185,11 @@ enum run_result runner_run(struct runner *r, uint64_t max_instructions, bool ste
             return finish(r, STATUS_GUEST_STUCK);
         case ENGINE_EXIT_BREAKPOINT:
             r->address = x.address;
+            r->last_exit = x;
             return RUN_BREAKPOINT;
         case ENGINE_EXIT_WATCHPOINT:
             r->address = x.address;
+            r->last_exit = x;
             return RUN_WATCHPOINT;
         case ENGINE_EXIT_STEP:
             return RUN_STEPPED;
@@ -151,6 +197,7 @@ enum run_result runner_run(struct runner *r, uint64_t max_instructions, bool ste
             fprintf(stderr, "trapeze: %s\n", x.message ? x.message : "the engine cannot go on");
             return finish(r, STATUS_GUEST_STUCK);
         }
+        if (r->poll) r->poll(r->poll_opaque);
         if (r->interrupted) {
             r->interrupted = 0;
             return RUN_INTERRUPTED;

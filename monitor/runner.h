@@ -44,6 +44,15 @@ struct runner {
     volatile int interrupted; /* set by runner_interrupt (signal-safe) */
     bool finished;            /* the machine cannot run any more */
     const char *finish_message; /* why it finished, when there is one to print */
+    /* BREAKPOINT / WATCHPOINT: the engine's exit (watchpoint kind, space). */
+    struct engine_exit last_exit;
+    /*
+     * Called after every engine slice while runner_run runs (NULL: none):
+     * a front end looks at host input here (the GDB stub: Ctrl-C from the
+     * debugger, a debugger connecting) and calls runner_interrupt.
+     */
+    void (*poll)(void *opaque);
+    void *poll_opaque;
 };
 
 void runner_init(struct runner *r, struct engine *e, struct machine *m, const struct options *o);

@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 extern const struct engine_ops engine_emu_ops;   /* vmm/engine_emu.c */
+extern const struct engine_ops engine_kvm_ops;   /* vmm/engine_kvm.c */
+/* Open /dev/kvm: the fd, or -errno after one line saying why and what to try. */
+extern int kvm_open_device(bool quiet);
 
 static const struct engine_row {
     const char *name;
@@ -21,7 +24,7 @@ static const struct engine_row {
     { "emu", &engine_emu_ops, NULL },
     { "tae", NULL, "the trap-and-emulate VMM" },
     { "bt",  NULL, "the binary-translation VMM" },
-    { "kvm", NULL, "the KVM engine" },
+    { "kvm", &engine_kvm_ops, NULL },
 };
 
 #define ENGINE_COUNT (sizeof engine_table / sizeof engine_table[0])
@@ -53,12 +56,14 @@ int engine_available(const char *name)
         fprintf(stderr, "trapeze: -engine %s: unknown engine (use emu, tae, bt or kvm)\n", name);
         return -EINVAL;
     }
+    if (row->ops == &engine_kvm_ops) {
+        /* No KVM, or no permission: said here, before any image is read. */
+        int fd = kvm_open_device(false);
+        if (fd < 0) return fd;
+        close(fd);
+        return 0;
+    }
     if (!row->ops) {
-        if (strcmp(name, "kvm") == 0 && access("/dev/kvm", F_OK) != 0) {
-            fprintf(stderr, "trapeze: -engine kvm: /dev/kvm is absent (this host has no KVM); "
-                            "the kvm engine also comes in a later issue: use -engine emu\n");
-            return -ENODEV;
-        }
         fprintf(stderr, "trapeze: -engine %s: %s comes in a later issue; use -engine emu\n",
                 name, row->later);
         return -ENOSYS;

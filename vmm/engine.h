@@ -27,13 +27,31 @@ enum engine_exit_reason {
     ENGINE_EXIT_ERROR,        /* the engine cannot go on (message in 'message') */
 };
 
+/* Host watchpoints: what they watch (the values of cpu.h's cpu_watch_kind). */
+enum engine_watch_kind {
+    ENGINE_WATCH_WRITE = 1,   /* gdb "watch" */
+    ENGINE_WATCH_READ = 2,    /* gdb "rwatch" */
+    ENGINE_WATCH_ACCESS = 3,  /* gdb "awatch" */
+};
+
 struct engine_exit {
     enum engine_exit_reason reason;
-    uint32_t address;         /* breakpoint / watchpoint */
+    uint32_t address;         /* breakpoint; watchpoint: first watched byte accessed */
     const char *message;      /* ERROR: one line */
+    enum engine_watch_kind watch_kind;   /* WATCHPOINT: the kind of the one hit */
+    bool watch_physical;                 /* WATCHPOINT: it watches physical addresses */
 };
 
 struct engine_stats_line { const char *name; uint64_t value; };
+
+/* Event counters since the engine was created (the monitor's `stats`,
+ * `info tlb`, `trace` and vector breakpoints read them). */
+struct engine_counters {
+    uint64_t instructions;
+    uint64_t exceptions[32];     /* raised, by vector */
+    uint64_t interrupts[256];    /* delivered, by vector (INT n, external, exceptions) */
+    uint64_t tlb_hits, tlb_misses, tlb_flushes, page_walks;
+};
 
 struct engine;
 
@@ -49,6 +67,16 @@ struct engine_ops {
     void (*set_state)(struct engine *e, const struct x86_state *s);
     int (*set_breakpoint)(struct engine *e, uint32_t lin);
     int (*clear_breakpoint)(struct engine *e, uint32_t lin);
+    /*
+     * Host watchpoints on [addr, addr+len), linear or physical: the run
+     * returns ENGINE_EXIT_WATCHPOINT after the accessing instruction
+     * completed.  -EINVAL bad range, -ENOSPC full, -ENOENT (clear) not set;
+     * clear takes the same arguments as set.  NULL: the engine has none.
+     */
+    int (*set_watchpoint)(struct engine *e, uint32_t addr, uint32_t len,
+                          enum engine_watch_kind kind, bool physical);
+    int (*clear_watchpoint)(struct engine *e, uint32_t addr, uint32_t len,
+                            enum engine_watch_kind kind, bool physical);
     void (*request_exit)(struct engine *e);               /* async-signal safe */
     void (*print_stats)(struct engine *e, FILE *out);
     /* The chain of faults behind a SHUTDOWN exit, printed for the user. */
@@ -56,6 +84,8 @@ struct engine_ops {
     /* Debug memory access through the guest's current paging. */
     bool (*read_linear)(struct engine *e, uint32_t lin, void *buf, uint32_t len);
     bool (*write_linear)(struct engine *e, uint32_t lin, const void *buf, uint32_t len);
+    /* Copy the event counters (struct engine_counters). */
+    void (*get_counters)(struct engine *e, struct engine_counters *c);
 };
 
 struct engine {

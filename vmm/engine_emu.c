@@ -54,6 +54,12 @@ static void emu_reset(struct engine *e)
         cpu_set_state(cpu, &m->boot_state);
 }
 
+/* The virtual clock's instruction counter (-icount). */
+static uint64_t emu_instructions(void *opaque)
+{
+    return ((struct cpu *)opaque)->stats.instructions;
+}
+
 static int emu_create(struct engine *e, struct machine *m)
 {
     struct cpu *cpu = calloc(1, sizeof *cpu);
@@ -71,6 +77,9 @@ static int emu_create(struct engine *e, struct machine *m)
     emu_reset(e);
     m->request_stop = emu_request_stop;
     m->request_stop_opaque = cpu;
+    /* The board's PIC drives INTR; retired instructions drive -icount time. */
+    cpu->irq = m->irq_source;
+    vclock_set_counter(&m->clock, emu_instructions, cpu);
     return 0;
 }
 
@@ -81,6 +90,8 @@ static void emu_destroy(struct engine *e)
         e->machine->request_stop = NULL;
         e->machine->request_stop_opaque = NULL;
     }
+    if (e->machine->clock.instructions_opaque == cpu)
+        vclock_set_counter(&e->machine->clock, NULL, NULL);
     cpu_destroy(cpu);
     free(cpu);
     e->priv = NULL;
@@ -95,7 +106,11 @@ static struct engine_exit emu_exit(struct cpu_exit x)
     case CPU_EXIT_BUDGET:       out.reason = ENGINE_EXIT_BUDGET; break;
     case CPU_EXIT_HALT:         out.reason = ENGINE_EXIT_HALT; break;
     case CPU_EXIT_BREAKPOINT:   out.reason = ENGINE_EXIT_BREAKPOINT; break;
-    case CPU_EXIT_WATCHPOINT:   out.reason = ENGINE_EXIT_WATCHPOINT; break;
+    case CPU_EXIT_WATCHPOINT:
+        out.reason = ENGINE_EXIT_WATCHPOINT;
+        out.watch_kind = (enum engine_watch_kind)x.watch_kind;
+        out.watch_physical = x.watch_physical;
+        break;
     case CPU_EXIT_STEP:         out.reason = ENGINE_EXIT_STEP; break;
     case CPU_EXIT_TRIPLE_FAULT: out.reason = ENGINE_EXIT_SHUTDOWN; break;
     case CPU_EXIT_REQUEST:      out.reason = ENGINE_EXIT_REQUEST; break;
@@ -126,6 +141,19 @@ static void emu_set_state(struct engine *e, const struct x86_state *s) { cpu_set
 static int emu_set_breakpoint(struct engine *e, uint32_t lin) { return cpu_set_breakpoint(emu_cpu(e), lin); }
 static int emu_clear_breakpoint(struct engine *e, uint32_t lin) { return cpu_clear_breakpoint(emu_cpu(e), lin); }
 static void emu_request_exit(struct engine *e) { cpu_request_exit(emu_cpu(e)); }
+
+/* engine_watch_kind and cpu_watch_kind share their values. */
+static int emu_set_watchpoint(struct engine *e, uint32_t addr, uint32_t len,
+                              enum engine_watch_kind kind, bool physical)
+{
+    return cpu_set_watchpoint(emu_cpu(e), addr, len, (enum cpu_watch_kind)kind, physical);
+}
+
+static int emu_clear_watchpoint(struct engine *e, uint32_t addr, uint32_t len,
+                                enum engine_watch_kind kind, bool physical)
+{
+    return cpu_clear_watchpoint(emu_cpu(e), addr, len, (enum cpu_watch_kind)kind, physical);
+}
 
 static bool emu_read_linear(struct engine *e, uint32_t lin, void *buf, uint32_t len)
 {
@@ -217,6 +245,18 @@ static void emu_print_stats(struct engine *e, FILE *out)
     fprintf(out, "  block invalidations %llu\n", (unsigned long long)st->block_invalidations);
 }
 
+static void emu_get_counters(struct engine *e, struct engine_counters *c)
+{
+    const struct cpu *cpu = emu_cpu(e);
+    c->instructions = cpu->stats.instructions;
+    memcpy(c->exceptions, cpu->stats.exceptions, sizeof c->exceptions);
+    memcpy(c->interrupts, cpu->stats.interrupts, sizeof c->interrupts);
+    c->tlb_hits = cpu->mmu.stats.hits;
+    c->tlb_misses = cpu->mmu.stats.misses;
+    c->tlb_flushes = cpu->mmu.stats.flushes;
+    c->page_walks = cpu->mmu.stats.page_walks;
+}
+
 const struct engine_ops engine_emu_ops = {
     .name = "emu",
     .create = emu_create,
@@ -228,9 +268,12 @@ const struct engine_ops engine_emu_ops = {
     .set_state = emu_set_state,
     .set_breakpoint = emu_set_breakpoint,
     .clear_breakpoint = emu_clear_breakpoint,
+    .set_watchpoint = emu_set_watchpoint,
+    .clear_watchpoint = emu_clear_watchpoint,
     .request_exit = emu_request_exit,
     .print_stats = emu_print_stats,
     .print_fault_report = emu_print_fault_report,
     .read_linear = emu_read_linear,
     .write_linear = emu_write_linear,
+    .get_counters = emu_get_counters,
 };

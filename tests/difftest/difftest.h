@@ -45,6 +45,17 @@
 #define DT_SEL_SMALL   0x28u  /* 16-bit data, limit 0xFFFF, read-only */
 #define DT_SEL_LDT     0x30u  /* a system descriptor (LDT) */
 
+/*
+ * The paging pass (paging.c): CR0.PG on, CR3 = DT_PD_ADDR; PDE 0 points to
+ * the page table at DT_PT_ADDR, whose entries 0-4 map linear pages 0-4
+ * (entry 4, linear 0x4000, is never present).  Both sides get the tables
+ * in physical memory outside the compared area; the entries are read back
+ * and compared (Accessed and Dirty bits, SDM Vol. 3A 4.8).
+ */
+#define DT_PD_ADDR    0x10000u
+#define DT_PT_ADDR    0x11000u
+#define DT_PT_ENTRIES 5u
+
 /* Segment order as in enum x86_sreg: ES CS SS DS FS GS. */
 #define DT_NSEG 6
 
@@ -71,6 +82,9 @@ struct dt_case {
     uint32_t ea;          /* ... at this address */
     struct dt_regs in;
     uint8_t mem[DT_MEM_SIZE];
+    bool paging;          /* run with CR0.PG = 1 and these entries ... */
+    bool wp;              /* ... and CR0.WP */
+    uint32_t pte[DT_PT_ENTRIES];
 };
 
 /* What one side did. */
@@ -79,6 +93,10 @@ struct dt_result {
     int unclassified;     /* Unicorn: an error it gives no vector for (uc_err), else 0 */
     struct dt_regs out;
     uint8_t mem[DT_MEM_SIZE];
+    uint32_t cr2;                  /* paging pass: CR2 after the run */
+    uint32_t pte[DT_PT_ENTRIES];   /* paging pass: the entries after the run */
+    bool has_error;                /* trapeze only: the exception's error code ... */
+    uint32_t error;                /* ... (Unicorn gives none) */
 };
 
 /* Run state shared by the generators: a splitmix64 random stream. */
@@ -104,6 +122,9 @@ uint32_t dt_defined_flags(const struct dt_case *c, const struct dt_result *ref);
 uint32_t dt_undefined_regs(const struct dt_case *c, const struct dt_result *ref);
 /* Print the partial exclusions (forms of covered opcodes not generated). */
 void dt_print_partial_exclusions(void);
+
+/* paging.c: the paging pass; returns the number of failed tests. */
+int dt_paging_tests(uint64_t seed);
 
 /* run_unicorn.c */
 int dt_unicorn_init(void);

@@ -6,7 +6,9 @@
  *   difftest --seed N      this seed
  *   difftest --cases N     N cases per opcode
  *   difftest --only NAME   one opcode: its test name, handler name or hex
- *                          (e.g. difftest_0fa3_bt_EvGv, bt_EvGv, 0fa3, a3)
+ *                          (e.g. difftest_0fa3_bt_EvGv, bt_EvGv, 0fa3, a3),
+ *                          or "paging" for the paging pass (paging.c, not
+ *                          yet passing: see tests/README.md)
  *   difftest --list        the excluded opcodes and forms, with reasons
  *   difftest --trace       print every case's bytes before running it
  *                          (to find a case that crashes an emulator)
@@ -292,6 +294,13 @@ int main(int argc, char **argv)
         if (!dt_gen_covers(op) || dt_excluded(op)) continue;
         if (only && !name_matches(op, only)) continue;
         failed += test_opcode(op, seed, ncases);
+        run++;
+    }
+    /* Memory operands through paging (paging.c), only when asked for with
+     * "--only paging": Unicorn does not yet show paging in this set-up
+     * (tests/README.md), so the pass is not part of the default run. */
+    if (only && strcmp(only, "paging") == 0) {
+        failed += dt_paging_tests(seed);
         run++;
     }
     if (only && run == 0) {

@@ -85,6 +85,14 @@ void dt_trapeze_run(const struct dt_case *c, struct dt_result *r)
     for (int k = 0; k < SEG_COUNT; k++)
         if (c->in.sel[k] != base.seg[k].selector) s.seg[k].selector = c->in.sel[k];
 
+    if (c->paging) {
+        uint32_t pde = DT_PT_ADDR | 3;
+        bus_write_block(&bus, DT_PD_ADDR, &pde, 4);
+        bus_write_block(&bus, DT_PT_ADDR, c->pte, sizeof c->pte);
+        s.cr0 |= CR0_PG | (c->wp ? CR0_WP : 0);
+        s.cr2 = 0;
+        s.cr3 = DT_PD_ADDR;
+    }
     bus_write_block(&bus, 0, c->mem, DT_MEM_SIZE);
     cpu_set_state(&cpu, &s);
     cpu_state_changed(&cpu);
@@ -107,4 +115,8 @@ void dt_trapeze_run(const struct dt_case *c, struct dt_result *r)
     r->out.eflags = o.eflags;
     for (int k = 0; k < SEG_COUNT; k++) r->out.sel[k] = o.seg[k].selector;
     bus_read_block(&bus, 0, r->mem, DT_MEM_SIZE);
+    r->has_error = e.reason == CPU_EXIT_EXCEPTION && e.has_error_code;
+    r->error = e.error_code;
+    r->cr2 = o.cr2;
+    if (c->paging) bus_read_block(&bus, DT_PT_ADDR, r->pte, sizeof r->pte);
 }

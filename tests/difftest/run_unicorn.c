@@ -82,6 +82,8 @@ int dt_unicorn_init(void)
         err = uc_mem_map(uc, DT_CODE_ADDR, DT_DATA_ADDR - DT_CODE_ADDR, UC_PROT_ALL);
     if (err == UC_ERR_OK)
         err = uc_mem_map(uc, DT_DATA_ADDR, DT_MEM_SIZE - DT_DATA_ADDR, UC_PROT_READ | UC_PROT_WRITE);
+    if (err == UC_ERR_OK)   /* the paging pass's directory and table */
+        err = uc_mem_map(uc, DT_PD_ADDR, 0x2000, UC_PROT_READ | UC_PROT_WRITE);
     if (err == UC_ERR_OK) err = uc_mem_write(uc, DT_GDT_ADDR, dt_gdt, sizeof dt_gdt);
     uc_x86_mmr gdtr = { .base = DT_GDT_ADDR, .limit = DT_GDT_LIMIT };
     if (err == UC_ERR_OK) err = uc_reg_write(uc, UC_X86_REG_GDTR, &gdtr);
@@ -133,6 +135,21 @@ void dt_unicorn_run(const struct dt_case *c, struct dt_result *r)
      * the hook, so QEMU's "exception in flight" (env->old_exception) would
      * stay set and turn the next case's fault into a double fault. */
     uc_context_restore(uc, clean);
+    if (c->paging) {
+        /* Unicorn 2.0.1 turns paging on through CR3/CR0 writes (each
+         * flushes its TLB); see tests/README.md for what it then models. */
+        uint32_t pde = DT_PT_ADDR | 3, cr3 = DT_PD_ADDR, cr0 = 0, cr2 = 0;
+        uc_mem_write(uc, DT_PD_ADDR, &pde, 4);
+        uc_mem_write(uc, DT_PT_ADDR, c->pte, sizeof c->pte);
+        uc_reg_write(uc, UC_X86_REG_CR2, &cr2);
+        uc_reg_write(uc, UC_X86_REG_CR3, &cr3);
+        uc_reg_read(uc, UC_X86_REG_CR0, &cr0);
+        cr0 |= CR0_PG | (c->wp ? CR0_WP : 0);
+        uc_reg_write(uc, UC_X86_REG_CR0, &cr0);
+        /* The CR writes alone leave the previous case's translations in
+         * Unicorn 2.0.1's TLB (no fault, no A bit): drop them. */
+        uc_ctl_flush_tlb(uc);
+    }
     for (int s = 0; s < DT_NSEG; s++) {
         uint32_t sel = c->in.sel[s];
         if (s != SEG_CS && sel != DT_SEL_DATA) uc_reg_write(uc, seg_ids[s], &sel);
@@ -160,6 +177,12 @@ void dt_unicorn_run(const struct dt_case *c, struct dt_result *r)
     }
     read_regs(&r->out);
     uc_mem_read(uc, 0, r->mem, DT_MEM_SIZE);
+    r->has_error = false;
+    r->error = 0;
+    if (c->paging) {
+        uc_reg_read(uc, UC_X86_REG_CR2, &r->cr2);
+        uc_mem_read(uc, DT_PT_ADDR, r->pte, sizeof r->pte);
+    }
 }
 
 const char *dt_unicorn_error(int err) { return uc_strerror((uc_err)err); }

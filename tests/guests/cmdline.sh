@@ -40,8 +40,8 @@ printf 'this is not a kernel\n' > "$tmp/notmb.bin"
 expect cmdline_bad_path        2 "No such file or directory" -kernel "$tmp/nonexistent.elf"
 expect cmdline_not_multiboot   2 "not a Multiboot kernel (no header in the first 8 KiB)" -kernel "$tmp/notmb.bin"
 expect cmdline_unknown_flag    2 "unknown option '-foo' (see trapeze -help)" -foo
-expect cmdline_unsupported_fda 2 "^trapeze: -fda: not supported yet (comes with the PC board issue)" -fda "$tmp/notmb.bin"
-expect cmdline_unsupported_gdb 2 "not supported yet" -s
+expect cmdline_fda_not_floppy   2 "is not a floppy size" -fda "$tmp/notmb.bin"
+expect cmdline_gdb_with_monitor 2 "not supported yet" -s -monitor
 expect cmdline_missing_arg     2 "needs an argument" -kernel
 expect cmdline_no_image        2 "no bootable image: use -kernel FILE"
 expect cmdline_bad_ram         2 "RAM must be" -m 1 -kernel "$tmp/notmb.bin"

@@ -1,0 +1,232 @@
+/*
+ * vga_sdl.c - the SDL2 window (see vga_sdl.h).
+ *
+ * One streaming texture the size of the text screen: each frame
+ * vga_render writes 0x00RRGGBB pixels into it (SDL_PIXELFORMAT_RGB888),
+ * SDL copies it to the window 1:1 and presents.  Nothing of the VGA's
+ * state lives here; the window is a view of struct vga.
+ */
+#include "devices/vga_sdl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <SDL.h>
+
+#include "devices/vga.h"
+#include "machine/machine.h"
+
+#define FRAME_NS (1000000000ull / 60)
+
+struct vga_sdl {
+    struct vga *vga;
+    struct machine *machine;
+    void (*key_event)(void *opaque, int usage, bool pressed);
+    void *key_opaque;
+    SDL_Window *window;
+    SDL_Renderer *renderer;
+    SDL_Texture *texture;
+    int width, height;            /* the texture's size, from the cell width */
+    uint32_t *pixels;             /* width * height */
+    uint64_t last_frame_ns;       /* virtual time of the last redraw */
+    bool drawn;                   /* at least one frame drawn */
+    FILE *screenshot;             /* -sdl-screenshot, or NULL */
+    char *screenshot_path;
+};
+
+bool vga_sdl_display_available(void)
+{
+    const char *x = getenv("DISPLAY"), *w = getenv("WAYLAND_DISPLAY");
+    return (x && *x) || (w && *w);
+}
+
+/* (Re)create the texture when the cell width (8 or 9 dots) changed. */
+static int vga_sdl_resize(struct vga_sdl *d)
+{
+    int width = VGA_TEXT_COLS * vga_cell_width(d->vga), height = VGA_TEXT_ROWS * VGA_CHAR_HEIGHT;
+    if (d->texture && width == d->width && height == d->height)
+        return 0;
+    if (d->texture)
+        SDL_DestroyTexture(d->texture);
+    free(d->pixels);
+    d->pixels = calloc((size_t)width * (size_t)height, sizeof *d->pixels);
+    d->texture = SDL_CreateTexture(d->renderer, SDL_PIXELFORMAT_RGB888, SDL_TEXTUREACCESS_STREAMING,
+                                   width, height);
+    if (!d->pixels || !d->texture) {
+        fprintf(stderr, "trapeze: SDL: cannot create the %dx%d screen texture: %s\n",
+                width, height, d->texture ? "out of memory" : SDL_GetError());
+        return -ENOMEM;
+    }
+    d->width = width;
+    d->height = height;
+    SDL_SetWindowSize(d->window, width, height);
+    return 0;
+}
+
+static void vga_sdl_draw(struct vga_sdl *d, bool cursor_on, bool blink_on)
+{
+    vga_warn_unmodelled(d->vga);
+    if (vga_sdl_resize(d) < 0)
+        return;
+    vga_render(d->vga, d->pixels, d->width, cursor_on, blink_on);
+    SDL_UpdateTexture(d->texture, NULL, d->pixels, d->width * (int)sizeof *d->pixels);
+    SDL_RenderClear(d->renderer);
+    SDL_RenderCopy(d->renderer, d->texture, NULL, NULL);
+    SDL_RenderPresent(d->renderer);
+    d->drawn = true;
+}
+
+int vga_sdl_open(struct vga_sdl **out, struct vga *v, struct machine *m,
+                 void (*key_event)(void *opaque, int usage, bool pressed), void *key_opaque,
+                 const char *screenshot, bool quiet)
+{
+    struct vga_sdl *d = calloc(1, sizeof *d);
+    int err = -ENODEV;
+
+    *out = NULL;
+    if (!d) {
+        fprintf(stderr, "trapeze: out of host memory\n");
+        return -ENOMEM;
+    }
+    d->vga = v;
+    d->machine = m;
+    d->key_event = key_event;
+    d->key_opaque = key_opaque;
+    if (screenshot) {
+        /* Opened now, so a bad path is said before the guest runs. */
+        d->screenshot = fopen(screenshot, "wb");
+        d->screenshot_path = strdup(screenshot);
+        if (!d->screenshot || !d->screenshot_path) {
+            fprintf(stderr, "trapeze: -sdl-screenshot %s: %s\n", screenshot, strerror(errno));
+            err = -EIO;
+            goto fail;
+        }
+    }
+
+    /* Ctrl-C stays the terminal's (SIGINT ends trapeze as before), not an SDL_QUIT. */
+    SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
+    if (SDL_Init(SDL_INIT_VIDEO) != 0) {
+        if (!quiet)
+            fprintf(stderr, "trapeze: -display sdl: SDL video does not start here: %s "
+                            "(use -display none, or set SDL_VIDEODRIVER)\n", SDL_GetError());
+        goto fail;
+    }
+    /* With no display SDL falls back to its offscreen driver: a window no
+       one can see.  Only take it when asked for (SDL_VIDEODRIVER, tests). */
+    const char *driver = SDL_GetCurrentVideoDriver(), *wanted = getenv("SDL_VIDEODRIVER");
+    if (driver && (!strcmp(driver, "offscreen") || !strcmp(driver, "dummy")) &&
+        !(wanted && !strcmp(wanted, driver))) {
+        if (!quiet)
+            fprintf(stderr, "trapeze: -display sdl: no display here (SDL found only its '%s' driver; "
+                            "set DISPLAY, or use -display none)\n", driver);
+        SDL_QuitSubSystem(SDL_INIT_VIDEO);
+        goto fail;
+    }
+    d->window = SDL_CreateWindow("trapeze", SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED,
+                                 VGA_TEXT_COLS * vga_cell_width(v), VGA_TEXT_ROWS * VGA_CHAR_HEIGHT, 0);
+    if (d->window)
+        d->renderer = SDL_CreateRenderer(d->window, -1, 0);
+    if (d->window && !d->renderer)
+        d->renderer = SDL_CreateRenderer(d->window, -1, SDL_RENDERER_SOFTWARE);
+    if (!d->window || !d->renderer) {
+        if (!quiet)
+            fprintf(stderr, "trapeze: -display sdl: cannot open the window: %s\n", SDL_GetError());
+        goto fail_sdl;
+    }
+    if (vga_sdl_resize(d) < 0) {
+        err = -ENOMEM;
+        goto fail_sdl;
+    }
+    *out = d;
+    return 0;
+
+fail_sdl:
+    if (d->texture) SDL_DestroyTexture(d->texture);
+    if (d->renderer) SDL_DestroyRenderer(d->renderer);
+    if (d->window) SDL_DestroyWindow(d->window);
+    SDL_QuitSubSystem(SDL_INIT_VIDEO);
+fail:
+    if (d->screenshot) {
+        fclose(d->screenshot);
+        remove(d->screenshot_path);
+    }
+    free(d->screenshot_path);
+    free(d->pixels);
+    free(d);
+    return err;
+}
+
+void vga_sdl_poll(struct vga_sdl *d)
+{
+    SDL_Event ev;
+
+    if (!d)
+        return;
+    while (SDL_PollEvent(&ev)) {
+        switch (ev.type) {
+        case SDL_QUIT:
+            machine_stop(d->machine, MACHINE_POWER_OFF);   /* the window closed: QEMU quits */
+            break;
+        case SDL_KEYDOWN: case SDL_KEYUP:
+            /* SDL_Scancode values are USB HID usage IDs; repeats are typematic presses. */
+            if (d->key_event)
+                d->key_event(d->key_opaque, (int)ev.key.keysym.scancode, ev.type == SDL_KEYDOWN);
+            break;
+        case SDL_WINDOWEVENT:
+            if (ev.window.event == SDL_WINDOWEVENT_CLOSE)
+                machine_stop(d->machine, MACHINE_POWER_OFF);
+            else if (ev.window.event == SDL_WINDOWEVENT_EXPOSED)
+                d->last_frame_ns = 0, d->drawn = false;   /* redraw at once */
+            break;
+        default:
+            break;
+        }
+    }
+    uint64_t now = vclock_now(&d->machine->clock);
+    if (!d->drawn || now - d->last_frame_ns >= FRAME_NS || now < d->last_frame_ns) {
+        d->last_frame_ns = now;
+        vga_sdl_draw(d, vga_cursor_blink_on(now), vga_char_blink_on(now));
+    }
+}
+
+/* The window's pixels, read back from the renderer, as a P6 PPM. */
+static void vga_sdl_write_screenshot(struct vga_sdl *d)
+{
+    vga_sdl_draw(d, true, true);
+    int w = d->width, h = d->height;
+    uint8_t *rgb = malloc((size_t)w * (size_t)h * 3);
+    bool ok = rgb && SDL_RenderReadPixels(d->renderer, NULL, SDL_PIXELFORMAT_RGB24, rgb, w * 3) == 0;
+    if (!ok) {
+        fprintf(stderr, "trapeze: -sdl-screenshot %s: cannot read the window's pixels: %s\n",
+                d->screenshot_path, rgb ? SDL_GetError() : "out of memory");
+    } else {
+        fprintf(d->screenshot, "P6\n%d %d\n255\n", w, h);
+        if (fwrite(rgb, 3, (size_t)w * (size_t)h, d->screenshot) != (size_t)w * (size_t)h)
+            ok = false;
+    }
+    if (fclose(d->screenshot) != 0 || !ok) {
+        if (rgb && ok)
+            fprintf(stderr, "trapeze: -sdl-screenshot %s: write error\n", d->screenshot_path);
+        remove(d->screenshot_path);
+    }
+    d->screenshot = NULL;
+    free(rgb);
+}
+
+void vga_sdl_close(struct vga_sdl *d)
+{
+    if (!d)
+        return;
+    if (d->screenshot)
+        vga_sdl_write_screenshot(d);
+    SDL_DestroyTexture(d->texture);
+    SDL_DestroyRenderer(d->renderer);
+    SDL_DestroyWindow(d->window);
+    SDL_QuitSubSystem(SDL_INIT_VIDEO);
+    SDL_Quit();
+    free(d->screenshot_path);
+    free(d->pixels);
+    free(d);
+}

@@ -1,0 +1,254 @@
+/*
+ * shell.c - where the monitor's lines come from (see monitor.h).
+ *
+ *   interactive  readline: line editing, history kept in ~/.trapeze_history
+ *                (or $TRAPEZE_HISTORY), Tab completes command names, then
+ *                register names, `info` topics and device names.  An empty
+ *                line repeats step or next, as in gdb.  Stdin that is not a
+ *                terminal is read line by line, each line echoed.
+ *   script       -monitor-script FILE: each line echoed after the prompt,
+ *                then its output; at the end the process exits with the
+ *                guest's status if it finished, or 0 (quit, or the script
+ *                ran out while the guest was stopped, which is said).
+ *
+ * The console: with plain -monitor the shell owns stdin and COM1's output
+ * still goes to stdout, interleaved with the shell's (the guest gets no
+ * keyboard input).  With -serial mon:stdio, `continue` hands stdin to COM1
+ * and Ctrl-A c hands it back, as in QEMU (Ctrl-A x quits; at the prompt
+ * Ctrl-A c continues).  Ctrl-C while the guest runs always breaks into the
+ * shell: SIGINT -> runner_interrupt.
+ */
+#include "monitor/monitor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "devices/chardev.h"
+#include "machine/machine.h"
+#include "monitor/expr.h"
+
+#define PROMPT "(trapeze) "
+
+/* The session the signal handler and readline's callbacks reach (one per process, like the terminal). */
+static struct monitor *shell_monitor;
+
+static void shell_sigint(int sig)
+{
+    (void)sig;
+    if (shell_monitor) {
+        shell_monitor->interrupt = 1;
+        runner_interrupt(shell_monitor->runner);
+    }
+}
+
+/* Ctrl-A KEY typed while COM1 had the console (-serial mon:stdio). */
+static void shell_escape(void *opaque, int key)
+{
+    struct monitor *mon = opaque;
+    if (key == 'c' || key == 'x') {
+        if (key == 'x') mon->quit = true;
+        mon->interrupt = 1;
+        runner_interrupt(mon->runner);
+    }
+}
+
+/* Ctrl-A c at the prompt: continue (hand the console to the guest). */
+static int shell_key_continue(int count, int key)
+{
+    (void)count; (void)key;
+    rl_replace_line("continue", 0);
+    rl_point = rl_end;
+    rl_done = 1;
+    return 0;
+}
+
+static const char *const info_topics[] = { "break", "display", "registers", "gdt", "idt", "ldt", "tss",
+                                            "pt", "tlb", "fault", NULL };
+
+/* Tab: command names first, then registers, info topics and device names. */
+static char *shell_generate(const char *text, int state)
+{
+    static int index, phase;
+    size_t len = strlen(text);
+    if (!state) { index = 0; phase = rl_point > (int)len && strspn(rl_line_buffer, " ") < (size_t)(rl_point - (int)len) ? 1 : 0; }
+    if (phase == 0) {
+        for (const char *name; (name = monitor_command_name(index)) != NULL;) {
+            index++;
+            if (strncmp(name, text, len) == 0) return strdup(name);
+        }
+        return NULL;
+    }
+    /* Arguments: registers, then info topics, then devices. */
+    for (;;) {
+        const char *name = NULL;
+        if (phase == 1) {
+            name = expr_regs[index].name;
+            if (!name) { phase = 2; index = 0; continue; }
+        } else if (phase == 2) {
+            name = info_topics[index];
+            if (!name) { phase = 3; index = 0; continue; }
+        } else {
+            struct machine *m = shell_monitor->machine;
+            if (index >= m->device_count) return NULL;
+            name = m->devices[index].name;
+        }
+        index++;
+        if (strncmp(name, text, len) == 0) return strdup(name);
+    }
+}
+
+static char **shell_complete(const char *text, int start, int end)
+{
+    (void)start; (void)end;
+    rl_attempted_completion_over = 1;   /* no file names */
+    return rl_completion_matches(text, shell_generate);
+}
+
+static const char *history_path(char *buf, size_t len)
+{
+    const char *env = getenv("TRAPEZE_HISTORY");
+    if (env && *env) return env;
+    const char *home = getenv("HOME");
+    if (!home || !*home) return NULL;
+    snprintf(buf, len, "%s/.trapeze_history", home);
+    return buf;
+}
+
+/* The exit status when the shell ends. */
+static int shell_status(struct monitor *mon)
+{
+    if (mon->quit) return 0;
+    if (mon->runner->finished) return mon->runner->status;
+    return 0;
+}
+
+/*
+ * Where the session starts: a -kernel's entry point (through the built-in
+ * BIOS's POST when the board starts at the reset vector); else F000:FFF0.
+ */
+static void monitor_start(struct monitor *mon)
+{
+    if (mon->symbols.has_entry && mon->machine->boot_from_reset && mon->machine->config.kernel)
+        monitor_run_to(mon, mon->symbols.entry);
+    else
+        monitor_show_location(mon);
+}
+
+static int run_script(struct monitor *mon, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "trapeze: -monitor-script %s: %s\n", path, strerror(errno));
+        return STATUS_USAGE;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    monitor_start(mon);
+    while (!mon->quit && (n = getline(&line, &cap, f)) >= 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+        fprintf(mon->out, PROMPT "%s\n", line);
+        monitor_execute(mon, line);
+        fflush(mon->out);
+    }
+    free(line);
+    fclose(f);
+    if (!mon->quit && !mon->runner->finished) {
+        struct x86_state s;
+        mon->engine->ops->get_state(mon->engine, &s);
+        fprintf(mon->out, "end of the monitor script: the guest is stopped at %04x:%08x\n",
+                s.seg[SEG_CS].selector, s.eip);
+    }
+    return shell_status(mon);
+}
+
+/* A line from stdin that is no terminal, echoed as a script's are. */
+static char *read_plain_line(struct monitor *mon)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    fputs(PROMPT, mon->out);
+    fflush(mon->out);
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) { free(line); return NULL; }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+    fprintf(mon->out, "%s\n", line);
+    return line;
+}
+
+static int run_interactive(struct monitor *mon)
+{
+    char path_buf[4096];
+    const char *hist = history_path(path_buf, sizeof path_buf);
+    bool tty = isatty(STDIN_FILENO);
+    char last[64] = "";
+
+    if (tty) {
+        rl_readline_name = "trapeze";
+        rl_attempted_completion_function = shell_complete;
+        if (mon->mux) rl_bind_keyseq("\\C-ac", shell_key_continue);
+        using_history();
+        if (hist) read_history(hist);
+        fprintf(mon->out, "trapeze monitor: `help` lists the commands; Ctrl-C stops a running guest%s\n",
+                mon->mux ? "; Ctrl-A c switches between the guest's console and the monitor" : "");
+    }
+    monitor_start(mon);
+    while (!mon->quit) {
+        char *line = tty ? readline(PROMPT) : read_plain_line(mon);
+        if (!line) {   /* end of input: leave, with the guest's status if it finished */
+            if (tty) fputs("quit\n", mon->out);
+            break;
+        }
+        const char *cmd = line;
+        if (!*line && last[0]) cmd = last;    /* an empty line repeats step / next */
+        else if (*line) {
+            if (tty) {
+                add_history(line);
+                if (hist) append_history(1, hist);
+            }
+            if (!strcmp(line, "s") || !strcmp(line, "step") || !strcmp(line, "n") || !strcmp(line, "next") ||
+                !strcmp(line, "si") || !strcmp(line, "stepi"))
+                snprintf(last, sizeof last, "%s", line);
+            else
+                last[0] = '\0';
+        }
+        monitor_execute(mon, cmd);
+        free(line);
+    }
+    if (tty && hist) history_truncate_file(hist, 1000);
+    return shell_status(mon);
+}
+
+int monitor_shell(struct runner *r, const struct options *o)
+{
+    struct monitor mon;
+    struct sigaction sa, old;
+
+    monitor_init(&mon, r, stdout);
+    mon.mux = o->monitor_mux;
+    if (o->machine.kernel && symbols_load(&mon.symbols, o->machine.kernel) < 0)
+        fprintf(stderr, "trapeze: monitor: cannot read the symbols of %s\n", o->machine.kernel);
+    shell_monitor = &mon;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = shell_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, &old);
+    if (mon.mux) chardev_set_stdin_escape(shell_escape, &mon);
+
+    int status = o->monitor_script ? run_script(&mon, o->monitor_script) : run_interactive(&mon);
+
+    if (mon.mux) chardev_set_stdin_escape(NULL, NULL);
+    sigaction(SIGINT, &old, NULL);
+    shell_monitor = NULL;
+    monitor_destroy(&mon);
+    fflush(stdout);
+    return status;
+}

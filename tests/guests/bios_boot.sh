@@ -1,0 +1,162 @@
+#!/bin/sh
+# tests/guests/bios_boot.sh - booting floppies and hard disks through the
+# built-in BIOS (machine/bios/), with QEMU + SeaBIOS as the oracle.
+#
+#   boot_hello   guests/boot_hello_floppy.asm: int 10h teletype; COM1 equal
+#                to QEMU's, the -screendump text as the guest source says
+#   boot_loader  guests/boot_loader_floppy.asm: int 13h/15h/11h/12h in real
+#                mode, then protected mode, PIT ticks through the PIC, the
+#                RTC, IDE PIO; every line that does not describe the BIOS
+#                itself equal to QEMU's, and the rest as the references say
+#   boot_hd      the boot_hello sector as sector 0 of a hard disk (-hda,
+#                -boot c): DL = 80h
+#   no_boot      an image without the 55 AA signature: "No bootable
+#                device." on the screen, one stderr line, exit status 4
+#
+# Prints tests/test.h-style lines: PASS / FAIL name: why / SKIP name: why.
+BUILD=${BUILD:-build}
+T=$BUILD/trapeze
+G=$BUILD/guests
+QEMU_EXIT="-device isa-debug-exit,iobase=0xf4,iosize=0x04"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+fail() { echo "FAIL $*"; failed=1; }
+
+for f in "$T" "$G/boot_hello.img" "$G/boot_loader.img"; do
+    [ -e "$f" ] || { fail "bios-files: $f is missing (make)"; exit 1; }
+done
+have_qemu=0
+command -v qemu-system-i386 >/dev/null 2>&1 && have_qemu=1
+
+# trapeze NAME STATUS ARGS...: run headless, want exit STATUS; output in $tmp/NAME.*
+trapeze() {
+    name=$1 want=$2
+    shift 2
+    timeout 30 "$T" -display none -screendump "$tmp/$name.screen" "$@" \
+        </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
+    rc=$?
+    tr -d '\r' < "$tmp/$name.out" > "$tmp/$name.serial"
+    if [ $rc -ne "$want" ]; then
+        fail "$name: exit status $rc, want $want; stderr: $(head -n 1 "$tmp/$name.err")"
+        return 1
+    fi
+    return 0
+}
+
+# qemu NAME ARGS...: QEMU's serial output in $tmp/NAME.qemu
+qemu() {
+    name=$1
+    shift
+    timeout 30 qemu-system-i386 -display none -serial stdio -monitor none $QEMU_EXIT "$@" \
+        </dev/null 2>/dev/null | tr -d '\r' > "$tmp/$name.qemu"
+}
+
+# --- boot_hello: the screen as the guest source says, COM1 as QEMU ---
+if trapeze boot_hello 33 -fda "$G/boot_hello.img"; then
+    # The BIOS's banner and boot line, then the guest's two lines.
+    printf 'trapeze BIOS\n\nBooting from Floppy...\nHello from the boot sector!\nboot drive 00\n' > "$tmp/want.screen"
+    sed -e 's/ *$//' "$tmp/boot_hello.screen" | head -n 5 > "$tmp/got.screen"
+    if ! cmp -s "$tmp/want.screen" "$tmp/got.screen"; then
+        fail "boot_hello-screen: got '$(tr '\n' '|' < "$tmp/got.screen")'"
+    elif [ -s "$tmp/boot_hello.err" ]; then
+        fail "boot_hello-screen: stderr: $(head -n 1 "$tmp/boot_hello.err")"
+    else
+        echo "PASS boot_hello-screen"
+    fi
+    if [ $have_qemu -eq 0 ]; then
+        echo "SKIP boot_hello-qemu: qemu-system-i386 not installed"
+    else
+        qemu boot_hello -drive "file=$G/boot_hello.img,if=floppy,format=raw,readonly=on"
+        if cmp -s "$tmp/boot_hello.serial" "$tmp/boot_hello.qemu" && [ -s "$tmp/boot_hello.qemu" ]; then
+            echo "PASS boot_hello-qemu"
+        else
+            fail "boot_hello-qemu: trapeze '$(tr '\n' '|' < "$tmp/boot_hello.serial")' QEMU '$(tr '\n' '|' < "$tmp/boot_hello.qemu")'"
+        fi
+    fi
+fi
+
+# --- boot_loader ---
+truncate -s 2M "$tmp/hd.img"
+printf 'HD0!' | dd of="$tmp/hd.img" conv=notrunc 2>/dev/null
+cp "$tmp/hd.img" "$tmp/hdq.img"
+if trapeze boot_loader 33 -fda "$G/boot_loader.img" -hda "$tmp/hd.img" -m 128; then
+    # The references, written out for -m 128, a 1.44 MB floppy and a 2 MiB disk:
+    #  int11: bit 0 floppy, bits 5-4 = 10b 80x25 colour, bits 11-9 = 2 serial ports
+    #  int13-08: 1.44 MB = 80 x 2 x 18: CX = 4F12h, DH = 1, DL = 1 drive, BL = 4
+    #  int13-48: 2 MiB = 4096 sectors = 4 x 16 x 63 (machine/disk.h)
+    #  e820: the Multiboot map (machine/multiboot.c), 128 MiB
+    cat > "$tmp/want.loader" <<'EOW'
+int11 0421
+int12 027f
+int13-08 0000 0004 4f12 0101
+int13-41 aa55 0001
+int13-42 21304448
+int13-48 00000004 00000010 0000003f 00001000
+int15-88 fc00
+int15-2402 0001
+e820 00000000 0009fc00 00000001
+e820 0009fc00 00000400 00000002
+e820 000f0000 00010000 00000002
+e820 00100000 07f00000 00000001
+pm ok
+pit ticks 10
+rtc ok
+ide ok
+done
+EOW
+    if cmp -s "$tmp/want.loader" "$tmp/boot_loader.serial"; then
+        echo "PASS boot_loader-reference"
+    else
+        fail "boot_loader-reference: $(diff "$tmp/want.loader" "$tmp/boot_loader.serial" | grep '^[<>]' | tr '\n' '|')"
+    fi
+    if [ $have_qemu -eq 0 ]; then
+        echo "SKIP boot_loader-qemu: qemu-system-i386 not installed"
+    else
+        qemu boot_loader -drive "file=$G/boot_loader.img,if=floppy,format=raw,readonly=on" \
+            -drive "file=$tmp/hdq.img,if=ide,index=0,format=raw" -m 128
+        # SeaBIOS's own answers differ where the BIOSes differ by design:
+        # int11 (QEMU: one COM port, an LPT, FPU and mouse bits) and E820
+        # (SeaBIOS reserves its tables at the top of RAM and the 4 GiB ROM).
+        grep -v '^int11 \|^e820 ' "$tmp/boot_loader.serial" > "$tmp/a"
+        grep -v '^int11 \|^e820 ' "$tmp/boot_loader.qemu" > "$tmp/b"
+        if [ -s "$tmp/b" ] && cmp -s "$tmp/a" "$tmp/b"; then
+            echo "PASS boot_loader-qemu"
+        else
+            fail "boot_loader-qemu: $(diff "$tmp/a" "$tmp/b" | grep '^[<>]' | tr '\n' '|')"
+        fi
+    fi
+    # The IDE write reached the image: sector 1 starts 00 00 5A 5A (dword 5A5A0000).
+    if [ "$(od -An -tx1 -j 512 -N 4 "$tmp/hd.img" | tr -d ' ')" = "00005a5a" ]; then
+        echo "PASS boot_loader-ide-image"
+    else
+        fail "boot_loader-ide-image: sector 1 of the image was not written"
+    fi
+fi
+
+# --- boot_hd: the same boot sector from a hard disk ---
+cp "$G/boot_hello.img" "$tmp/hdboot.img"
+truncate -s 1032192 "$tmp/hdboot.img"     # 1 x 32 x 63 sectors: a hard disk, not a floppy size
+if trapeze boot_hd 33 -hda "$tmp/hdboot.img" -boot c; then
+    if grep -q '^boot drive 80$' "$tmp/boot_hd.serial" && grep -q '^Booting from Hard Disk\.\.\.' "$tmp/boot_hd.screen"; then
+        echo "PASS boot_hd"
+    else
+        fail "boot_hd: serial '$(tr '\n' '|' < "$tmp/boot_hd.serial")'"
+    fi
+fi
+
+# --- no bootable device ---
+truncate -s 1474560 "$tmp/blank.img"
+if trapeze no_boot 4 -fda "$tmp/blank.img"; then
+    if ! grep -q '^No bootable device\.' "$tmp/no_boot.screen"; then
+        fail "no_boot: the screen does not say 'No bootable device.'"
+    elif [ "$(wc -l < "$tmp/no_boot.err")" -ne 1 ] ||
+         ! grep -q '^trapeze: no bootable device (floppy A: no 55 AA boot signature, hard disk C: no image)$' "$tmp/no_boot.err"; then
+        fail "no_boot: stderr '$(tr '\n' '|' < "$tmp/no_boot.err")'"
+    else
+        echo "PASS no_boot"
+    fi
+fi
+
+exit $failed

@@ -1,0 +1,191 @@
+/*
+ * test_disk.c - raw images (machine/disk.c): geometry as the ATA standard
+ * and the BIOS derive it, floppy sizes, reads and writes straight to the
+ * file, read-only images.
+ *
+ * Expected geometries are worked out here from the rules, not taken from
+ * trapeze: ATA default translation 16 heads x 63 sectors, cylinders =
+ * sectors / 1008 (at most 16383); BIOS LBA-assisted translation beyond
+ * 1024 cylinders: heads 32/64/128/255, the first giving <= 1024
+ * cylinders; floppies 80 tracks x 2 sides x 9/15/18/36 sectors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "machine/disk.h"
+#include "tests/test.h"
+
+static uint8_t pattern(uint32_t sector, uint32_t i)
+{
+    return (uint8_t)(sector * 31 + i * 7 + (sector >> 8));
+}
+
+/* A temporary image of 'sectors' sectors holding pattern(); returns its path. */
+static char *make_image(uint32_t sectors)
+{
+    static char path[64];
+    strcpy(path, "/tmp/trapeze-disk-XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0) return NULL;
+    uint8_t buf[512];
+    for (uint32_t k = 0; k < sectors; k++) {
+        for (uint32_t i = 0; i < 512; i++) buf[i] = pattern(k, i);
+        if (write(fd, buf, 512) != 512) { close(fd); return NULL; }
+    }
+    close(fd);
+    return path;
+}
+
+static void check_chs(const struct disk_chs *g, uint32_t c, uint32_t h, uint32_t s)
+{
+    CHECK_EQ(g->cylinders, c);
+    CHECK_EQ(g->heads, h);
+    CHECK_EQ(g->sectors, s);
+}
+
+TEST(hard_disk_geometry_small)
+{
+    struct disk_chs drive, bios;
+    /* 10 MiB: 20480 / 1008 = 20 whole cylinders; BIOS the same (<= 1024). */
+    disk_hard_disk_chs(20480, &drive, &bios);
+    check_chs(&drive, 20, 16, 63);
+    check_chs(&bios, 20, 16, 63);
+    /* Exactly 504 MiB: 1024 x 16 x 63 = 1032192 sectors, still untranslated. */
+    disk_hard_disk_chs(1032192, &drive, &bios);
+    check_chs(&drive, 1024, 16, 63);
+    check_chs(&bios, 1024, 16, 63);
+}
+
+TEST(hard_disk_geometry_lba_assisted)
+{
+    struct disk_chs drive, bios;
+    /* 1 GiB = 2097152 sectors: drive 2080 x 16 x 63; 2097152 > 1024*32*63 =
+       2064384, <= 1024*64*63 = 4128768: 64 heads, 2097152 / 4032 = 520. */
+    disk_hard_disk_chs(2097152, &drive, &bios);
+    check_chs(&drive, 2080, 16, 63);
+    check_chs(&bios, 520, 64, 63);
+    /* 600 MiB = 1228800 sectors: 32 heads, 1228800 / 2016 = 609. */
+    disk_hard_disk_chs(1228800, &drive, &bios);
+    check_chs(&drive, 1219, 16, 63);
+    check_chs(&bios, 609, 32, 63);
+    /* 20 GiB = 41943040 sectors: the drive saturates at 16383 cylinders;
+       the BIOS takes 255 heads and is capped at 1024 cylinders. */
+    disk_hard_disk_chs(41943040, &drive, &bios);
+    check_chs(&drive, 16383, 16, 63);
+    check_chs(&bios, 1024, 255, 63);
+}
+
+TEST(floppy_geometry_by_size)
+{
+    struct disk_chs g;
+    CHECK_EQ(disk_floppy_chs(1474560, &g), 0); check_chs(&g, 80, 2, 18);
+    CHECK_EQ(disk_floppy_chs(737280, &g), 0);  check_chs(&g, 80, 2, 9);
+    CHECK_EQ(disk_floppy_chs(1228800, &g), 0); check_chs(&g, 80, 2, 15);
+    CHECK_EQ(disk_floppy_chs(2949120, &g), 0); check_chs(&g, 80, 2, 36);
+    CHECK_EQ(disk_floppy_chs(1000, &g), -EINVAL);
+    CHECK_EQ(disk_floppy_chs(1474560 + 512, &g), -EINVAL);
+}
+
+TEST(open_missing_file)
+{
+    struct disk d;
+    CHECK_EQ(disk_open(&d, "/nonexistent/trapeze.img", DISK_IDE_MASTER, false), -ENOENT);
+    CHECK(!disk_present(&d));
+}
+
+TEST(open_rejects_bad_sizes)
+{
+    struct disk d;
+    char path[] = "/tmp/trapeze-disk-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    char junk[1000] = { 0 };
+    CHECK_EQ(write(fd, junk, sizeof junk), sizeof junk);
+    close(fd);
+    CHECK_EQ(disk_open(&d, path, DISK_FLOPPY_A, false), -EINVAL);    /* not a floppy size */
+    CHECK_EQ(disk_open(&d, path, DISK_IDE_MASTER, false), -EINVAL);  /* not whole sectors */
+    unlink(path);
+}
+
+TEST(read_write_round_trip_reaches_the_file)
+{
+    char *path = make_image(2048);
+    CHECK(path);
+    if (!path) return;
+    struct disk d;
+    CHECK_EQ(disk_open(&d, path, DISK_IDE_MASTER, false), 0);
+    CHECK_EQ(d.sectors, 2048);
+    CHECK(!d.read_only);
+    check_chs(&d.drive_chs, 2, 16, 63);
+
+    uint8_t buf[3 * 512];
+    CHECK_EQ(disk_read(&d, 1000, 3, buf), 0);
+    int bad = 0;
+    for (uint32_t k = 0; k < 3; k++)
+        for (uint32_t i = 0; i < 512; i++)
+            bad += buf[k * 512 + i] != pattern(1000 + k, i);
+    CHECK_EQ(bad, 0);
+
+    /* A write is in the file at once (pread on another descriptor sees it). */
+    for (uint32_t i = 0; i < 512; i++) buf[i] = (uint8_t)(0xA5 ^ i);
+    CHECK_EQ(disk_write(&d, 7, 1, buf), 0);
+    int fd = open(path, O_RDONLY);
+    uint8_t back[512];
+    CHECK_EQ(pread(fd, back, 512, 7 * 512), 512);
+    close(fd);
+    CHECK(memcmp(back, buf, 512) == 0);
+
+    /* The end: the last sector is readable, one more is -ERANGE. */
+    CHECK_EQ(disk_read(&d, 2047, 1, buf), 0);
+    CHECK_EQ(disk_read(&d, 2047, 2, buf), -ERANGE);
+    CHECK_EQ(disk_read(&d, 2048, 1, buf), -ERANGE);
+    CHECK_EQ(disk_write(&d, 2048, 1, buf), -ERANGE);
+    disk_close(&d);
+    unlink(path);
+}
+
+TEST(read_only_images)
+{
+    char *path = make_image(64);
+    CHECK(path);
+    if (!path) return;
+    struct disk d;
+    uint8_t buf[512] = { 0 };
+
+    /* readonly=on */
+    CHECK_EQ(disk_open(&d, path, DISK_IDE_SLAVE, true), 0);
+    CHECK(d.read_only);
+    CHECK_EQ(disk_write(&d, 0, 1, buf), -EROFS);
+    CHECK_EQ(disk_read(&d, 0, 1, buf), 0);
+    CHECK_EQ(buf[1], pattern(0, 1));
+    disk_close(&d);
+
+    /* A file the user may not write is opened read-only (root may write anything). */
+    chmod(path, 0444);
+    if (geteuid() != 0) {
+        CHECK_EQ(disk_open(&d, path, DISK_IDE_MASTER, false), 0);
+        CHECK(d.read_only);
+        CHECK_EQ(disk_write(&d, 0, 1, buf), -EROFS);
+        disk_close(&d);
+    }
+    unlink(path);
+}
+
+TEST(floppy_image_opens_with_its_geometry)
+{
+    char *path = make_image(1474560 / 512);
+    CHECK(path);
+    if (!path) return;
+    struct disk d;
+    CHECK_EQ(disk_open(&d, path, DISK_FLOPPY_A, false), 0);
+    CHECK(d.floppy);
+    check_chs(&d.bios_chs, 80, 2, 18);
+    CHECK_EQ(d.sectors, 2880);
+    disk_close(&d);
+    unlink(path);
+}
+
+TEST_MAIN()
