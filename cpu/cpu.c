@@ -84,6 +84,8 @@ void cpu_get_state(struct cpu *cpu, struct x86_state *out)
 void cpu_set_state(struct cpu *cpu, const struct x86_state *in)
 {
     cpu->s = *in;
+    /* Moving the PC away from a breakpoint we stopped at forgets it. */
+    if (in->seg[SEG_CS].base + in->eip != cpu->breakpoint_resume_lin) cpu->breakpoint_resume_armed = false;
     cpu->s.eflags |= EFLAGS_FIXED1;
     cpu->lf.op = LF_NONE;
     cpu->tsc_offset = in->tsc - cpu->stats.instructions;

@@ -181,7 +181,10 @@ struct cpu {
     /* Host breakpoints (monitor, GDB software breakpoints), linear addresses. */
     uint32_t breakpoints[CPU_MAX_BREAKPOINTS];
     int breakpoint_count;
-    bool skip_breakpoint_once;   /* resume from a breakpoint address */
+    /* The breakpoint that last stopped a run: continuing from it executes
+     * the instruction there instead of stopping again (gdb's habit). */
+    bool breakpoint_resume_armed;
+    uint32_t breakpoint_resume_lin;
     bool check_each_insn;        /* slow path: breakpoints, TF, DR7 execute bps */
 
     /* Time: the TSC counts instructions scaled by this (set by the machine). */

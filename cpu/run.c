@@ -228,7 +228,6 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step)
 {
     /* Locals that change after setjmp must be volatile (C11 7.13.2.1). */
     volatile uint64_t limit = budget ? cpu->stats.instructions + budget : UINT64_MAX;
-    volatile bool first_insn = true;
     volatile bool stepped = false;
     struct cpu_exit exit = { .reason = CPU_EXIT_BUDGET };
 
@@ -248,7 +247,6 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step)
             cpu->end_block = false;
             return ex;
         }
-        first_insn = false;
         if (step) stepped = true;
         break;
     }
@@ -288,12 +286,18 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step)
         }
         if (cpu->s.halted) { exit.reason = CPU_EXIT_HALT; break; }
 
-        /* Host breakpoints are not checked on the first instruction of a
-         * run, so continuing from a breakpoint executes it (gdb's habit). */
-        if (unlikely(cpu->breakpoint_count) && !first_insn && at_breakpoint(cpu)) {
-            exit = (struct cpu_exit){ .reason = CPU_EXIT_BREAKPOINT,
-                                      .address = cpu->s.seg[SEG_CS].base + cpu->s.eip };
-            break;
+        /* Host breakpoints: stop before the instruction, unless this is the
+         * breakpoint that stopped the last run and we are continuing from
+         * it (then its instruction runs, as gdb and Bochs do). */
+        if (unlikely(cpu->breakpoint_count) && at_breakpoint(cpu)) {
+            uint32_t lin = cpu->s.seg[SEG_CS].base + cpu->s.eip;
+            if (!(cpu->breakpoint_resume_armed && cpu->breakpoint_resume_lin == lin)) {
+                cpu->breakpoint_resume_armed = true;
+                cpu->breakpoint_resume_lin = lin;
+                exit = (struct cpu_exit){ .reason = CPU_EXIT_BREAKPOINT, .address = lin };
+                break;
+            }
+            cpu->breakpoint_resume_armed = false;
         }
 
         cpu->insn_eip = cpu->s.eip;
@@ -302,7 +306,6 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step)
         if (unlikely(cpu->check_each_insn || step || shadow)) {
             uint32_t tf_before = cpu->s.eflags & EFLAGS_TF;
             if (cpu->check_each_insn) cpu_debug_before_insn(cpu);
-            first_insn = false;
             if (step) stepped = true;
             cpu->insn = &b->insn[0];
             run_block(cpu, b, 1);
@@ -310,7 +313,6 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step)
             if (cpu->check_each_insn) cpu_debug_after_insn(cpu, tf_before != 0);
         } else {
             uint64_t left = limit - cpu->stats.instructions;
-            first_insn = false;
             run_block(cpu, b, left < BLOCK_MAX_INSNS ? (unsigned)left : BLOCK_MAX_INSNS);
         }
     }

@@ -56,6 +56,26 @@ TEST(budget_is_exact)
     harness_destroy(&h);
 }
 
+/*
+ * A breakpoint is checked on every instruction, also the first one of a
+ * run that did not resume from it (the run loop runs the guest in slices,
+ * so a breakpoint can fall on the first instruction of any slice).
+ */
+TEST(breakpoint_at_start_of_a_slice_stops)
+{
+    struct harness h;
+    harness_init(&h, 0);
+    harness_code(&h, 0x1000, "\x40\x40\x43\xf4", 4);
+    CHECK_EQ(cpu_set_breakpoint(&h.cpu, 0x1002), 0);
+    struct cpu_exit x = cpu_run(&h.cpu, 2, false);   /* a slice that ends before 0x1002 */
+    CHECK_EQ(x.reason, CPU_EXIT_BUDGET);
+    x = cpu_run(&h.cpu, 100, false);                  /* the next slice starts at it */
+    CHECK_EQ(x.reason, CPU_EXIT_BREAKPOINT);
+    CHECK_EQ(h.cpu.s.eip, 0x1002);
+    CHECK_EQ(h.cpu.s.regs[R_EBX], 0);
+    harness_destroy(&h);
+}
+
 /* Single-step executes exactly one instruction. */
 TEST(step_runs_one_instruction)
 {
