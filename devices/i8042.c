@@ -584,6 +584,14 @@ static uint32_t i8042_data_read(void *opaque, uint32_t offset, unsigned size)
     struct i8042_state *s = &k->s;
     uint8_t b = s->output_buffer;   /* an empty buffer reads its last byte again */
     s->status &= (uint8_t)~(I8042_STR_OBF | I8042_STR_AUX_OBF);
+    /*
+     * IRQ 1/12 are output port bits 4/5, which follow OBF: the read empties
+     * the buffer and drops the pin before the next byte can fill it (on a
+     * real 8042 the next byte needs a whole serial transfer).  Refilling
+     * with the pin left high would give an edge-triggered 8259A no new edge
+     * for the next byte, and a guest taking one byte per IRQ would lose it.
+     */
+    controller_update_irq(k);
     controller_refill(k);
     return b;
 }

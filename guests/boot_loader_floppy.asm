@@ -25,6 +25,14 @@
 ;   rtc ok             the RTC's time registers hold valid BCD
 ;   ide ok             a sector written and read back over PIO
 ; then "done" and the pass value to isa-debug-exit (status 33).
+;
+; Assembled with KBD_ECHO defined (guests/boot_kbd_floppy.asm, boot_kbd.img)
+; the kernel then also echoes the keyboard: IRQ 1 from the 8042, set-1 scan
+; codes to US ASCII, each character into the VGA text buffer (row KBD_ROW,
+; after the prompt "kbd> ") and onto COM1, until Enter:
+;   kbd> TEXT          the prompt is the sign to start typing; TEXT as typed
+; (tests/guests/kbd_echo.sh types through a pseudo-terminal under trapeze and
+; with QEMU's monitor `sendkey`).
 
 bits 16
 org 0x7C00
@@ -411,10 +419,14 @@ pm32:
         jne .ide_bad
         mov esi, s_ide_ok
         call puts32
-        jmp .done
+        jmp .ide_done
 .ide_bad:
         mov esi, s_ide_bad
         call puts32
+.ide_done:
+%ifdef KBD_ECHO
+        call kbd_echo
+%endif
 .done:
         mov esi, s_done
         call puts32
@@ -523,6 +535,212 @@ puts32: lodsb
         out dx, al
         jmp puts32
 .d:     ret
+
+%ifdef KBD_ECHO
+; ---------------------------------------------------------------------------
+; Keyboard echo.  The 8042 (IBM AT Technical Reference, "Keyboard
+; Controller"): status port 64h bit 0 OBF (a byte waits at 60h), bit 1 IBF
+; (the controller has not taken the last write yet); command 20h reads and
+; 60h writes the command byte, whose bit 0 enables IRQ 1, bit 4 disables the
+; keyboard clock and bit 6 translates the keyboard's set 2 to set 1.  Set 1
+; (IBM PC/AT keyboard, "Scan Codes"): a key sends its make code, its release
+; the make code | 80h; E0h prefixes the extended keys.
+; ---------------------------------------------------------------------------
+KBD_ROW     equ 10
+KBD_PROMPT_LEN equ 5            ; "kbd> "
+VGA_TEXT    equ 0xB8000
+KBD_RING    equ 16
+
+kbd_echo:
+        ; Drain what waits in the controller, then command byte |= IRQ 1 + XLAT, clock on.
+.drain: in al, 0x64
+        test al, 0x01
+        jz .drained
+        in al, 0x60
+        jmp .drain
+.drained:
+        mov al, 0x20
+        call kbc_command
+.obf:   in al, 0x64
+        test al, 0x01
+        jz .obf
+        in al, 0x60
+        or al, 0x41
+        and al, ~0x10
+        mov bl, al
+        mov al, 0x60
+        call kbc_command
+        call kbc_wait_ibf
+        mov al, bl
+        out 0x60, al
+
+        ; The screen row: the prompt, the rest blank (grey on black).
+        mov edi, VGA_TEXT + KBD_ROW * 160
+        mov ecx, 80
+        mov ax, 0x0720
+        rep stosw
+        mov edi, VGA_TEXT + KBD_ROW * 160
+        mov esi, s_kbd_prompt
+.prompt:
+        lodsb
+        test al, al
+        jz .prompted
+        mov ah, 0x07
+        stosw
+        jmp .prompt
+.prompted:
+        mov dword [kbd_col], KBD_PROMPT_LEN
+        call kbd_cursor
+
+        ; Vector 21h (IRQ 1) to the handler; unmask IRQ 1 alone.
+        mov edi, IDT + (IRQ_BASE + 1) * 8
+        mov eax, kbd_irq
+        call set_gate
+        mov al, 0xFD
+        out PIC1 + 1, al
+        mov esi, s_kbd_prompt
+        call puts32             ; the sign to type
+
+.next:  cli
+        mov eax, [kbd_tail]
+        cmp eax, [kbd_head]
+        jne .byte
+        sti                     ; STI's one-instruction shadow: no IRQ slips in before HLT
+        hlt
+        jmp .next
+.byte:  movzx ebx, byte [kbd_ring + eax]
+        inc eax
+        and eax, KBD_RING - 1
+        mov [kbd_tail], eax
+        sti
+        cmp bl, 0xE0            ; extended keys (arrows, right Ctrl, ...): not echoed
+        jne .not_e0
+        mov byte [kbd_e0], 1
+        jmp .next
+.not_e0:
+        cmp byte [kbd_e0], 0
+        je .plain
+        mov byte [kbd_e0], 0
+        jmp .next
+.plain: mov al, bl
+        and al, 0x7F
+        cmp al, 0x2A            ; left Shift
+        je .shift
+        cmp al, 0x36            ; right Shift
+        je .shift
+        test bl, 0x80           ; other releases
+        jnz .next
+        cmp bl, 0x1C            ; Enter ends the line
+        je .enter
+        cmp bl, KBD_KEYS
+        jae .next
+        mov esi, kbd_plain
+        cmp byte [kbd_shift], 0
+        je .lookup
+        mov esi, kbd_shifted
+.lookup:
+        mov al, [esi + ebx]
+        cmp al, ' '             ; keys without a printable character
+        jb .next
+        mov ecx, [kbd_col]
+        cmp ecx, 80
+        jae .next               ; the row is full
+        mov ah, 0x07
+        mov [VGA_TEXT + KBD_ROW * 160 + ecx * 2], ax
+        inc ecx
+        mov [kbd_col], ecx
+        call putc32
+        call kbd_cursor
+        jmp .next
+.shift: test bl, 0x80
+        setz byte [kbd_shift]
+        jmp .next
+.enter: mov al, 0xFF            ; mask IRQ 1 again
+        out PIC1 + 1, al
+        mov al, 10
+        call putc32
+        ret
+
+; AL = a controller command for port 64h, once the input buffer is empty.
+kbc_command:
+        push eax
+        call kbc_wait_ibf
+        pop eax
+        out 0x64, al
+        ret
+kbc_wait_ibf:
+        in al, 0x64
+        test al, 0x02
+        jnz kbc_wait_ibf
+        ret
+
+; The hardware cursor after the last character (CRTC 0Eh/0Fh: Cursor Location High/Low).
+kbd_cursor:
+        mov ebx, KBD_ROW * 80
+        add ebx, [kbd_col]
+        mov dx, 0x3D4
+        mov al, 0x0E
+        out dx, al
+        inc dx
+        mov al, bh
+        out dx, al
+        dec dx
+        mov al, 0x0F
+        out dx, al
+        inc dx
+        mov al, bl
+        out dx, al
+        ret
+
+; IRQ 1: the byte at port 60h into the ring (dropped when full), EOI.
+kbd_irq:
+        push eax
+        push ebx
+        in al, 0x60
+        mov ebx, [kbd_head]
+        mov [kbd_ring + ebx], al
+        inc ebx
+        and ebx, KBD_RING - 1
+        cmp ebx, [kbd_tail]
+        je .full
+        mov [kbd_head], ebx
+.full:  mov al, 0x20
+        out PIC1, al
+        pop ebx
+        pop eax
+        iret
+
+; AL to COM1, polled.
+putc32: push edx
+        push eax
+        mov dx, COM1 + 5
+.w:     in al, dx
+        test al, 0x20
+        jz .w
+        pop eax
+        mov dx, COM1
+        out dx, al
+        pop edx
+        ret
+
+; Set 1 make codes 00h-39h to US ASCII (0: no character), plain and with Shift.
+kbd_plain:   db 0, 27, "1234567890-=", 8, 9, "qwertyuiop[]", 13, 0, "asdfghjkl;'`", 0
+             db "\zxcvbnm,./", 0, "*", 0, " "
+KBD_KEYS equ $ - kbd_plain
+kbd_shifted: db 0, 27, "!@#$%^&*()_+", 8, 9, "QWERTYUIOP{}", 13, 0, 'ASDFGHJKL:"~', 0
+             db "|ZXCVBNM<>?", 0, "*", 0, " "
+%if ($ - kbd_shifted) != KBD_KEYS || KBD_KEYS != 0x3A
+%error "the scan code tables must cover make codes 00h-39h"
+%endif
+s_kbd_prompt: db "kbd> ", 0
+        align 4
+kbd_head:  dd 0
+kbd_tail:  dd 0
+kbd_col:   dd 0
+kbd_shift: db 0
+kbd_e0:    db 0
+kbd_ring:  times KBD_RING db 0
+%endif
 
         align 4
 ticks:  dd 0

@@ -8,10 +8,11 @@
 #
 # Needs nasm and a binutils ld that can write elf_i386; a missing one is named.
 
-GUEST_KERNELS = hello pmode paging compute exit0 pagebench timer timerbench rtc ioloop ide vga_text
-GUEST_FLOPPIES = compute exit0 boot_hello boot_loader
+GUEST_KERNELS = hello pmode paging compute exit0 pagebench timer timerbench rtc ioloop ide vga_text smc syscall
+GUEST_FLOPPIES = compute exit0 boot_hello boot_loader boot_kbd
 GUEST_ELFS = $(GUEST_KERNELS:%=$(BUILD)/guests/%.elf)
-GUEST_IMGS = $(GUEST_FLOPPIES:%=$(BUILD)/guests/%.img)
+# boot.img: the name the PC board issue gives the boot-sector hello (a copy of boot_hello.img).
+GUEST_IMGS = $(GUEST_FLOPPIES:%=$(BUILD)/guests/%.img) $(BUILD)/guests/boot.img
 # -bios ROM images (flat, 64 KiB, reset vector at offset FFF0): NAME.rom
 GUEST_ROMS = $(BUILD)/guests/realmode_bios.rom $(BUILD)/guests/realmode.rom
 
@@ -31,6 +32,11 @@ guest-tools:
 # The %include files, by hand: nasm 2.16.01's -MD leaves them out.
 GUEST_INCLUDES = guests/common.inc
 $(BUILD)/guests/compute.o $(BUILD)/guests/compute.img: guests/compute_loop.inc
+$(BUILD)/guests/boot_kbd.img: guests/boot_loader_floppy.asm
+
+$(BUILD)/guests/boot.img: $(BUILD)/guests/boot_hello.img
+	$(call say,CP,$@)
+	$(Q)cp $< $@
 
 $(BUILD)/guests/%.o: guests/%.asm $(GUEST_INCLUDES) | guest-tools
 	$(call say,NASM,$<)

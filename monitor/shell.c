@@ -195,7 +195,8 @@ static int run_interactive(struct monitor *mon)
         rl_attempted_completion_function = shell_complete;
         if (mon->mux) rl_bind_keyseq("\\C-ac", shell_key_continue);
         using_history();
-        if (hist) read_history(hist);
+        if (hist && read_history(hist) != 0)
+            write_history(hist);   /* append_history needs the file to exist */
         fprintf(mon->out, "trapeze monitor: `help` lists the commands; Ctrl-C stops a running guest%s\n",
                 mon->mux ? "; Ctrl-A c switches between the guest's console and the monitor" : "");
     }

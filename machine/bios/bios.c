@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "machine/snapshot.h"
+
 
 /* ---- guest memory and ports, as the ROM would touch them ---- */
 
@@ -273,6 +275,8 @@ static void bios_port_write(void *opaque, uint32_t offset, uint32_t value, unsig
 
 static const struct io_ops bios_io_ops = { .read = bios_port_read, .write = bios_port_write };
 
+static void bios_reset_hook(void *opaque) { bios_reset(opaque); }
+
 int bios_init(struct bios *b, struct machine *m)
 {
     memset(b, 0, sizeof *b);
@@ -282,9 +286,52 @@ int bios_init(struct bios *b, struct machine *m)
         err = bus_add_rom(&m->bus, "isa-bios", BIOS_ROM_BASE, bios_rom, BIOS_ROM_SIZE);
     if (err == 0)
         err = bus_add_ports(&m->bus, "bios", BIOS_FRAME_PORT, 8, &bios_io_ops, b);
-    if (err < 0)
+    if (err < 0) {
         fprintf(stderr, "trapeze: cannot map the BIOS: %s\n", strerror(-err));
+        return err;
+    }
+    const struct machine_device d = { "bios", b, bios_save, bios_load, bios_reset_hook, bios_info };
+    if ((err = machine_add_device(m, &d)) < 0)
+        fprintf(stderr, "trapeze: too many devices for the board's registry\n");
     return err;
+}
+
+/* The snapshot section "bios", version 1: the port interface's two latches. */
+struct bios_saved {
+    uint32_t frame;
+    uint8_t verdict;
+    uint8_t pad[3];
+};
+
+int bios_save(void *opaque, struct snapshot *s)
+{
+    struct bios *b = opaque;
+    struct bios_saved v;
+    memset(&v, 0, sizeof v);
+    v.frame = b->frame;
+    v.verdict = b->verdict;
+    return snapshot_put(s, "bios", 1, &v, sizeof v);
+}
+
+int bios_load(void *opaque, const struct snapshot *s)
+{
+    struct bios *b = opaque;
+    struct bios_saved v;
+    int r = snapshot_get(s, "bios", 1, &v, sizeof v);
+    if (r) return r;
+    if ((v.verdict != BIOS_DONE && v.verdict != BIOS_WAIT && v.verdict != BIOS_BOOT_DISK &&
+         v.verdict != BIOS_HALT) || v.frame > 0x10FFEFu)   /* SS:SP reaches 10FFEFh at most */
+        return -EINVAL;
+    b->frame = v.frame;
+    b->verdict = v.verdict;
+    return 0;
+}
+
+void bios_info(void *opaque, FILE *out)
+{
+    struct bios *b = opaque;
+    fprintf(out, "BIOS port interface: frame at %05x (port 0x%04x), last verdict %u (port 0x%04x)\n",
+            b->frame, BIOS_FRAME_PORT, b->verdict, BIOS_CALL_PORT);
 }
 
 void bios_post(struct bios *b)

@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define BIOS_FRAME_PORT 0x0530
 #define BIOS_CALL_PORT  0x0534
@@ -82,6 +83,18 @@ void bios_post(struct bios *b);
 
 /* Back to power-on (the ROM's POST rebuilds everything else). */
 void bios_reset(struct bios *b);
+
+/*
+ * The registry's hooks ("bios", registered by bios_init): the frame address
+ * latched by port 0x530 and the verdict port 0x534 reads back are state a
+ * guest can be stopped between (a student stepping through a stub, then
+ * savevm), so they are saved; the once-only "not implemented" notices are
+ * host-side and are not.
+ */
+struct snapshot;
+int bios_save(void *opaque, struct snapshot *s);
+int bios_load(void *opaque, const struct snapshot *s);
+void bios_info(void *opaque, FILE *out);
 
 /* Set-1 make code -> int 16h key word, for the tests (0: no key). */
 uint16_t bios_scancode_to_key(uint8_t scancode, uint8_t shift_flags);

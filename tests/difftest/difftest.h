@@ -12,7 +12,7 @@
  * The machine both sides see (mirroring how Unicorn 2 sets up UC_MODE_32:
  * CR0.PE = 1, CPL 0, no paging; the data segments are loaded from our GDT):
  *
- *   0x0000 +------------------+  GDT (dt_gdt in gen.c), GDTR.limit = 0x37
+ *   0x0000 +------------------+  GDT (dt_gdt in gen.c), GDTR.limit = 0x3F
  *   0x1000 +------------------+  code: the instruction under test at 0x1000,
  *          |                  |  the rest of the page HLT (0xF4)
  *   0x2000 +------------------+  data: random bytes; every memory operand,
@@ -22,7 +22,8 @@
  *
  * Files: main.c (driver, reporting), gen.c (case generators), expect.c
  * (undefined flags and results per instruction, the exclusion list),
- * run_unicorn.c and run_trapeze.c (the two executors).
+ * run_unicorn.c and run_trapeze.c (the two executors), paging.c (the
+ * paging pass: memory operands through random page tables, CPL 0 and 3).
  */
 #ifndef TRAPEZE_DIFFTEST_H
 #define TRAPEZE_DIFFTEST_H
@@ -35,7 +36,7 @@
 #define DT_DATA_ADDR  0x2000u
 #define DT_DATA_SIZE  0x2000u
 #define DT_MEM_SIZE   0x4000u   /* [0, DT_MEM_SIZE) mapped and compared */
-#define DT_GDT_LIMIT  0x37u
+#define DT_GDT_LIMIT  0x3Fu
 
 /* Selectors of our GDT (gen.c dt_gdt). */
 #define DT_SEL_CODE    0x08u  /* flat 32-bit code, DPL 0, execute/read */
@@ -44,17 +45,25 @@
 #define DT_SEL_NP      0x20u  /* data, not present */
 #define DT_SEL_SMALL   0x28u  /* 16-bit data, limit 0xFFFF, read-only */
 #define DT_SEL_LDT     0x30u  /* a system descriptor (LDT) */
+#define DT_SEL_CODE3   0x38u  /* flat 32-bit code, DPL 3 (the paging pass's CPL 3) */
 
 /*
- * The paging pass (paging.c): CR0.PG on, CR3 = DT_PD_ADDR; PDE 0 points to
- * the page table at DT_PT_ADDR, whose entries 0-4 map linear pages 0-4
- * (entry 4, linear 0x4000, is never present).  Both sides get the tables
- * in physical memory outside the compared area; the entries are read back
- * and compared (Accessed and Dirty bits, SDM Vol. 3A 4.8).
+ * The paging pass (paging.c): CR0.PG = 1, CR3 = DT_PD_ADDR.  PDE 0 maps
+ * linear 0-4 MiB, through the page table at DT_PT_ADDR (PTEs 0-4: linear
+ * pages 0-4; page 4 is never present) or as one 4 MiB page (CR4.PSE).
+ * PDE 1 maps DT_STOP_ADDR through DT_PT1_ADDR, present, user, writable,
+ * A and D set: the address Unicorn is told to stop at (run_unicorn.c).
+ * Unicorn 2.0.1 uses every linear address as the physical one, so its
+ * tables map every page onto itself; trapeze gets the same entries with
+ * the frames of dt_case.frame (tests/README.md).  The tables lie outside
+ * the compared memory; the entries are read back and compared (A, D).
  */
 #define DT_PD_ADDR    0x10000u
 #define DT_PT_ADDR    0x11000u
+#define DT_PT1_ADDR   0x12000u
+#define DT_STOP_ADDR  0x400000u
 #define DT_PT_ENTRIES 5u
+#define DT_PAGES      (DT_MEM_SIZE >> 12)
 
 /* Segment order as in enum x86_sreg: ES CS SS DS FS GS. */
 #define DT_NSEG 6
@@ -82,9 +91,13 @@ struct dt_case {
     uint32_t ea;          /* ... at this address */
     struct dt_regs in;
     uint8_t mem[DT_MEM_SIZE];
+    /* The paging pass only (paging.c); paging is false everywhere else. */
     bool paging;          /* run with CR0.PG = 1 and these entries ... */
-    bool wp;              /* ... and CR0.WP */
-    uint32_t pte[DT_PT_ENTRIES];
+    bool wp, pse;         /* ... CR0.WP and CR4.PSE ... */
+    unsigned cpl;         /* ... at CPL 0, or 3: CS = DT_SEL_CODE3|3, others DT_SEL_DATA3|3 */
+    uint32_t pde;         /* PDE 0 as Unicorn gets it (frames = linear) */
+    uint32_t pte[DT_PT_ENTRIES];   /* PTEs 0-4 of the table at DT_PT_ADDR, the same */
+    uint32_t frame[DT_PAGES];      /* trapeze: the physical frame of linear page k */
 };
 
 /* What one side did. */
@@ -94,7 +107,8 @@ struct dt_result {
     struct dt_regs out;
     uint8_t mem[DT_MEM_SIZE];
     uint32_t cr2;                  /* paging pass: CR2 after the run */
-    uint32_t pte[DT_PT_ENTRIES];   /* paging pass: the entries after the run */
+    uint32_t pde;                  /* paging pass: PDE 0 after the run ... */
+    uint32_t pte[DT_PT_ENTRIES];   /* ... and PTEs 0-4 */
     bool has_error;                /* trapeze only: the exception's error code ... */
     uint32_t error;                /* ... (Unicorn gives none) */
 };
@@ -123,8 +137,12 @@ uint32_t dt_undefined_regs(const struct dt_case *c, const struct dt_result *ref)
 /* Print the partial exclusions (forms of covered opcodes not generated). */
 void dt_print_partial_exclusions(void);
 
-/* paging.c: the paging pass; returns the number of failed tests. */
-int dt_paging_tests(uint64_t seed);
+/* paging.c: the paging pass, 'ncases' cases per instruction; 'only' NULL
+ * or a test name, "paging", or the name of one instruction.  Returns the
+ * number of failed tests; *run counts the tests run. */
+int dt_paging_tests(uint64_t seed, unsigned ncases, const char *only, int *run);
+/* Print, with --trace, each paging case's instruction before it runs. */
+extern bool dt_trace;
 
 /* run_unicorn.c */
 int dt_unicorn_init(void);

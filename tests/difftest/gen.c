@@ -40,6 +40,7 @@ const uint8_t dt_gdt[DT_GDT_LIMIT + 1] = {
     0xFF, 0xFF, 0, 0, 0, 0x13, 0xCF, 0,             /* 0x20 data, not present */
     0xFF, 0xFF, 0, 0, 0, 0x91, 0x00, 0,             /* 0x28 data, read-only, 16-bit, 64 KiB */
     0xFF, 0x00, 0, 0x30, 0, 0x82, 0x00, 0,          /* 0x30 LDT at 0x3000, a system descriptor */
+    0xFF, 0xFF, 0, 0, 0, 0xFB, 0xCF, 0,             /* 0x38 code, exec/read, DPL 3 */
 };
 
 uint64_t dt_rand(uint64_t *state)

@@ -4,11 +4,12 @@
  *   difftest               fixed seed, DT_CASES cases per opcode (make test)
  *   difftest --sweep       random seed (printed), 50 times the cases (make sweep)
  *   difftest --seed N      this seed
- *   difftest --cases N     N cases per opcode
+ *   difftest --cases N     N cases per opcode (and N/2 per instruction of
+ *                          the paging pass)
  *   difftest --only NAME   one opcode: its test name, handler name or hex
- *                          (e.g. difftest_0fa3_bt_EvGv, bt_EvGv, 0fa3, a3),
- *                          or "paging" for the paging pass (paging.c, not
- *                          yet passing: see tests/README.md)
+ *                          (e.g. difftest_0fa3_bt_EvGv, bt_EvGv, 0fa3, a3);
+ *                          "paging" for the paging pass (paging.c), or one
+ *                          of its tests (difftest_paging_push_r32, push_r32)
  *   difftest --list        the excluded opcodes and forms, with reasons
  *   difftest --trace       print every case's bytes before running it
  *                          (to find a case that crashes an emulator)
@@ -36,8 +37,9 @@
 #define DT_SWEEP_FACTOR 50
 #define DT_DEFAULT_SEED 0x7472617065ull   /* "trape" */
 #define DT_MAX_REPORTED_DIFFS 12
+#define DT_PAGING_DIVISOR 2    /* paging cases per instruction: the opcodes' / 2 */
 
-static bool trace;
+bool dt_trace;
 
 static const char *const reg_names[8] = { "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi" };
 static const char *const seg_names[DT_NSEG] = { "es", "cs", "ss", "ds", "fs", "gs" };
@@ -160,7 +162,7 @@ static int test_opcode(unsigned op, uint64_t seed, unsigned ncases)
     test_name(op, name, sizeof name);
     for (unsigned i = 0; i < ncases; i++) {
         dt_gen_case(&c, op, i & 3, &rng);
-        if (trace) {
+        if (dt_trace) {
             printf("  case %u:", i);
             for (unsigned k = 0; k < c.len; k++) printf(" %02x", c.code[k]);
             printf("\n");
@@ -168,7 +170,7 @@ static int test_opcode(unsigned op, uint64_t seed, unsigned ncases)
         }
         dt_unicorn_run(&c, &ref);
         if (ref.unclassified) {
-            if (trace) print_case(&c, &ref, &ref, " (not comparable)");
+            if (dt_trace) print_case(&c, &ref, &ref, " (not comparable)");
             if (!skipped++) first_skip = (unsigned)ref.unclassified;
             continue;
         }
@@ -249,7 +251,7 @@ int main(int argc, char **argv)
     for (int k = 1; k < argc; k++) {
         if (strcmp(argv[k], "--sweep") == 0) sweep = true;
         else if (strcmp(argv[k], "--list") == 0) list = true;
-        else if (strcmp(argv[k], "--trace") == 0) trace = true;
+        else if (strcmp(argv[k], "--trace") == 0) dt_trace = true;
         else if (strcmp(argv[k], "--seed") == 0 && k + 1 < argc) {
             seed = strtoull(argv[++k], NULL, 0);
             seed_given = true;
@@ -296,13 +298,8 @@ int main(int argc, char **argv)
         failed += test_opcode(op, seed, ncases);
         run++;
     }
-    /* Memory operands through paging (paging.c), only when asked for with
-     * "--only paging": Unicorn does not yet show paging in this set-up
-     * (tests/README.md), so the pass is not part of the default run. */
-    if (only && strcmp(only, "paging") == 0) {
-        failed += dt_paging_tests(seed);
-        run++;
-    }
+    /* Memory operands through paging (paging.c). */
+    failed += dt_paging_tests(seed, ncases / DT_PAGING_DIVISOR, only, &run);
     if (only && run == 0) {
         printf("FAIL difftest: no tested opcode matches '%s'\n", only);
         failed++;

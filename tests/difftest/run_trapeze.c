@@ -7,27 +7,38 @@
  * S, D/B and G set, accessed; CS execute/read, the others read/write.  The
  * CPU owns no exceptions: exit_on_exception = all vectors, so a fault comes
  * back as CPU_EXIT_EXCEPTION with its vector and nothing is delivered.
+ *
+ * Paging cases (paging.c) get the case's tables with trapeze's own frames:
+ * linear page k of the compared memory lives at frame[k] (anywhere in the
+ * 16 MiB), so an operand that straddles two pages reaches two frames that
+ * need not be adjacent; the result memory is read back through the same
+ * frames, so it compares with Unicorn's identity-mapped memory.  CPL 3 is
+ * the state Unicorn reaches by its IRET (run_unicorn.c): CS = DT_SEL_CODE3|3,
+ * the other segments DT_SEL_DATA3|3, all DPL 3.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cpu/cpu.h"
 #include "mmu/bus.h"
+#include "mmu/mmu.h"
 #include "tests/difftest/difftest.h"
 
 static struct bus bus;
 static struct cpu cpu;
 static struct x86_state base;   /* the state every case starts from */
+static struct x86_state user;   /* the same at CPL 3 (paging cases) */
 static bool ready;
 
 /* A cached flat segment, as loading a descriptor of dt_gdt fills it. */
-static struct x86_segment flat_segment(uint16_t selector, bool code)
+static struct x86_segment flat_segment(uint16_t selector, bool code, unsigned dpl)
 {
     struct x86_segment s = {
         .selector = selector,
         .base = 0,
         .limit = 0xFFFFFFFFu,
         .attr = SEG_ATTR_P | SEG_ATTR_S | SEG_ATTR_DB | SEG_ATTR_G | SEG_ATTR_A |
+                (uint16_t)(dpl << SEG_ATTR_DPL_SHIFT) |
                 (code ? SEG_ATTR_CODE | SEG_ATTR_R : SEG_ATTR_W),
     };
     return s;
@@ -63,7 +74,11 @@ int dt_trapeze_init(void)
     memset(&base.ldtr, 0, sizeof base.ldtr);
     memset(&base.tr, 0, sizeof base.tr);
     for (int s = 0; s < SEG_COUNT; s++)
-        base.seg[s] = flat_segment(s == SEG_CS ? DT_SEL_CODE : DT_SEL_DATA, s == SEG_CS);
+        base.seg[s] = flat_segment(s == SEG_CS ? DT_SEL_CODE : DT_SEL_DATA, s == SEG_CS, 0);
+    user = base;
+    user.cpl = 3;
+    for (int s = 0; s < SEG_COUNT; s++)
+        user.seg[s] = flat_segment(s == SEG_CS ? DT_SEL_CODE3 | 3 : DT_SEL_DATA3 | 3, s == SEG_CS, 3);
     ready = true;
     return 0;
 }
@@ -76,24 +91,48 @@ void dt_trapeze_destroy(void)
     ready = false;
 }
 
+/* The case's PDE 0 and PTEs with trapeze's frames (difftest.h). */
+static void trapeze_tables(const struct dt_case *c, uint32_t *pde, uint32_t pte[DT_PT_ENTRIES])
+{
+    *pde = c->pde;
+    if (c->pse && (c->pde & PTE_PS))   /* a 4 MiB page: frame[0] is its first 4 KiB */
+        *pde = (c->pde & ~0xFFC00000u) | (c->frame[0] & 0xFFC00000u);
+    for (unsigned k = 0; k < DT_PT_ENTRIES; k++)
+        pte[k] = k < DT_PAGES ? (c->pte[k] & ~PTE_FRAME) | c->frame[k] : c->pte[k];
+}
+
 void dt_trapeze_run(const struct dt_case *c, struct dt_result *r)
 {
-    struct x86_state s = base;
+    bool cpl3 = c->paging && c->cpl == 3;
+    const struct x86_state *from = cpl3 ? &user : &base;
+    struct x86_state s = *from;
     memcpy(s.regs, c->in.gpr, sizeof s.regs);
     s.eip = c->in.eip;
     s.eflags = c->in.eflags;
     for (int k = 0; k < SEG_COUNT; k++)
-        if (c->in.sel[k] != base.seg[k].selector) s.seg[k].selector = c->in.sel[k];
+        if (c->in.sel[k] != from->seg[k].selector) s.seg[k].selector = c->in.sel[k];
 
     if (c->paging) {
-        uint32_t pde = DT_PT_ADDR | 3;
+        uint32_t pde, pte[DT_PT_ENTRIES];
+        trapeze_tables(c, &pde, pte);
         bus_write_block(&bus, DT_PD_ADDR, &pde, 4);
-        bus_write_block(&bus, DT_PT_ADDR, c->pte, sizeof c->pte);
+        bus_write_block(&bus, DT_PT_ADDR, pte, sizeof pte);
+        for (unsigned k = 0; k < DT_PAGES; k++)
+            bus_write_block(&bus, c->frame[k], c->mem + k * 0x1000u, 0x1000);
+        if (c->pse && (c->pde & PTE_PS)) {
+            /* The 4 MiB page also maps linear page 4, which an operand
+             * straddling 3/4 reads: Unicorn maps it afresh, zero, for every
+             * paging case (run_unicorn.c). */
+            static const uint8_t zero[0x1000];
+            bus_write_block(&bus, c->frame[0] + DT_MEM_SIZE, zero, sizeof zero);
+        }
         s.cr0 |= CR0_PG | (c->wp ? CR0_WP : 0);
+        s.cr4 |= c->pse ? CR4_PSE : 0;
         s.cr2 = 0;
         s.cr3 = DT_PD_ADDR;
+    } else {
+        bus_write_block(&bus, 0, c->mem, DT_MEM_SIZE);
     }
-    bus_write_block(&bus, 0, c->mem, DT_MEM_SIZE);
     cpu_set_state(&cpu, &s);
     cpu_state_changed(&cpu);
 
@@ -114,9 +153,15 @@ void dt_trapeze_run(const struct dt_case *c, struct dt_result *r)
     r->out.eip = o.eip;
     r->out.eflags = o.eflags;
     for (int k = 0; k < SEG_COUNT; k++) r->out.sel[k] = o.seg[k].selector;
-    bus_read_block(&bus, 0, r->mem, DT_MEM_SIZE);
     r->has_error = e.reason == CPU_EXIT_EXCEPTION && e.has_error_code;
     r->error = e.error_code;
     r->cr2 = o.cr2;
-    if (c->paging) bus_read_block(&bus, DT_PT_ADDR, r->pte, sizeof r->pte);
+    if (c->paging) {
+        for (unsigned k = 0; k < DT_PAGES; k++)
+            bus_read_block(&bus, c->frame[k], r->mem + k * 0x1000u, 0x1000);
+        bus_read_block(&bus, DT_PD_ADDR, &r->pde, 4);
+        bus_read_block(&bus, DT_PT_ADDR, r->pte, sizeof r->pte);
+    } else {
+        bus_read_block(&bus, 0, r->mem, DT_MEM_SIZE);
+    }
 }

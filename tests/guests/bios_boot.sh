@@ -12,6 +12,9 @@
 #                -boot c): DL = 80h
 #   no_boot      an image without the 55 AA signature: "No bootable
 #                device." on the screen, one stderr line, exit status 4
+#   boot_img     build/guests/boot.img (the issue's name for boot_hello.img)
+#                boots the same; a missing and a truncated (one sector
+#                short) image: one stderr line each, exit status 2
 #
 # Prints tests/test.h-style lines: PASS / FAIL name: why / SKIP name: why.
 BUILD=${BUILD:-build}
@@ -24,7 +27,7 @@ trap 'rm -rf "$tmp"' EXIT
 failed=0
 fail() { echo "FAIL $*"; failed=1; }
 
-for f in "$T" "$G/boot_hello.img" "$G/boot_loader.img"; do
+for f in "$T" "$G/boot_hello.img" "$G/boot_loader.img" "$G/boot.img"; do
     [ -e "$f" ] || { fail "bios-files: $f is missing (make)"; exit 1; }
 done
 have_qemu=0
@@ -76,6 +79,28 @@ if trapeze boot_hello 33 -fda "$G/boot_hello.img"; then
         fi
     fi
 fi
+
+# --- boot_img: build/guests/boot.img, and bad images in its place ---
+if trapeze boot_img 33 -fda "$G/boot.img"; then
+    if grep -qx 'Hello from the boot sector!' "$tmp/boot_img.serial"; then
+        echo "PASS boot_img"
+    else
+        fail "boot_img: COM1 '$(tr '\n' '|' < "$tmp/boot_img.serial")'"
+    fi
+fi
+head -c 1474048 "$G/boot.img" > "$tmp/short.img"
+# bad_image NAME PATTERN IMAGE: exit status 2, one stderr line matching PATTERN
+bad_image() {
+    if trapeze "$1" 2 -fda "$3"; then
+        if [ "$(wc -l < "$tmp/$1.err")" -eq 1 ] && grep -q "$2" "$tmp/$1.err"; then
+            echo "PASS $1"
+        else
+            fail "$1: stderr '$(tr '\n' '|' < "$tmp/$1.err")', want one line saying '$2'"
+        fi
+    fi
+}
+bad_image boot_img_missing "^trapeze: $tmp/none.img: No such file or directory\$" "$tmp/none.img"
+bad_image boot_img_truncated "^trapeze: $tmp/short.img: 1474048 bytes is not a floppy size" "$tmp/short.img"
 
 # --- boot_loader ---
 truncate -s 2M "$tmp/hd.img"

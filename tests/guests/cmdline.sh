@@ -20,7 +20,7 @@ fi
 expect() {
     name=$1 want=$2 pattern=$3
     shift 3
-    "$T" "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
+    "$T" -display none "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null   # never a window
     rc=$?
     lines=$(wc -l < "$tmp/err")
     if [ "$rc" -ne "$want" ]; then

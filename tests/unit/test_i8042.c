@@ -13,8 +13,11 @@
 #include "machine/snapshot.h"
 #include "tests/test.h"
 
-static int irq1_high, irq12_high;
-static void t_raise(void *opaque, int irq) { if (irq == 1) irq1_high = 1; else irq12_high = 1; }
+static int irq1_high, irq12_high, irq1_edges;
+static void t_raise(void *opaque, int irq)
+{
+    if (irq == 1) { irq1_edges += !irq1_high; irq1_high = 1; } else irq12_high = 1;
+}
 static void t_lower(void *opaque, int irq) { if (irq == 1) irq1_high = 0; else irq12_high = 0; }
 
 static struct machine *m;
@@ -298,6 +301,26 @@ TEST(save_load_compare)
     CHECK_EQ(next_byte(), 0x1C);
     CHECK_EQ(next_byte(), 0x32);
     snapshot_free(&snap);
+}
+
+/*
+ * IRQ 1 is output port bit 4, which follows OBF (IBM AT Tech Ref, "Output
+ * Port"): reading a byte empties the buffer and drops the pin, so each of
+ * several queued bytes reaches an edge-triggered 8259A as its own rising edge.
+ */
+TEST(irq1_edge_per_byte)
+{
+    setup();
+    i8042_key_event(&kbc, HID_KEY_A, true);
+    i8042_key_event(&kbc, HID_KEY_A, false);   /* 1E, 9E in set 1 */
+    irq1_edges = 0;
+    CHECK(irq1_high);
+    CHECK_EQ(next_byte(), 0x1E);
+    CHECK_EQ(irq1_edges, 1);                    /* the second byte: a new edge */
+    CHECK(irq1_high);
+    CHECK_EQ(next_byte(), 0x9E);
+    CHECK_EQ(irq1_edges, 1);
+    CHECK(!irq1_high);                          /* empty: the pin stays low */
 }
 
 TEST_MAIN()
