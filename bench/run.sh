@@ -385,3 +385,23 @@ if [ -e "$G/timerbench.elf" ]; then
 else
     echo "interrupts: skipped ($G/timerbench.elf is missing: make guests)"
 fi
+
+# ---- idle: guests/timer halts between 100 IRQ0 ticks at 1 kHz (100 ms of
+# virtual time); the host CPU time (user + system) it costs shows whether a
+# halted guest sleeps (vclock_idle) or spins.  trapeze only; median of STARTS.
+if [ -e "$G/timer.elf" ] && [ -x "$BUILD/trapeze" ] && [ -x /usr/bin/time ]; then
+    echo "measuring idle cost (guests/timer, median of $STARTS):" >&2
+    : > "$tmp/idle"
+    i=0
+    while [ $i -lt "$STARTS" ]; do
+        /usr/bin/time -f "%e %U %S" -o "$tmp/idle.one" timeout "$LIMIT" \
+            "$BUILD/trapeze" -kernel "$G/timer.elf" -nographic </dev/null >/dev/null 2>&1
+        tail -n 1 "$tmp/idle.one" >> "$tmp/idle"   # GNU time first says "Command exited with ... 33"
+        i=$((i + 1))
+    done
+    sort -k2,2n "$tmp/idle" | awk -v n="$STARTS" 'NR == int((n + 1) / 2) {
+        printf "\nidle: guests/timer, 100 ms of halted guest at 1 kHz: wall %.3f s, host CPU %.0f ms (%.0f%% of the wall time)\n",
+            $1, ($2 + $3) * 1000, ($1 > 0 ? ($2 + $3) / $1 * 100 : 0) }'
+else
+    echo "idle: skipped (needs $G/timer.elf, $BUILD/trapeze and /usr/bin/time)"
+fi

@@ -84,7 +84,7 @@ static void page_flags_changed(void *opaque, uint32_t paddr)
 static void map_changed(void *opaque)
 {
     struct cpu *cpu = opaque;
-    mmu_flush_all(&cpu->mmu);
+    mmu_invalidate_all(&cpu->mmu);
     cpu->end_block = true;
 }
 

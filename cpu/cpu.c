@@ -68,7 +68,7 @@ void cpu_hard_reset(struct cpu *cpu)
 void cpu_state_changed(struct cpu *cpu)
 {
     cpu->mmu_user = cpu->s.cpl == 3;
-    mmu_flush_all(&cpu->mmu);
+    mmu_invalidate_all(&cpu->mmu);
     cpu_debug_update(cpu);
     cpu->end_block = true;
 }

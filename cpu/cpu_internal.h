@@ -47,8 +47,9 @@ _Noreturn void cpu_fault_err(struct cpu *cpu, int vector, uint32_t error_code);
 _Noreturn void cpu_page_fault(struct cpu *cpu, uint32_t lin, uint32_t error_code);
 /*
  * Software interrupt (INT n, INT3, INTO, INT1): delivered with EIP already
- * past the instruction; 'soft' selects the DPL check of INT n (SDM Vol. 3A
- * 6.12.1.1).  Unwinds like a fault.
+ * past the instruction, which counts as retired; 'dpl_check' selects the
+ * DPL check of INT n (SDM Vol. 3A 6.12.1.1; INT1 has none and is delivered
+ * as a #DB trap).  Unwinds like a fault.
  */
 _Noreturn void cpu_soft_interrupt(struct cpu *cpu, int vector, bool dpl_check);
 /*

@@ -33,7 +33,7 @@ DEFINE_HANDLER(into)
 DEFINE_HANDLER(int1)
 {
     (void)i;
-    cpu_trap(cpu, X86_DB);
+    cpu_soft_interrupt(cpu, X86_DB, false);   /* a #DB trap, no DPL check */
 }
 
 /* CF: IRET / IRETD by operand size (Vol. 2A IRET); sensitive for a VMM at CPL > 0. */

@@ -77,6 +77,10 @@ _Noreturn void cpu_trap(struct cpu *cpu, int vector)
 
 _Noreturn void cpu_soft_interrupt(struct cpu *cpu, int vector, bool dpl_check)
 {
+    /* INT n, INT3, INTO, INT1 complete before their event is delivered:
+     * they count as retired, like any instruction (the run loop's count
+     * happens after the handler returns, which these never do). */
+    cpu->stats.instructions++;
     unwind(cpu, vector, dpl_check ? EVENT_SOFT_INT : EVENT_TRAP, false, 0);
 }
 

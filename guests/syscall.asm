@@ -141,20 +141,32 @@ set_gate:
         mov [idt + ecx * 8 + 6], ax
         ret
 
-; IRQ0: count, then a non-specific EOI (OCW2 20h) to the master PIC.
+; IRQ0: count, then a non-specific EOI (OCW2 20h) to the master PIC.  It
+; always interrupts ring 3, whose DS may still be the null selector the
+; IRET left (before user_main loads its own): load the kernel's.
 irq0:
+        push ds
         push eax
+        mov ax, KDATA
+        mov ds, ax
         inc dword [ticks]
         mov al, 0x20
         out 0x20, al
         pop eax
+        pop ds
         iretd
 
 ; int 0x80.  The CPU came here through the DPL-3 gate, switched to the
 ; stack in TSS.SS0:ESP0 and pushed the user's SS, ESP, EFLAGS, CS, EIP.
-; The segments are flat, so the user's DS (23h) reaches the kernel's data
-; as well.
+; The user's DS and ES are not to be trusted: the kernel's are loaded.
 syscall_entry:
+        push ds
+        push es
+        push edx
+        mov dx, KDATA
+        mov ds, dx
+        mov es, dx
+        pop edx
         cmp eax, SYS_WRITE
         je .write
         cmp eax, SYS_TICKS
@@ -162,11 +174,13 @@ syscall_entry:
         cmp eax, SYS_EXIT
         je .exit
         mov eax, -1               ; unknown call
-        iretd
+        jmp .done
 .write: mov esi, ebx
         call serial_puts
-        iretd
+        jmp .done
 .ticks: mov eax, [ticks]
+.done:  pop es
+        pop ds
         iretd
 .exit:  cli
         mov esi, msg_exit
@@ -196,6 +210,9 @@ user_wait:
 
 ; Exceptions: say which, and fail.
 fault:
+        mov ax, KDATA             ; the fault may come from ring 3
+        mov ds, ax
+        mov es, ax
         mov esi, msg_fault
         call serial_puts
         mov eax, [esp]

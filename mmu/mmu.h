@@ -116,5 +116,12 @@ void mmu_flush_all(struct mmu *mmu);              /* CR0.PG/CR4 changes, task sw
 void mmu_flush_nonglobal(struct mmu *mmu);        /* MOV to CR3 */
 void mmu_flush_page(struct mmu *mmu, uint32_t lin); /* INVLPG */
 void mmu_flush_paddr(struct mmu *mmu, uint32_t paddr); /* a page changed kind (became code) */
+/*
+ * Drop every entry without counting a flush: for the emulator's own reasons
+ * (the state was set from outside, the memory map changed), so stats.flushes
+ * counts only the flushes the guest caused.  mmu_flush_paddr is not counted
+ * either.
+ */
+void mmu_invalidate_all(struct mmu *mmu);
 
 #endif

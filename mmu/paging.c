@@ -218,13 +218,18 @@ bool mmu_fill(struct mmu *mmu, const struct x86_state *s, uint32_t lin,
     return true;
 }
 
-void mmu_flush_all(struct mmu *mmu)
+void mmu_invalidate_all(struct mmu *mmu)
 {
-    mmu->stats.flushes++;
     mmu->epoch++;
     for (int half = 0; half < 2; half++)
         for (int i = 0; i < TLB_ENTRIES; i++)
             mmu->tlb[half][i].tag_read = mmu->tlb[half][i].tag_write = TLB_INVALID;
+}
+
+void mmu_flush_all(struct mmu *mmu)
+{
+    mmu->stats.flushes++;
+    mmu_invalidate_all(mmu);
 }
 
 void mmu_flush_nonglobal(struct mmu *mmu)
@@ -248,7 +253,7 @@ void mmu_flush_page(struct mmu *mmu, uint32_t lin)
 
 void mmu_flush_paddr(struct mmu *mmu, uint32_t paddr)
 {
-    mmu->stats.flushes++;
+    /* Not a guest-visible flush (no stats): the emulator's own bookkeeping. */
     mmu->epoch++;
     /* Compare as the bus does, after A20: aliases of the page go too. */
     uint32_t mask = mmu->bus ? mmu->bus->a20_mask : 0xFFFFFFFFu;

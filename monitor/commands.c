@@ -895,10 +895,20 @@ static void cmd_regs(struct monitor *mon, int argc, char **argv, const char *suf
     print_mode(mon, &s);
 }
 
-static void print_selector(struct monitor *mon, const char *name, const struct x86_segment *sg)
+/*
+ * A segment register.  In real mode (and vm86) the selector is a paragraph
+ * number, base = selector * 16 (SDM Vol. 3A 20.1.1); in protected mode it
+ * is an index into the GDT or LDT with an RPL (Vol. 3A 3.4.2).
+ */
+static void print_selector(struct monitor *mon, const struct x86_state *s, const char *name,
+                           const struct x86_segment *sg, bool is_sreg)
 {
-    say(mon, "%-4s %04x (index %u, %s, RPL %u)  ", name, sg->selector, sg->selector >> 3,
-        (sg->selector & 4) ? "LDT" : "GDT", sg->selector & 3);
+    bool real = !(s->cr0 & CR0_PE) || (s->eflags & EFLAGS_VM);
+    if (real && is_sreg)
+        say(mon, "%-4s %04x (real mode)  ", name, sg->selector);
+    else
+        say(mon, "%-4s %04x (index %u, %s, RPL %u)  ", name, sg->selector, sg->selector >> 3,
+            (sg->selector & 4) ? "LDT" : "GDT", sg->selector & 3);
     tables_describe_cache(mon->out, sg);
     say(mon, "\n");
 }
@@ -909,10 +919,10 @@ static void cmd_sregs(struct monitor *mon, int argc, char **argv, const char *su
     get_state(mon, &s);
     for (int k = 0; k < SEG_COUNT; k++) {
         char up[4] = { (char)toupper(sreg_names[k][0]), (char)toupper(sreg_names[k][1]), 0 };
-        print_selector(mon, up, &s.seg[k]);
+        print_selector(mon, &s, up, &s.seg[k], true);
     }
-    print_selector(mon, "LDTR", &s.ldtr);
-    print_selector(mon, "TR", &s.tr);
+    print_selector(mon, &s, "LDTR", &s.ldtr, false);
+    print_selector(mon, &s, "TR", &s.tr, false);
     say(mon, "GDTR base %08x limit %04x\nIDTR base %08x limit %04x\n", s.gdtr.base, s.gdtr.limit, s.idtr.base, s.idtr.limit);
 }
 
@@ -1095,7 +1105,10 @@ static void print_counters(struct monitor *mon, bool tlb_only)
         for (int v = 0; v < 256; v++) total += c.interrupts[v];
         say(mon, "interrupts          %llu\n", (unsigned long long)total);
         for (int v = 0; v < 256; v++)
-            if (c.interrupts[v]) say(mon, "  vector 0x%02x %-6s %llu\n", v, v < 32 ? vector_name(v) : "", (unsigned long long)c.interrupts[v]);
+            /* Not named: a vector below 32 is delivered for an exception and for INT n alike. */
+            if (c.interrupts[v]) say(mon, "  vector 0x%02x %llu\n", v, (unsigned long long)c.interrupts[v]);
+        say(mon, "blocks decoded      %llu\n", (unsigned long long)c.blocks_decoded);
+        say(mon, "block invalidations %llu\n", (unsigned long long)c.block_invalidations);
     }
     say(mon, "tlb hits            %llu\n", (unsigned long long)c.tlb_hits);
     say(mon, "tlb misses          %llu\n", (unsigned long long)c.tlb_misses);

@@ -51,6 +51,8 @@ struct engine_counters {
     uint64_t exceptions[32];     /* raised, by vector */
     uint64_t interrupts[256];    /* delivered, by vector (INT n, external, exceptions) */
     uint64_t tlb_hits, tlb_misses, tlb_flushes, page_walks;
+    /* Software engines' decoded-code cache (0 where an engine has none). */
+    uint64_t blocks_decoded, block_invalidations;
 };
 
 struct engine;

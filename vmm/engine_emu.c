@@ -255,6 +255,8 @@ static void emu_get_counters(struct engine *e, struct engine_counters *c)
     c->tlb_misses = cpu->mmu.stats.misses;
     c->tlb_flushes = cpu->mmu.stats.flushes;
     c->page_walks = cpu->mmu.stats.page_walks;
+    c->blocks_decoded = cpu->stats.blocks_decoded;
+    c->block_invalidations = cpu->stats.block_invalidations;
 }
 
 const struct engine_ops engine_emu_ops = {

@@ -20,7 +20,8 @@ tutorial/README.md, "How the labs are checked"):
 
 The expected lines must appear in the output in the order given (other
 output may come between them; a `...` only says so to the reader).
-Port 1234 in a session is replaced by a free port.  One PASS/FAIL line per
+Port 1234 in a session is replaced by a free port; with BUILD set (make
+asan), build/ in the commands becomes $BUILD/.  One PASS/FAIL line per
 step (SKIP for gdb steps without gdb).  Usage: tutorial_check.py [FILE...]
 """
 import glob
@@ -91,7 +92,10 @@ def build_script(body, tmp):
             continue
         else:
             expect.append(line)
+    build = os.environ.get("BUILD", "build")
     for k, (cmd, sub) in enumerate(cmds):
+        if build != "build":        # make asan: the same labs on build-asan/
+            cmd = re.sub(r"(^|\s)build/", r"\1" + build + "/", cmd)
         if "1234" in cmd:
             port = port or free_port()
             cmd = cmd.replace(":1234", ":%d" % port)
@@ -109,7 +113,7 @@ def build_script(body, tmp):
             with open(f, "w") as out:
                 out.write("\n".join(sub) + "\n")
             cmd = re.sub(r"(^|\s)-monitor(\s+stdio)?(?=\s|$)", r"\1-monitor-script " + f, cmd, count=1)
-        if words and words[0].startswith("build/trapeze"):
+        if words and words[0].endswith("/trapeze"):
             cmd = "timeout %d %s" % (TIMEOUT, cmd)
         if cmd.endswith("&"):
             script.append(cmd + " bg=\"$bg $!\"; sleep 1")

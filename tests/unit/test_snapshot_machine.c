@@ -260,7 +260,9 @@ TEST(next_bytes_equal)
         CHECK(msb <= 1193 >> 8);
         out8(r[i], 0x42, 0x12);
         out8(r[i], 0x43, 0x80);                        /* latch counter 2: 1234h loaded, counting down */
-        uint16_t c2 = (uint16_t)(in8(r[i], 0x42) | in8(r[i], 0x42) << 8);
+        uint8_t c2_lsb = in8(r[i], 0x42);              /* LSB first, then MSB: two statements, */
+        uint8_t c2_msb = in8(r[i], 0x42);              /* C leaves the order within one unspecified */
+        uint16_t c2 = (uint16_t)(c2_lsb | c2_msb << 8);
         CHECK(c2 <= 0x1234 && c2 > 0x1000);
         /* 16550A: the FIFO's bytes in order; then empty (LSR DR = 0). */
         CHECK_EQ(in8(r[i], 0x3FD) & 0x01, 1);
