@@ -155,8 +155,10 @@ done:
 
 void flags_set_arith(struct cpu *cpu, uint32_t flags, uint32_t mask)
 {
-    flags_materialize(cpu);
     mask &= EFLAGS_ARITH;
+    /* Setting all six needs none of the old ones (MUL, IMUL): skip computing them. */
+    if (mask == EFLAGS_ARITH) cpu->lf.op = LF_NONE;
+    else flags_materialize(cpu);
     cpu->s.eflags = (cpu->s.eflags & ~mask) | (flags & mask);
 }
 

@@ -125,8 +125,11 @@ struct kvm_engine {
     bool timer_armed_ok;
 
     /* An error found outside run (get/set state, slot updates): run reports it. */
-    char message[512];
+    char message[768];
     bool failed;
+    /* The last KVM_RUN ended on KVM_EXIT_IO / KVM_EXIT_MMIO: the
+       instruction finishes only inside the next KVM_RUN (kvm_complete_io). */
+    bool io_pending;
 
     struct {
         uint64_t runs;               /* KVM_RUN calls */
@@ -379,6 +382,14 @@ static void kvm_reset(struct engine *e)
         s = k->m->boot_state;
     kvm_set_state(e, &s);
     k->halted = false;
+    if (k->has_events && !k->failed) {
+        /* No event pending or being delivered after RESET (kvm_state.h). */
+        struct kvm_vcpu_events ev;
+        int err;
+        kvm_events_reset(&ev);
+        if ((err = kvm_ioctl(k->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev)) < 0)
+            kvm_fail(k, "KVM_SET_VCPU_EVENTS (RESET)", err);
+    }
 }
 
 /* ---- guest debug ---- */
@@ -531,16 +542,25 @@ static const char *kvm_internal_suberror(uint32_t s)
 static struct engine_exit kvm_error_exit(struct kvm_engine *k)
 {
     struct kvm_run *run = k->run;
-    char name[32], where[256], detail[160] = "";
+    char name[32], where[256], detail[320] = "", text[96];
 
     const char *exit_name = kvm_exit_name(run->exit_reason, name, sizeof name);
-    if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
-        snprintf(detail, sizeof detail, " (suberror %u: %s)", run->internal.suberror,
-                 kvm_internal_suberror(run->internal.suberror));
-    else if (run->exit_reason == KVM_EXIT_FAIL_ENTRY)
-        snprintf(detail, sizeof detail, " (hardware entry failure reason 0x%llx; VMX exit reason 33 = "
-                 "invalid guest state, 34 = MSR loading, 41 = machine check, SDM Vol. 3C 26.8)",
-                 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+    if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR) {
+        /* internal.ndata words of internal.data[] (at most 16) follow the
+           suberror (api.rst, "KVM_EXIT_INTERNAL_ERROR"): for DELIVERY_EV,
+           the IDT-vectoring information, the exit reason, ... */
+        int n = snprintf(detail, sizeof detail, " (suberror %u: %s", run->internal.suberror,
+                         kvm_internal_suberror(run->internal.suberror));
+        uint32_t ndata = run->internal.ndata < 16 ? run->internal.ndata : 16;
+        for (uint32_t i = 0; i < ndata && n > 0 && (size_t)n < sizeof detail; i++)
+            n += snprintf(detail + n, sizeof detail - (size_t)n, "%s0x%llx", i ? " " : "; data ",
+                          (unsigned long long)run->internal.data[i]);
+        if (n > 0 && (size_t)n < sizeof detail)
+            snprintf(detail + n, sizeof detail - (size_t)n, ")");
+    } else if (run->exit_reason == KVM_EXIT_FAIL_ENTRY)
+        snprintf(detail, sizeof detail, " (hardware entry failure reason 0x%llx, %s)",
+                 (unsigned long long)run->fail_entry.hardware_entry_failure_reason,
+                 kvm_fail_entry_text(run->fail_entry.hardware_entry_failure_reason, text, sizeof text));
     else if (run->exit_reason == KVM_EXIT_EXCEPTION)
         snprintf(detail, sizeof detail, " (exception %u, error code 0x%x)", run->ex.exception, run->ex.error_code);
     kvm_describe_insn(k, where, sizeof where);
@@ -651,6 +671,40 @@ static void kvm_disarm_timer(struct kvm_engine *k)
 }
 
 /*
+ * Finish the instruction behind the last KVM_EXIT_IO / KVM_EXIT_MMIO: KVM
+ * writes an IN's or MMIO read's data to the register and moves RIP past
+ * the instruction only when KVM_RUN is entered again, so until then
+ * KVM_GET_REGS shows the instruction not yet done, and a state saved or
+ * moved to another engine would run it twice (api.rst, "struct kvm_run",
+ * the NOTE under KVM_EXIT_MMIO: re-enter "with the immediate_exit field
+ * set to complete pending operations without allowing any further
+ * instructions to be executed").  KVM_RUN with immediate_exit then
+ * returns EINTR; finishing may itself exit again (the next piece of a
+ * string I/O or a split MMIO access, or KVM_EXIT_DEBUG when single
+ * stepping), served here until the EINTR comes.
+ */
+static int kvm_complete_io(struct kvm_engine *k)
+{
+    struct kvm_run *run = k->run;
+
+    for (int tries = 0; k->io_pending && tries < 4096; tries++) {
+        run->immediate_exit = 1;
+        int r = ioctl(k->vcpu_fd, KVM_RUN, 0);
+        int run_errno = errno;
+        run->immediate_exit = 0;
+        k->stats.runs++;
+        if (r < 0) {
+            if (run_errno == EINTR || run_errno == EAGAIN) { k->io_pending = false; return 0; }
+            return -run_errno;
+        }
+        if (run->exit_reason == KVM_EXIT_IO) kvm_do_io(k);
+        else if (run->exit_reason == KVM_EXIT_MMIO) kvm_do_mmio(k);
+        else k->io_pending = false;   /* done, and stopped on something else (a step trap) */
+    }
+    return k->io_pending ? -EIO : 0;
+}
+
+/*
  * Run until something for the caller.  'step': one instruction under
  * KVM_GUESTDBG_SINGLESTEP, serving the I/O it does on the way.
  */
@@ -704,6 +758,7 @@ static struct engine_exit kvm_run_loop(struct kvm_engine *k, bool step)
         uint64_t t1 = kvm_host_ns();
         k->stats.runs++;
         k->stats.guest_ns += t1 - t0;
+        k->io_pending = false;
         if (r < 0) {
             if (run_errno == EINTR || run_errno == EAGAIN) {
                 k->stats.kicks++;
@@ -721,9 +776,11 @@ static struct engine_exit kvm_run_loop(struct kvm_engine *k, bool step)
         switch (reason) {
         case KVM_EXIT_IO:
             kvm_do_io(k);
+            k->io_pending = true;
             break;
         case KVM_EXIT_MMIO:
             kvm_do_mmio(k);
+            k->io_pending = true;
             break;
         case KVM_EXIT_IRQ_WINDOW_OPEN:
         case KVM_EXIT_INTR:
@@ -774,6 +831,10 @@ static struct engine_exit kvm_run_loop(struct kvm_engine *k, bool step)
         if (done) break;
         if (m->stop_reason != MACHINE_RUNNING) { x.reason = ENGINE_EXIT_REQUEST; break; }
         if (!step && t2 >= end) break;                 /* BUDGET: timers are due */
+    }
+    if ((err = kvm_complete_io(k)) < 0) {
+        kvm_fail(k, "KVM_RUN (finishing an I/O instruction)", err);
+        goto failed_timer;
     }
     kvm_disarm_timer(k);
     if (step && (err = kvm_update_guest_debug(k, false)) < 0) {
@@ -996,8 +1057,11 @@ static int kvm_create(struct engine *e, struct machine *m)
                         "firmware? dmesg | grep kvm says why)\n", strerror(-err));
         goto fail_quiet;
     }
-    if (!kvm_check_extension(k, KVM_CAP_USER_MEMORY) || !kvm_check_extension(k, KVM_CAP_EXT_CPUID)) {
-        fprintf(stderr, "trapeze: -engine kvm: this KVM lacks KVM_CAP_USER_MEMORY or KVM_CAP_EXT_CPUID\n");
+    /* KVM_CAP_IMMEDIATE_EXIT (Linux 4.11): kvm_complete_io needs it. */
+    if (!kvm_check_extension(k, KVM_CAP_USER_MEMORY) || !kvm_check_extension(k, KVM_CAP_EXT_CPUID) ||
+        !kvm_check_extension(k, KVM_CAP_IMMEDIATE_EXIT)) {
+        fprintf(stderr, "trapeze: -engine kvm: this KVM lacks KVM_CAP_USER_MEMORY, KVM_CAP_EXT_CPUID or "
+                        "KVM_CAP_IMMEDIATE_EXIT (Linux 4.11 or later has them)\n");
         err = -ENODEV;
         goto fail_quiet;
     }

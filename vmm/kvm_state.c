@@ -169,13 +169,43 @@ void kvm_state_from_debugregs(struct x86_state *s, const struct kvm_debugregs *k
 
 void kvm_state_to_events(const struct x86_state *s, struct kvm_vcpu_events *k)
 {
-    k->interrupt.shadow = s->interrupt_shadow ? KVM_X86_SHADOW_INT_STI : 0;
+    /* VM entry refuses blocking by STI with RFLAGS.IF = 0 (SDM Vol. 3C,
+       "Checks on Guest Non-Register State", interruptibility state bit 0):
+       a shadow with IF = 0 (MOV SS / POP SS after CLI) goes in as MOV SS's. */
+    if (!s->interrupt_shadow)
+        k->interrupt.shadow = 0;
+    else
+        k->interrupt.shadow = (s->eflags & EFLAGS_IF) ? KVM_X86_SHADOW_INT_STI : KVM_X86_SHADOW_INT_MOV_SS;
     k->flags |= KVM_VCPUEVENT_VALID_SHADOW;
 }
 
 void kvm_state_from_events(struct x86_state *s, const struct kvm_vcpu_events *k)
 {
     s->interrupt_shadow = (k->interrupt.shadow & (KVM_X86_SHADOW_INT_STI | KVM_X86_SHADOW_INT_MOV_SS)) ? 1 : 0;
+}
+
+void kvm_events_reset(struct kvm_vcpu_events *k)
+{
+    memset(k, 0, sizeof *k);
+    k->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
+}
+
+const char *kvm_fail_entry_text(uint64_t reason, char *buf, unsigned buflen)
+{
+    if (reason == UINT64_MAX || reason == UINT32_MAX) {
+        snprintf(buf, buflen, "SVM VMEXIT_INVALID: the guest state failed VMRUN's consistency checks");
+    } else if (reason & 0x80000000u) {
+        unsigned basic = (unsigned)(reason & 0xFFFFu);
+        const char *what = basic == 33 ? "invalid guest state"
+                         : basic == 34 ? "MSR loading"
+                         : basic == 41 ? "machine-check event" : "undocumented";
+        snprintf(buf, buflen, "VMX VM-entry failure, basic exit reason %u: %s", basic, what);
+    } else {
+        const char *what = reason == 7 ? "invalid control fields"
+                         : reason == 8 ? "invalid host-state fields" : "see the SDM's table";
+        snprintf(buf, buflen, "VMX VM-instruction error %llu: %s", (unsigned long long)reason, what);
+    }
+    return buf;
 }
 
 void kvm_state_reset(struct x86_state *s, uint32_t signature)

@@ -67,11 +67,40 @@ void kvm_state_from_debugregs(struct x86_state *s, const struct kvm_debugregs *k
  * The STI / MOV SS interrupt shadow (SDM Vol. 3A 6.8.3).  x86_state has one
  * flag; KVM two bits.  Going in it becomes KVM_X86_SHADOW_INT_STI (blocks
  * interrupts for one instruction, which is what the flag means to the
- * software CPU); coming out either bit sets it.  Only the shadow and its
- * valid flag are touched in *k.
+ * software CPU) when EFLAGS.IF = 1, and KVM_X86_SHADOW_INT_MOV_SS when
+ * IF = 0 (VMX refuses STI blocking with IF = 0: SDM Vol. 3C, "Checks on
+ * Guest Non-Register State"); coming out either bit sets it.  Only the
+ * shadow and its valid flag are touched in *k.
  */
 void kvm_state_to_events(const struct x86_state *s, struct kvm_vcpu_events *k);
 void kvm_state_from_events(struct x86_state *s, const struct kvm_vcpu_events *k);
+
+/*
+ * kvm_vcpu_events as RESET leaves them (SDM Vol. 3A 9.1.1: no event
+ * pending or being delivered, NMIs unmasked, no interrupt shadow): every
+ * field 0, with flags KVM_VCPUEVENT_VALID_NMI_PENDING and
+ * KVM_VCPUEVENT_VALID_SHADOW so KVM_SET_VCPU_EVENTS also clears
+ * nmi.pending and the shadow (api.rst, "KVM_SET_VCPU_EVENTS").  Without
+ * it an exception KVM still holds as injected - the #DF behind a triple
+ * fault's KVM_EXIT_SHUTDOWN - is delivered again after the reset.
+ */
+void kvm_events_reset(struct kvm_vcpu_events *k);
+
+/*
+ * kvm_run.fail_entry.hardware_entry_failure_reason in words (api.rst,
+ * "KVM_EXIT_FAIL_ENTRY"; KVM passes the hardware's value through):
+ *   - bit 31 set: a VMX exit reason for a failed VM entry, basic reason in
+ *     bits 15:0 (SDM Vol. 3C "VM-Entry Failures During or After Loading
+ *     Guest State", appendix C): 33 invalid guest state, 34 MSR loading,
+ *     41 machine-check event;
+ *   - all ones (as 32 or 64 bits): SVM's VMEXIT_INVALID, VMRUN's
+ *     consistency checks on the VMCB failed (AMD APM Vol. 2 15.5.1);
+ *   - otherwise: VMX's VM-instruction error number for a VMLAUNCH/VMRESUME
+ *     that failed outright (SDM Vol. 3C "VM-Instruction Error Numbers":
+ *     7 invalid control fields, 8 invalid host-state fields).
+ * Returns buf.
+ */
+const char *kvm_fail_entry_text(uint64_t reason, char *buf, unsigned buflen);
 
 /* The RESET state (SDM Vol. 3A 9.1.1 table 9-1), with 'signature' in EDX. */
 void kvm_state_reset(struct x86_state *s, uint32_t signature);

@@ -256,9 +256,21 @@ TEST(events_interrupt_shadow)
     struct kvm_vcpu_events k;
     memset(&k, 0, sizeof k);
     s.interrupt_shadow = 1;
+    s.eflags = 0x202;             /* after STI: IF = 1 */
     kvm_state_to_events(&s, &k);
     CHECK_EQ(k.interrupt.shadow, 2);
     CHECK(k.flags & KVM_VCPUEVENT_VALID_SHADOW);
+    /* After CLI; MOV SS: IF = 0, and VMX refuses STI blocking with IF = 0
+       (SDM Vol. 3C, checks on the interruptibility state): MOV SS's, 1. */
+    s.eflags = 0x002;
+    kvm_state_to_events(&s, &k);
+    CHECK_EQ(k.interrupt.shadow, 1);
+    s.interrupt_shadow = 0;
+    kvm_state_to_events(&s, &k);
+    CHECK_EQ(k.interrupt.shadow, 0);
+    s.interrupt_shadow = 1;
+    s.eflags = 0x202;
+    kvm_state_to_events(&s, &k);
     kvm_state_from_events(&back, &k);
     CHECK_EQ(back.interrupt_shadow, 1);
     k.interrupt.shadow = 1;        /* MOV SS */
@@ -267,6 +279,49 @@ TEST(events_interrupt_shadow)
     k.interrupt.shadow = 0;
     kvm_state_from_events(&back, &k);
     CHECK_EQ(back.interrupt_shadow, 0);
+}
+
+/*
+ * RESET clears every event (SDM Vol. 3A 9.1.1).  api.rst, KVM_SET_VCPU_EVENTS:
+ * exception/interrupt/nmi are always written; nmi.pending only with
+ * KVM_VCPUEVENT_VALID_NMI_PENDING (0x1), the shadow only with
+ * KVM_VCPUEVENT_VALID_SHADOW (0x4); SIPI (0x2) and SMM (0x8) left alone.
+ */
+TEST(events_reset_clears_injected_events)
+{
+    struct kvm_vcpu_events k;
+    memset(&k, 0xA5, sizeof k);       /* a #DF still injected, an NMI pending, ... */
+    kvm_events_reset(&k);
+    CHECK_EQ(k.flags, 0x1 | 0x4);
+    CHECK_EQ(k.exception.injected, 0);
+    CHECK_EQ(k.exception.nr, 0);
+    CHECK_EQ(k.exception.has_error_code, 0);
+    CHECK_EQ(k.interrupt.injected, 0);
+    CHECK_EQ(k.interrupt.shadow, 0);
+    CHECK_EQ(k.nmi.injected, 0);
+    CHECK_EQ(k.nmi.pending, 0);
+    CHECK_EQ(k.nmi.masked, 0);
+}
+
+/*
+ * fail_entry.hardware_entry_failure_reason: VMX puts the exit reason in,
+ * bit 31 "VM-entry failure" set, basic reason in bits 15:0 (SDM Vol. 3C
+ * appendix C: 33 = invalid guest state, 34 = MSR loading, 41 = machine
+ * check); a VMLAUNCH that fails outright gives the VM-instruction error
+ * (7 = invalid control fields); SVM gives VMEXIT_INVALID, -1.
+ */
+TEST(fail_entry_reason_text)
+{
+    char buf[96];
+    CHECK_STR(kvm_fail_entry_text(0x80000021ull, buf, sizeof buf),
+              "VMX VM-entry failure, basic exit reason 33: invalid guest state");
+    CHECK_STR(kvm_fail_entry_text(0x80000022ull, buf, sizeof buf),
+              "VMX VM-entry failure, basic exit reason 34: MSR loading");
+    CHECK_STR(kvm_fail_entry_text(0x80000029ull, buf, sizeof buf),
+              "VMX VM-entry failure, basic exit reason 41: machine-check event");
+    CHECK_STR(kvm_fail_entry_text(7, buf, sizeof buf), "VMX VM-instruction error 7: invalid control fields");
+    CHECK_STR(kvm_fail_entry_text(0xFFFFFFFFFFFFFFFFull, buf, sizeof buf),
+              "SVM VMEXIT_INVALID: the guest state failed VMRUN's consistency checks");
 }
 
 TEST(cpuid_filter_drops_apic_and_hypervisor_leaves)
