@@ -1122,6 +1122,7 @@ static void cmd_info(struct monitor *mon, int argc, char **argv, const char *suf
     get_state(mon, &s);
     if (argc == 1) {
         say(mon, "info break | display | registers | gdt | idt | ldt | tss | pt | tlb | fault | DEVICE\n");
+        say(mon, "(also: uart = com1 + com2, rtc = cmos, keyboard = i8042)\n");
         say(mon, "devices:");
         for (int k = 0; k < mon->machine->device_count; k++) say(mon, " %s", mon->machine->devices[k].name);
         say(mon, mon->machine->device_count ? "\n" : " (none registered)\n");
@@ -1146,6 +1147,24 @@ static void cmd_info(struct monitor *mon, int argc, char **argv, const char *suf
         for (int k = 0; k < MON_MAX_DISPLAYS; k++)
             if (mon->displays[k].id) say(mon, "%d: %s%s\n", mon->displays[k].id, mon->displays[k].memory ? "memory " : "", mon->displays[k].text);
     } else {
+        /* The names users know for devices registered under chip names. */
+        static const struct { const char *alias; const char *devices[3]; } aliases[] = {
+            { "uart", { "com1", "com2", NULL } },   /* both 16550As */
+            { "serial", { "com1", "com2", NULL } },
+            { "rtc", { "cmos", NULL, NULL } },      /* the MC146818 */
+            { "keyboard", { "i8042", NULL, NULL } },
+            { "kbd", { "i8042", NULL, NULL } },
+        };
+        for (size_t a = 0; a < sizeof aliases / sizeof aliases[0]; a++) {
+            if (strcmp(w, aliases[a].alias) != 0) continue;
+            for (int k = 0; k < 3 && aliases[a].devices[k]; k++) {
+                const struct machine_device *d = machine_find_device(mon->machine, aliases[a].devices[k]);
+                if (!d || !d->info) continue;
+                say(mon, "%s:\n", d->name);
+                d->info(d->opaque, mon->out);
+            }
+            return;
+        }
         const struct machine_device *d = machine_find_device(mon->machine, w);
         if (!d) { say(mon, "error: info %s: no such table or device (`info` lists them)\n", w); return; }
         if (!d->info) { say(mon, "error: device %s has no info view\n", w); return; }

@@ -20,7 +20,8 @@
  *   us   +$<16 registers, 8 hex digits each, little-endian>#xx
  *
  * The register set (target.xml) is i386's core: eax ecx edx ebx esp ebp
- * esi edi eip eflags cs ss ds es fs gs, 32 bits each, in every CPU mode,
+ * esi edi eip eflags cs ss ds es fs gs, 32 bits each (the g packet), and
+ * the x87 registers, always unavailable; the same in every CPU mode,
  * so gdb never sees it change size across the real-to-protected-mode
  * switch ("Remote 'g' packet reply is too long").  Addresses: gdb thinks
  * in one flat address space, the x86 in CS:EIP.  So the stub presents EIP
@@ -54,15 +55,32 @@ enum {
     GDB_EIP, GDB_EFLAGS, GDB_CS, GDB_SS, GDB_DS, GDB_ES, GDB_FS, GDB_GS,
     GDB_REG_COUNT
 };
+/* The x87 registers target.xml describes after them (st0-st7, fctrl..fop). */
+enum { GDB_X87_REG_COUNT = 16 };
 
 /* gdb's segment register order -> enum x86_sreg. */
 static const int gdb_sreg[6] = { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS };
 
-static const char gdb_target_xml[] =
+/*
+ * target.xml (gdb manual, "Target Descriptions" and "i386 Features").  gdb
+ * accepts an org.gnu.gdb.i386.core feature only with all of its registers,
+ * the x87 ones (st0-st7, fctrl..fop) included; without them it says
+ * "Architecture rejected target-supplied description" and refuses `set
+ * architecture`.  They are described, left out of the g packet, and read
+ * as unavailable ('x', cmd_read_register): there is no FPU.  The
+ * <architecture> is filled in when gdb reads the document (on connecting,
+ * guest stopped): i8086 in real or virtual-8086 mode, else i386, so gdb
+ * disassembles the code it starts in right.  gdb 13 lets `set architecture
+ * i386` override a target's i8086 but not `set architecture i8086` a
+ * target's i386, hence the choice by mode.  <osabi>none: a bare machine
+ * (without it gdb warns that its default GNU/Linux ABI has no i8086 handler).
+ */
+static const char gdb_target_xml_head[] =
     "<?xml version=\"1.0\"?>\n"
     "<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n"
-    "<target version=\"1.0\">\n"
-    "  <architecture>i386</architecture>\n"
+    "<target version=\"1.0\">\n";
+static const char gdb_target_xml[] =
+    "  <osabi>none</osabi>\n"
     "  <feature name=\"org.gnu.gdb.i386.core\">\n"
     "    <flags id=\"i386_eflags\" size=\"4\">\n"
     "      <field name=\"CF\" start=\"0\" end=\"0\"/>\n"
@@ -99,6 +117,22 @@ static const char gdb_target_xml[] =
     "    <reg name=\"es\" bitsize=\"32\" type=\"int32\"/>\n"
     "    <reg name=\"fs\" bitsize=\"32\" type=\"int32\"/>\n"
     "    <reg name=\"gs\" bitsize=\"32\" type=\"int32\"/>\n"
+    "    <reg name=\"st0\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"st1\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"st2\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"st3\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"st4\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"st5\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"st6\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"st7\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"fctrl\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "    <reg name=\"fstat\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "    <reg name=\"ftag\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "    <reg name=\"fiseg\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "    <reg name=\"fioff\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "    <reg name=\"foseg\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "    <reg name=\"fooff\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "    <reg name=\"fop\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
     "  </feature>\n"
     "</target>\n";
 
@@ -443,6 +477,11 @@ static void cmd_read_register(struct gdbstub *g, const char *p, const char *end)
 {
     uint32_t n;
     if (!parse_hex(&p, end, &n) || p != end) { gdb_reply(g, "E01"); return; }
+    if (n >= GDB_REG_COUNT && n < GDB_REG_COUNT + GDB_X87_REG_COUNT) {
+        /* st0-st7 (10 bytes), then fctrl..fop (4 bytes): unavailable, no FPU. */
+        gdb_reply(g, n < GDB_REG_COUNT + 8 ? "xxxxxxxxxxxxxxxxxxxx" : "xxxxxxxx");
+        return;
+    }
     if (n >= GDB_REG_COUNT) { gdb_reply(g, "E02"); return; }
     struct x86_state s;
     struct gdb_out o = { .len = 0 };
@@ -535,7 +574,13 @@ static void cmd_xfer_features(struct gdbstub *g, const char *p, const char *end)
     p += alen;
     uint32_t off, len;
     if (!parse_addr_len(&p, end, &off, &len, 0)) { gdb_reply(g, "E01"); return; }
-    size_t total = sizeof gdb_target_xml - 1;
+    struct x86_state s;
+    gdb_engine(g)->ops->get_state(gdb_engine(g), &s);
+    bool code16 = !(s.cr0 & CR0_PE) || (s.eflags & EFLAGS_VM);
+    static char doc[sizeof gdb_target_xml_head + sizeof gdb_target_xml + 64];
+    int total_len = snprintf(doc, sizeof doc, "%s  <architecture>%s</architecture>\n%s", gdb_target_xml_head,
+                             code16 ? "i8086" : "i386", gdb_target_xml);
+    size_t total = (size_t)total_len;
     struct gdb_out *o = calloc(1, sizeof *o);
     if (!o) { gdb_reply(g, "E0c"); return; }
     if (off >= total) {
@@ -546,7 +591,7 @@ static void cmd_xfer_features(struct gdbstub *g, const char *p, const char *end)
         if (n > len) n = len;
         if (n > GDB_PACKET_MAX / 2) n = GDB_PACKET_MAX / 2;
         out_char(o, off + n >= total ? 'l' : 'm');
-        out_binary(o, (const uint8_t *)gdb_target_xml + off, n);
+        out_binary(o, (const uint8_t *)doc + off, n);
     }
     gdb_send_packet(g, o->buf, o->len);
     free(o);

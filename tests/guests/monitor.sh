@@ -35,7 +35,7 @@ run() {
     name=$1 guest=$2
     shift 2
     printf '%s\n' "$@" > "$tmp/$name.cmd"
-    timeout 20 "$TRAPEZE" -kernel "$guest" -serial "file:$tmp/$name.serial" \
+    timeout 20 "$TRAPEZE" -kernel "$guest" -display none -serial "file:$tmp/$name.serial" \
         -monitor-script "$tmp/$name.cmd" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
     echo $? > "$tmp/$name.rc"
 }
@@ -146,6 +146,20 @@ run bad "$HELLO" "frobnicate" "x/zz 0" "break" "set nosuch 1" "print 1/0" "step 
 [ "$(grep -c '^error:' "$tmp/bad.out")" = 6 ] && echo "PASS monitor-bad-commands" ||
     fail "monitor-bad-commands: $(grep -c '^error:' "$tmp/bad.out") error lines, want 6"
 check monitor-help-cmd "$tmp/bad.out" "step [N]   (short: s)"
+
+# ---- timer.elf (guests/timer.asm): device views once the guest programmed them ----
+# The expected values are the guest's own writes: ICW1 11h, ICW2 IRQ_BASE = 20h
+# (slave 28h), IMR FEh / FFh, PIT control word 34h (counter 0, LSB then MSB,
+# mode 2, binary) with PIT_COUNT = 1193 = 04A9h (8259A and 8254 data sheets).
+TIMER=$BUILD/guests/timer.elf
+run dev "$TIMER" "break main.wait" "c" "info pic" "info pit" "info uart" "info rtc" "info nosuchdevice" "quit"
+check monitor-info-pic-icw2 "$tmp/dev.out" "ICW2 20: vectors 20-27"
+check monitor-info-pic-imr "$tmp/dev.out" "master (0x20): IRR 00 ISR 00 IMR fe"
+check monitor-info-pic-slave "$tmp/dev.out" "ICW2 28: vectors 28-2f"
+check monitor-info-pit "$tmp/dev.out" "counter 0: mode 2 (rate generator), LSB then MSB, binary, CR 04a9 (1193 CLKs"
+check monitor-info-uart "$tmp/dev.out" "com2:"
+check monitor-info-rtc "$tmp/dev.out" "MC146818A RTC/CMOS (ports 0x70, 0x71, IRQ 8)"
+check monitor-info-unknown "$tmp/dev.out" "error: info nosuchdevice: no such table or device"
 
 # ---- paging.elf (guests/paging.asm): translate and info pt after paging is on ----
 if [ ! -e "$PAGING" ]; then

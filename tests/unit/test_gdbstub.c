@@ -171,8 +171,18 @@ TEST(qsupported_and_target_xml)
     r = askz("qXfer:features:read:target.xml:0,fff");
     CHECK(r[0] == 'l');                                  /* all of it, last part */
     CHECK(strstr(r, "org.gnu.gdb.i386.core") != NULL);
-    CHECK(strstr(r, "<architecture>i386</architecture>") != NULL);
+    /* Stopped in real mode (CR0.PE = 0): 16-bit code, gdb's i8086. */
+    CHECK(strstr(r, "<architecture>i8086</architecture>") != NULL);
+    CHECK(strstr(r, "<osabi>none</osabi>") != NULL);
     CHECK(strstr(r, "name=\"gs\"") != NULL);
+    /* gdb's i386 core feature needs the x87 registers too (gdb manual, "i386 Features"). */
+    CHECK(strstr(r, "name=\"st7\" bitsize=\"80\"") != NULL);
+    CHECK(strstr(r, "name=\"fop\"") != NULL);
+    CHECK(strstr(r, "</target>") != NULL);
+    fake_state.cr0 = CR0_PE;                             /* protected mode: i386 */
+    r = askz("qXfer:features:read:target.xml:0,fff");
+    CHECK(strstr(r, "<architecture>i386</architecture>") != NULL);
+    fake_state.cr0 = 0;
     r = askz("qXfer:features:read:target.xml:0,10");
     CHECK(r[0] == 'm' && strlen(r) == 1 + 0x10);         /* more to come */
     CHECK_STR(askz("qXfer:features:read:target.xml:ffff,10"), "l");
@@ -221,7 +231,10 @@ TEST(registers_in_protected_mode)
     CHECK_STR(askz("P0=78563412"), "OK");
     CHECK_EQ(fake_state.regs[R_EAX], 0x12345678);
     CHECK_STR(askz("Pb=18000000"), "E03");               /* SS: no descriptor loads */
-    CHECK_STR(askz("P10=00000000"), "E02");              /* no register 16 */
+    CHECK_STR(askz("p10"), "xxxxxxxxxxxxxxxxxxxx");     /* st0: 10 bytes, unavailable (no FPU) */
+    CHECK_STR(askz("p1f"), "xxxxxxxx");                 /* fop */
+    CHECK_STR(askz("p20"), "E02");                      /* no register 32 */
+    CHECK_STR(askz("P10=00000000"), "E02");              /* st0 cannot be written */
     CHECK_STR(askz("P0=1234"), "E01");
     /* G writes everything back (unchanged segments are fine). */
     char g[16 * 8 + 2] = "G";
