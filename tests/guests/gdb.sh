@@ -132,6 +132,7 @@ printf "CHECK reset pc=%x cs=%x\n", \$pc, \$cs
 break *0x$RM_BREAK
 continue
 printf "CHECK rm-break pc=%x cs=%x\n", \$pc, \$cs
+x/1i \$pc
 stepi
 printf "CHECK rm-step pc=%x ax=%x\n", \$pc, \$eax & 0xffff
 stepi
@@ -147,6 +148,8 @@ delete
 break *0x$PM_BREAK
 continue
 printf "CHECK pm-break pc=%x cs=%x ds=%x\n", \$pc, \$cs, \$ds
+set architecture i386
+x/1i \$pc
 stepi
 printf "CHECK pm-step pc=%x eax=%x\n", \$pc, \$eax
 set \$eax = 0x600df00d
@@ -166,6 +169,15 @@ expect() {   # expect NAME LINE: the gdb output holds LINE exactly
 }
 expect reset "CHECK reset pc=fffffff0 cs=f000"
 expect rm-break "CHECK rm-break pc=$RM_BREAK cs=f000"
+# target.xml: a description gdb accepts (the i386 core feature with its x87
+# registers), with architecture i8086 while the CPU is in real mode: B8 34 12
+# decodes as 16-bit "mov ax, 1234h" (SDM Vol. 2, MOV B8+rw iw), in gdb's AT&T.
+if grep -q "rejected target-supplied description" "$tmp/gdb.out"; then
+    fail "gdb-tdesc-accepted: $(grep -m 1 rejected "$tmp/gdb.out")"
+else
+    echo "PASS gdb-tdesc-accepted"
+fi
+expect rm-disas-16 "=> 0x$RM_BREAK:	mov    \$0x1234,%ax"
 expect rm-step "CHECK rm-step pc=$AFTER_MOV_AX ax=1234"
 expect rm-add "CHECK rm-add ax=$SUM"
 expect rm-memory-read "0x$RM_BREAK:	$(echo "$RM_X" | sed 's/ /	/g')"
@@ -173,6 +185,8 @@ expect rm-watch-value "New value = $SUM_DEC"
 expect rm-watch "CHECK rm-watch pc=$RM_STORED"
 expect rm-memory "CHECK rm-memory $SUM"
 expect pm-break "CHECK pm-break pc=$PM_BREAK cs=8 ds=10"
+# After `set architecture i386`: B8 BE BA FE CA is "mov eax, CAFEBABEh" (B8+rd id).
+expect pm-disas-32 "=> 0x$PM_BREAK:	mov    \$0xcafebabe,%eax"
 expect pm-step "CHECK pm-step pc=$PM_STORE eax=cafebabe"
 expect pm-set "CHECK pm-set eax=600df00d"
 expect exit "[Inferior 1 (Remote target) exited with code 0$(printf '%o' $PASS_STATUS)]"
