@@ -3,7 +3,7 @@
  *
  *   interactive  readline: line editing, history kept in ~/.trapeze_history
  *                (or $TRAPEZE_HISTORY), Tab completes command names, then
- *                register names, `info` topics and device names.  An empty
+ *                register names (after `info`: its topics and device names).  An empty
  *                line repeats step or next, as in gdb.  Stdin that is not a
  *                terminal is read line by line, each line echoed.
  *   script       -monitor-script FILE: each line echoed after the prompt,
@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -70,14 +71,28 @@ static int shell_key_continue(int count, int key)
 }
 
 static const char *const info_topics[] = { "break", "display", "registers", "gdt", "idt", "ldt", "tss",
-                                            "pt", "tlb", "fault", NULL };
+                                            "pt", "tlb", "fault",
+                                            /* cmd_info's names for devices registered under chip names */
+                                            "uart", "serial", "rtc", "keyboard", "kbd", NULL };
 
-/* Tab: command names first, then registers, info topics and device names. */
+/* Is the line's first word `info` (or its short form `i`)? */
+static bool line_is_info(void)
+{
+    const char *w = rl_line_buffer + strspn(rl_line_buffer, " ");
+    size_t n = strcspn(w, " ");
+    return (n == 4 && strncmp(w, "info", 4) == 0) || (n == 1 && w[0] == 'i');
+}
+
+/* Tab: the command name; after `info`, its topics and the device names; else register names. */
 static char *shell_generate(const char *text, int state)
 {
     static int index, phase;
     size_t len = strlen(text);
-    if (!state) { index = 0; phase = rl_point > (int)len && strspn(rl_line_buffer, " ") < (size_t)(rl_point - (int)len) ? 1 : 0; }
+    if (!state) {
+        index = 0;
+        phase = rl_point > (int)len && strspn(rl_line_buffer, " ") < (size_t)(rl_point - (int)len) ? 1 : 0;
+        if (phase == 1 && line_is_info()) phase = 2;
+    }
     if (phase == 0) {
         for (const char *name; (name = monitor_command_name(index)) != NULL;) {
             index++;
@@ -85,12 +100,12 @@ static char *shell_generate(const char *text, int state)
         }
         return NULL;
     }
-    /* Arguments: registers, then info topics, then devices. */
+    /* Arguments: registers (phase 1), or info topics (2) then devices (3). */
     for (;;) {
         const char *name = NULL;
         if (phase == 1) {
             name = expr_regs[index].name;
-            if (!name) { phase = 2; index = 0; continue; }
+            if (!name) return NULL;
         } else if (phase == 2) {
             name = info_topics[index];
             if (!name) { phase = 3; index = 0; continue; }
@@ -202,7 +217,21 @@ static int run_interactive(struct monitor *mon)
     }
     monitor_start(mon);
     while (!mon->quit) {
+        /*
+         * -serial mon:stdio left the terminal raw for COM1, ECHO off too;
+         * readline takes a terminal without ECHO for a password prompt and
+         * then shows nothing typed.  Give it ECHO while it reads the line
+         * (it keeps the terminal its own way meanwhile), then put raw back.
+         */
+        struct termios raw;
+        bool echo_lent = false;
+        if (tty && mon->mux && tcgetattr(STDIN_FILENO, &raw) == 0 && !(raw.c_lflag & ECHO)) {
+            struct termios t = raw;
+            t.c_lflag |= ECHO;
+            echo_lent = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+        }
         char *line = tty ? readline(PROMPT) : read_plain_line(mon);
+        if (echo_lent) tcsetattr(STDIN_FILENO, TCSANOW, &raw);
         if (!line) {   /* end of input: leave, with the guest's status if it finished */
             if (tty) fputs("quit\n", mon->out);
             break;

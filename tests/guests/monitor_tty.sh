@@ -1,0 +1,151 @@
+#!/bin/sh
+# tests/guests/monitor_tty.sh - the monitor shell at a terminal, as a
+# student types at it (monitor/shell.c), through a pseudo-terminal:
+#
+#   monitor-tty-echo          what is typed at the (trapeze) prompt is shown
+#   monitor-tty-tab-register  Tab after a command completes a register name
+#   monitor-tty-tab-info      Tab after `info` completes its topics, and
+#                             offers no register names there
+#   monitor-tty-ctrl-c        Ctrl-C stops a running guest, the prompt returns
+#   monitor-tty-ctrl-d        Ctrl-D at the prompt leaves, status 0
+#   monitor-tty-mux-echo      the same echo with -serial mon:stdio, which puts
+#                             the terminal in raw mode for COM1
+#
+# The oracle is the documentation (monitor/README.md, tutorial/README.md):
+# readline echoes the line; `print ea` + Tab gives `print eax`, `info tl` +
+# Tab gives `info tlb`, `info ea` + Tab completes nothing; Ctrl-C prints the
+# next instruction and a prompt; Ctrl-D quits with status 0.  The guest
+# (boot_kbd.img) waits for keys forever after "kbd> ", so `continue` only
+# ends with Ctrl-C.  History goes to a temporary $TRAPEZE_HISTORY.
+# Prints tests/test.h-style lines: PASS / FAIL name: why / SKIP name: why.
+BUILD=${BUILD:-build}
+T=$BUILD/trapeze
+IMG=$BUILD/guests/boot_kbd.img
+NAMES="echo tab-register tab-info ctrl-c ctrl-d mux-echo"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+for f in "$T" "$IMG"; do
+    [ -e "$f" ] || { echo "FAIL monitor-tty: $f is missing (make)"; exit 1; }
+done
+if ! command -v python3 >/dev/null 2>&1; then
+    for n in $NAMES; do echo "SKIP monitor-tty-$n: python3 (its pty module) not installed"; done
+    exit 0
+fi
+
+cat > "$tmp/monitor_pty.py" <<'EOF'
+import os, pty, re, select, signal, sys, time
+
+trapeze, img, hist = sys.argv[1:4]
+os.environ["TRAPEZE_HISTORY"] = hist
+os.environ["TERM"] = "dumb"
+failed = False
+
+def report(name, ok, why):
+    global failed
+    print(("PASS monitor-tty-%s" % name) if ok else ("FAIL monitor-tty-%s: %s" % (name, why)), flush=True)
+    failed |= not ok
+
+class Session:
+    def __init__(self, *extra):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execv(trapeze, [trapeze, "-fda", img, "-nographic", "-monitor"] + list(extra))
+        self.out = b""
+        self.status = None
+
+    def read_until(self, pattern, timeout=30):
+        """Read until the output (from 'start' on) matches pattern; True if it did."""
+        end = time.time() + timeout
+        while time.time() < end:
+            if re.search(pattern, self.out[self.mark:]):
+                return True
+            r, _, _ = select.select([self.fd], [], [], 0.1)
+            if r:
+                try:
+                    data = os.read(self.fd, 65536)
+                except OSError:
+                    return bool(re.search(pattern, self.out[self.mark:]))
+                if not data:
+                    break
+                self.out += data
+        return bool(re.search(pattern, self.out[self.mark:]))
+
+    def type(self, keys, more=False):
+        """Type keys; read_until then looks at what comes after them (more: after the last mark)."""
+        if not more:
+            self.mark = len(self.out)
+        os.write(self.fd, keys)
+
+    def wait(self, timeout=10):
+        end = time.time() + timeout
+        while time.time() < end:
+            pid, st = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = os.waitstatus_to_exitcode(st)
+                return self.status
+            try:
+                r, _, _ = select.select([self.fd], [], [], 0.1)
+                if r:
+                    self.out += os.read(self.fd, 65536)
+            except OSError:
+                time.sleep(0.1)
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        return None
+
+    def tail(self):
+        return self.out[self.mark:][-160:].decode("latin-1").replace("\r", "").replace("\n", "|")
+
+# ---- plain -monitor ----
+s = Session()
+s.mark = 0
+if not s.read_until(rb"\(trapeze\) "):
+    for n in sys.argv[4].split():
+        report(n, False, "no (trapeze) prompt: " + s.tail())
+    sys.exit(1)
+
+s.type(b"print eax\r")
+report("echo", s.read_until(rb"print eax\r?\n") and s.read_until(rb"0x00000000"),
+       "the typed line is not shown: " + s.tail())
+
+s.type(b"print ea\t")
+ok = s.read_until(rb"x")        # readline inserts the rest of the only match
+s.type(b"\r", more=True)
+report("tab-register", ok and s.read_until(rb"print ea.*x \r?\n"),
+       "'print ea' + Tab is not 'print eax': " + s.tail())
+
+s.type(b"info tl\t")
+ok = s.read_until(rb"b")
+s.type(b"\r", more=True)
+ok = ok and s.read_until(rb"info tl.*b \r?\n") and s.read_until(rb"tlb hits")
+s.type(b"info ea\t\t\x15\r")    # no topic or device begins with "ea": nothing offered
+ok2 = s.read_until(rb"\(trapeze\) ") and b"eax" not in s.out[s.mark:]
+report("tab-info", ok and ok2, "Tab after 'info': " + s.tail())
+
+s.type(b"continue\r")
+ok = s.read_until(rb"kbd> ")     # the guest waits for keys from here on
+time.sleep(0.3)
+s.type(b"\x03")
+report("ctrl-c", ok and s.read_until(rb"=> [0-9a-f]{4}:[0-9a-f]+ .*\n.*\(trapeze\) "),
+       "Ctrl-C did not stop the guest: " + s.tail())
+
+s.type(b"\x04")
+st = s.wait()
+report("ctrl-d", st == 0, "Ctrl-D at the prompt: exit status %s: %s" % (st, s.tail()))
+
+# ---- -serial mon:stdio: the terminal is raw for COM1 ----
+s = Session("-serial", "mon:stdio")
+s.mark = 0
+if s.read_until(rb"\(trapeze\) "):
+    s.type(b"print eax\r")
+    ok = s.read_until(rb"print eax\r?\n") and s.read_until(rb"0x00000000")
+else:
+    ok = False
+report("mux-echo", ok, "the typed line is not shown: " + s.tail())
+s.type(b"quit\r")
+s.wait()
+sys.exit(1 if failed else 0)
+EOF
+timeout 120 python3 "$tmp/monitor_pty.py" "$T" "$IMG" "$tmp/history" "$NAMES"
