@@ -102,13 +102,33 @@ static void far_task(struct cpu *cpu, uint16_t sel, struct x86_descriptor d,
     cpu_task_switch(cpu, sel, d, reason, false, 0);
 }
 
-/* Read the code segment a call gate names (Vol. 2A CALL/JMP "CALL-GATE"). */
-static struct x86_descriptor gate_code_segment(struct cpu *cpu, uint16_t csel)
+/*
+ * The descriptor a protected-mode far JMP/CALL names (Vol. 2A JMP/CALL):
+ * #GP(0) for a null selector, #GP(selector) beyond the table's limit.
+ */
+static struct x86_descriptor far_descriptor(struct cpu *cpu, uint16_t selector)
+{
+    struct x86_descriptor d;
+    if (sel_is_null(selector)) cpu_fault_err(cpu, X86_GP, 0);
+    if (!cpu_read_descriptor(cpu, selector, &d)) cpu_fault_err(cpu, X86_GP, sel_error(selector, 0));
+    return d;
+}
+
+/*
+ * JMP/CALL through the call gate 'gate' named by 'selector': the gate's
+ * access rights, then the code segment it names, returned with its selector
+ * in *csel (Vol. 2A CALL/JMP "CALL-GATE").  The target's privilege and
+ * presence are the caller's: JMP and CALL check them differently.
+ */
+static struct x86_descriptor gate_code_segment(struct cpu *cpu, uint16_t selector,
+                                               struct x86_descriptor gate, uint16_t *csel)
 {
     struct x86_descriptor cd;
-    if (sel_is_null(csel)) cpu_fault_err(cpu, X86_GP, 0);
-    if (!cpu_read_descriptor(cpu, csel, &cd) || !desc_is_code(cd))
-        cpu_fault_err(cpu, X86_GP, sel_error(csel, 0));
+    check_gate_access(cpu, selector, gate);
+    *csel = gate_selector(gate);
+    if (sel_is_null(*csel)) cpu_fault_err(cpu, X86_GP, 0);
+    if (!cpu_read_descriptor(cpu, *csel, &cd) || !desc_is_code(cd))
+        cpu_fault_err(cpu, X86_GP, sel_error(*csel, 0));
     return cd;
 }
 
@@ -122,7 +142,6 @@ static void real_enter(struct cpu *cpu, uint16_t selector, uint32_t eip)
 
 void cpu_far_jump(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned opsize)
 {
-    struct x86_descriptor d;
     uint32_t eip = opsize == 4 ? offset : (offset & 0xFFFFu);
 
     if (!cpu_protected(cpu) || cpu_vm86(cpu)) {
@@ -130,8 +149,7 @@ void cpu_far_jump(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned 
         real_enter(cpu, selector, eip);
         return;
     }
-    if (sel_is_null(selector)) cpu_fault_err(cpu, X86_GP, 0);
-    if (!cpu_read_descriptor(cpu, selector, &d)) cpu_fault_err(cpu, X86_GP, sel_error(selector, 0));
+    struct x86_descriptor d = far_descriptor(cpu, selector);
 
     if (desc_s(d)) {
         check_direct_code(cpu, selector, d);
@@ -142,9 +160,8 @@ void cpu_far_jump(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned 
     case DESC_CALLGATE16:
     case DESC_CALLGATE32: {
         /* JMP through a call gate never changes privilege (Vol. 3A 5.8.4). */
-        check_gate_access(cpu, selector, d);
-        uint16_t csel = gate_selector(d);
-        struct x86_descriptor cd = gate_code_segment(cpu, csel);
+        uint16_t csel;
+        struct x86_descriptor cd = gate_code_segment(cpu, selector, d, &csel);
         unsigned cpl = cpu->s.cpl;
         if (desc_conforming(cd) ? desc_dpl(cd) > cpl : desc_dpl(cd) != cpl)
             cpu_fault_err(cpu, X86_GP, sel_error(csel, 0));
@@ -228,7 +245,6 @@ static void call_same_privilege(struct cpu *cpu, uint16_t csel, struct x86_descr
 
 void cpu_far_call(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned opsize)
 {
-    struct x86_descriptor d;
     uint32_t eip = opsize == 4 ? offset : (offset & 0xFFFFu);
 
     if (!cpu_protected(cpu) || cpu_vm86(cpu)) {
@@ -241,8 +257,7 @@ void cpu_far_call(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned 
         real_enter(cpu, selector, eip);
         return;
     }
-    if (sel_is_null(selector)) cpu_fault_err(cpu, X86_GP, 0);
-    if (!cpu_read_descriptor(cpu, selector, &d)) cpu_fault_err(cpu, X86_GP, sel_error(selector, 0));
+    struct x86_descriptor d = far_descriptor(cpu, selector);
 
     if (desc_s(d)) {
         check_direct_code(cpu, selector, d);
@@ -252,9 +267,8 @@ void cpu_far_call(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned 
     switch (desc_type(d)) {
     case DESC_CALLGATE16:
     case DESC_CALLGATE32: {
-        check_gate_access(cpu, selector, d);
-        uint16_t csel = gate_selector(d);
-        struct x86_descriptor cd = gate_code_segment(cpu, csel);
+        uint16_t csel;
+        struct x86_descriptor cd = gate_code_segment(cpu, selector, d, &csel);
         /* A call gate may lead inward or level, never outward (Vol. 3A 5.8.5). */
         if (desc_dpl(cd) > cpu->s.cpl) cpu_fault_err(cpu, X86_GP, sel_error(csel, 0));
         if (!desc_present(cd)) cpu_fault_err(cpu, X86_NP, sel_error(csel, 0));

@@ -32,18 +32,12 @@ static void set_seg(struct x86_segment *sg, uint16_t sel, uint32_t base, uint32_
     sg->attr = attr;
 }
 
-/*
- * Power-on state, SDM Vol. 3A 9.1.1 table 9-1: real mode, CS = F000 with
- * base FFFF0000 so the first fetch is at FFFFFFF0, segments with limit
- * FFFF, CR0 = 60000010 (CD NW ET), EDX = the processor signature.
- */
-void cpu_hard_reset(struct cpu *cpu)
+void x86_state_power_on(struct x86_state *s, uint32_t signature)
 {
-    struct x86_state *s = &cpu->s;
     memset(s, 0, sizeof *s);
     s->eip = 0xFFF0;
     s->eflags = EFLAGS_FIXED1;
-    s->regs[R_EDX] = CPU_SIGNATURE;
+    s->regs[R_EDX] = signature;
     s->cr0 = CR0_CD | CR0_NW | CR0_ET;
     for (int r = 0; r < SEG_COUNT; r++)
         set_seg(&s->seg[r], 0, 0, 0xFFFF, SEG_ATTR_P | SEG_ATTR_S | SEG_ATTR_W | SEG_ATTR_A);
@@ -55,6 +49,13 @@ void cpu_hard_reset(struct cpu *cpu)
     s->idtr.limit = 0xFFFF;
     s->dr[6] = DR6_FIXED1;
     s->dr[7] = DR7_FIXED1;
+    s->a20_enabled = true;
+}
+
+void cpu_hard_reset(struct cpu *cpu)
+{
+    struct x86_state *s = &cpu->s;
+    x86_state_power_on(s, CPU_SIGNATURE);
     s->a20_enabled = bus_a20_enabled(cpu->bus);
     cpu->lf.op = LF_NONE;
     cpu->tsc_offset = 0 - cpu->stats.instructions;

@@ -466,19 +466,31 @@ static bool lsl_type_ok(unsigned type)
 }
 
 /*
+ * The checks LAR and LSL share (SDM Vol. 2A LAR, LSL): #UD outside protected
+ * mode; then the selector Ew must name a descriptor inside its table, of a
+ * code/data type or a system type 'type_ok' accepts, visible at the CPL and
+ * the selector's RPL.  True with the descriptor in *d; false means ZF = 0.
+ */
+static bool lar_lsl_descriptor(struct cpu *cpu, const struct x86_insn *i, const char *name,
+                               bool (*type_ok)(unsigned type), struct x86_descriptor *d)
+{
+    require_protected(cpu);
+    uint16_t sel = (uint16_t)rm_read(cpu, i, 2);
+    cpu_note_sensitive(cpu, name);
+    return lookup_descriptor(cpu, sel, d) &&
+           ((d->hi & DESC_S) || type_ok(DESC_TYPE(d->hi))) &&
+           descriptor_visible(cpu, sel, d->hi);
+}
+
+/*
  * LAR (SDM Vol. 2A LAR): ZF = 1 and the access rights into Gv - the high
  * dword masked by 00FxFF00H (x undefined: we give 0) for a 32-bit operand,
  * by FF00H for a 16-bit one; ZF = 0 and Gv untouched otherwise.
  */
 DEFINE_HANDLER(lar_GvEw)
 {
-    require_protected(cpu);
-    uint16_t sel = (uint16_t)rm_read(cpu, i, 2);
-    cpu_note_sensitive(cpu, "lar");
     struct x86_descriptor d;
-    bool ok = lookup_descriptor(cpu, sel, &d) &&
-              ((d.hi & DESC_S) || lar_type_ok(DESC_TYPE(d.hi))) &&
-              descriptor_visible(cpu, sel, d.hi);
+    bool ok = lar_lsl_descriptor(cpu, i, "lar", lar_type_ok, &d);
     if (ok)
         reg_write(cpu, i->reg, opsize(i), d.hi & (i->os32 ? 0x00F0FF00u : 0xFF00u));
     set_zf(cpu, ok);
@@ -490,13 +502,8 @@ DEFINE_HANDLER(lar_GvEw)
  */
 DEFINE_HANDLER(lsl_GvEw)
 {
-    require_protected(cpu);
-    uint16_t sel = (uint16_t)rm_read(cpu, i, 2);
-    cpu_note_sensitive(cpu, "lsl");
     struct x86_descriptor d;
-    bool ok = lookup_descriptor(cpu, sel, &d) &&
-              ((d.hi & DESC_S) || lsl_type_ok(DESC_TYPE(d.hi))) &&
-              descriptor_visible(cpu, sel, d.hi);
+    bool ok = lar_lsl_descriptor(cpu, i, "lsl", lsl_type_ok, &d);
     if (ok) {
         uint32_t limit = (d.lo & 0xFFFFu) | (d.hi & 0x000F0000u);
         if (d.hi & DESC_G)

@@ -138,6 +138,16 @@ struct x86_state {
     bool a20_enabled;          /* kept here so a snapshot carries it */
 };
 
+/*
+ * Power-on state, SDM Vol. 3A 9.1.1 table 9-1: real mode, CS = F000 with
+ * base FFFF0000 so the first fetch is at FFFFFFF0, segments with limit
+ * FFFF, LDTR an LDT and TR a busy 32-bit TSS (limits FFFF), CR0 = 60000010
+ * (CD NW ET), DR6/DR7 their fixed bits, EDX = 'signature' (the processor
+ * signature), A20 enabled.  Shared by the software CPU (cpu_hard_reset) and
+ * the kvm engine (kvm_state_reset); defined in cpu/cpu.c.
+ */
+void x86_state_power_on(struct x86_state *s, uint32_t signature);
+
 /* Convenience accessors for the low 16 and 8 bits. */
 static inline uint16_t x86_reg16(const struct x86_state *s, int r) { return (uint16_t)s->regs[r]; }
 

@@ -220,6 +220,23 @@ bool ide_identify_data(const struct ide_channel *c, int dev, uint16_t w[256])
 
 /* ---- PIO transfers ---- */
 
+/*
+ * The image could not be read or written ('what') at the command's current
+ * LBA: say so once on stderr, and end the command with 'error' in the
+ * Error register, the failing sector in the address registers.
+ */
+static void ide_io_failed(struct ide_device *d, const char *what, int err, uint8_t error,
+                          const char *error_name)
+{
+    if (!d->warned_io_error) {
+        fprintf(stderr, "trapeze: %s: %s error at sector %u: %s (the guest sees %s)\n",
+                d->disk->path, what, d->s.lba, strerror(-err), error_name);
+        d->warned_io_error = true;
+    }
+    ide_set_address(d, d->s.lba);
+    ide_fail(d, error);
+}
+
 /* Fill the buffer with the next block of a READ and raise DRQ and INTRQ. */
 static void ide_read_block(struct ide_device *d)
 {
@@ -227,13 +244,7 @@ static void ide_read_block(struct ide_device *d)
     uint32_t n = s->remaining < s->block_sectors ? s->remaining : s->block_sectors;
     int err = disk_read(d->disk, s->lba, n, s->buffer);
     if (err < 0) {
-        if (!d->warned_io_error) {
-            fprintf(stderr, "trapeze: %s: read error at sector %u: %s (the guest sees UNC)\n",
-                    d->disk->path, s->lba, strerror(-err));
-            d->warned_io_error = true;
-        }
-        ide_set_address(d, s->lba);
-        ide_fail(d, IDE_ERROR_UNC);
+        ide_io_failed(d, "read", err, IDE_ERROR_UNC, "UNC");
         return;
     }
     s->transfer = IDE_TRANSFER_IN;
@@ -292,13 +303,7 @@ static void ide_out_block_done(struct ide_device *d)
     uint32_t n = s->data_end / SECTOR;
     int err = disk_write(d->disk, s->lba, n, s->buffer);
     if (err < 0) {
-        if (!d->warned_io_error) {
-            fprintf(stderr, "trapeze: %s: write error at sector %u: %s (the guest sees ABRT)\n",
-                    d->disk->path, s->lba, strerror(-err));
-            d->warned_io_error = true;
-        }
-        ide_set_address(d, s->lba);
-        ide_fail(d, IDE_ERROR_ABRT);
+        ide_io_failed(d, "write", err, IDE_ERROR_ABRT, "ABRT");
         return;
     }
     ide_set_address(d, s->lba + n - 1);

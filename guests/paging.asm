@@ -46,27 +46,18 @@
 ;   pf-user-write-supervisor ring 3 writes it: error 7 (P | W | U)
 
 %include "guests/common.inc"
+%include "guests/gdt.inc"
+%include "guests/checks.inc"
 
 bits 32
 
 extern serial_puts, serial_putc, serial_hex32, exit_pass, exit_fail
-
-; ---- selectors (index * 8 | RPL) ----
-KCODE     equ 0x08
-KDATA     equ 0x10
-UCODE     equ 0x18 | 3
-UDATA     equ 0x20 | 3
-TSS_SEL   equ 0x28
 
 NCHECKS   equ 13
 
 TYPE_INT_GATE  equ 0x8E           ; P, DPL 0, 32-bit interrupt gate (SDM 6.11)
 TYPE_INT_GATE3 equ 0xEE           ; P, DPL 3
 TYPE_TSS       equ 0x89           ; P, DPL 0, 32-bit TSS, available (7.2.2)
-TSS_ESP0   equ 0x04               ; 32-bit TSS fields (7.2.1, figure 7-2)
-TSS_SS0    equ 0x08
-TSS_IOMAP  equ 0x66
-TSS_SIZE   equ 104
 
 ; ---- control registers (SDM 2.5) ----
 CR0_WP    equ 1 << 16             ; supervisor writes honour R/W
@@ -105,19 +96,7 @@ POOL_FILL equ 0xA5A5A5A5          ; what they hold until it zeroes them
 ; ---- system call (int 0x80) ----
 SYS_RETURN equ 1                  ; leave ring 3 for good
 
-; Frame in isr_common after its pushes (low to high):
-;   es, ds, pushad (8 dwords), vector, error code, EIP, CS, EFLAGS [, ESP, SS]
-FRAME_VECTOR equ 40
-FRAME_ERROR  equ 44
-FRAME_EIP    equ 48
-FRAME_CS     equ 52
-
-; EXPECT actual, expected: note a mismatch for the check under way.
-%macro EXPECT 2
-        mov eax, %1
-        mov edx, %2
-        call expect_eq
-%endmacro
+; checks.inc: the frame, EXPECT, CHECK_DONE, ARM.
 
 ; EXPECT_PF error, cr2, eip: the last fault was a #PF with these.
 %macro EXPECT_PF 3
@@ -125,20 +104,6 @@ FRAME_CS     equ 52
         EXPECT [last_error], %1
         EXPECT [last_cr2], %2
         EXPECT [last_eip], %3
-%endmacro
-
-%macro CHECK_DONE 1
-[section .rodata]
-%%name: db %1, 0
-__SECT__
-        mov esi, %%name
-        call check_done
-%endmacro
-
-; ARM label: the next fault is expected; isr_common resumes at label.
-%macro ARM 1
-        mov dword [last_vector], -1
-        mov dword [resume_eip], %1
 %endmacro
 
 ; The ring-3 task's code comes first, alone on its page, so that page alone
@@ -310,29 +275,7 @@ back_from_user:                   ; SYS_RETURN comes here, on kernel_esp
         EXPECT [kernel_secret], 0x5EC2E7
         CHECK_DONE "pf-user-write-supervisor"
 ; ---------------------------------------------------------------- verdict
-        mov eax, [checks_failed]
-        test eax, eax
-        jnz .failed
-        mov esi, msg_all
-        call serial_puts
-        mov eax, [checks_passed]
-        call put_dec
-        mov esi, msg_passed
-        call serial_puts
-        cmp dword [checks_passed], NCHECKS
-        jne exit_fail
-        jmp exit_pass
-.failed:
-        mov esi, msg_paging
-        call serial_puts
-        call put_dec
-        mov esi, msg_of
-        call serial_puts
-        mov eax, NCHECKS
-        call put_dec
-        mov esi, msg_failed
-        call serial_puts
-        jmp exit_fail
+        CHECKS_VERDICT msg_paging
 
 ; ---------------------------------------------------------------- set-up
 ; setup_tables: the directories and tables of the map at the top.
@@ -392,15 +335,7 @@ setup_gdt:
         mov [gdt + TSS_SEL + 4], al
         mov byte [gdt + TSS_SEL + 5], TYPE_TSS
         mov [gdt + TSS_SEL + 7], ah
-        lgdt [gdtr]
-        jmp KCODE:.reload
-.reload:
-        mov ax, KDATA
-        mov ds, ax
-        mov es, ax
-        mov fs, ax
-        mov gs, ax
-        mov ss, ax
+        RELOAD_SEGMENTS           ; gdt.inc: LGDT, CS, then the data segments
         mov dword [tss + TSS_ESP0], kstack_top
         mov dword [tss + TSS_SS0], KDATA
         mov word [tss + TSS_IOMAP], TSS_SIZE
@@ -444,17 +379,7 @@ syscall_entry:
         mov esp, [kernel_esp]
         jmp back_from_user
 
-%assign v 0
-%rep 32
-isr %+ v:
-%if v == 8 || (v >= 10 && v <= 14) || v == 17
-%else
-        push 0                    ; no error code (table 6-1): keep frames alike
-%endif
-        push v
-        jmp isr_common
-%assign v v + 1
-%endrep
+        ISR_STUBS 0
 
 ; A #PF in the demand-zero area that found no page gets a zeroed frame and
 ; the instruction restarts (the CPU saved its EIP, 6.15 "Interrupt 14").
@@ -462,18 +387,7 @@ isr %+ v:
 ; or u_resume (ring 3, set by the task in its own page); a fault nobody
 ; armed for fails the run.
 isr_common:
-        pushad
-        push ds
-        push es
-        mov ax, KDATA
-        mov ds, ax
-        mov es, ax
-        mov eax, [esp + FRAME_VECTOR]
-        mov [last_vector], eax
-        mov eax, [esp + FRAME_ERROR]
-        mov [last_error], eax
-        mov eax, [esp + FRAME_EIP]
-        mov [last_eip], eax
+        ISR_SAVE
         cmp dword [last_vector], 14
         jne .resume
         mov eax, cr2
@@ -534,16 +448,7 @@ isr_common:
         add esp, 8                ; vector, error code
         iretd
 .unexpected:
-        mov esi, msg_unexpected
-        call serial_puts
-        mov eax, [last_vector]
-        call serial_hex32
-        mov esi, msg_error
-        call serial_puts
-        mov eax, [last_error]
-        call serial_hex32
-        mov esi, msg_at
-        call serial_puts
+        ISR_UNEXPECTED
         mov eax, [last_eip]
         call serial_hex32
         mov esi, msg_cr2
@@ -555,108 +460,22 @@ isr_common:
         jmp exit_fail
 
 ; ---------------------------------------------------------------- helpers
-; expect_eq: EAX = actual, EDX = expected; the first mismatch of a check is
-; kept for its FAIL line.
-expect_eq:
-        cmp eax, edx
-        je .same
-        cmp dword [check_bad], 0
-        jne .same
-        mov dword [check_bad], 1
-        mov [check_got], eax
-        mov [check_want], edx
-.same:  ret
-
-; check_done: ESI = name.  Prints "ok name" or "FAIL name: got X want Y".
-check_done:
-        push eax
-        cmp dword [check_bad], 0
-        jne .bad
-        inc dword [checks_passed]
-        push esi
-        mov esi, msg_ok
-        call serial_puts
-        pop esi
-        call serial_puts
-        mov esi, newline
-        call serial_puts
-        pop eax
-        ret
-.bad:   inc dword [checks_failed]
-        push esi
-        mov esi, msg_fail
-        call serial_puts
-        pop esi
-        call serial_puts
-        mov esi, msg_got
-        call serial_puts
-        mov eax, [check_got]
-        call serial_hex32
-        mov esi, msg_want
-        call serial_puts
-        mov eax, [check_want]
-        call serial_hex32
-        mov esi, newline
-        call serial_puts
-        mov dword [check_bad], 0
-        pop eax
-        ret
-
-; put_dec: EAX = a number below 100.
-put_dec:
-        pushad
-        xor edx, edx
-        mov ecx, 10
-        div ecx
-        test eax, eax
-        jz .ones
-        add al, '0'
-        call serial_putc
-.ones:  mov al, dl
-        add al, '0'
-        call serial_putc
-        popad
-        ret
+        CHECK_ROUTINES
 
 ; ---------------------------------------------------------------- data
 section .rodata
-isr_table:
-%assign v 0
-%rep 32
-        dd isr %+ v
-%assign v v + 1
-%endrep
+        ISR_TABLE
 msg_start:      db "paging: 32-bit paging checks", 10, 0
-msg_ok:         db "ok ", 0
-msg_fail:       db "FAIL ", 0
-msg_got:        db ": got 0x", 0
-msg_want:       db " want 0x", 0
-msg_all:        db "paging: all ", 0
-msg_passed:     db " checks passed", 10, 0
-msg_paging:     db "paging: ", 0
-msg_of:         db " of ", 0
-msg_failed:     db " checks failed", 10, 0
-msg_unexpected: db "FAIL unexpected exception 0x", 0
-msg_error:      db " error 0x", 0
-msg_at:         db " at 0x", 0
+        CHECK_MESSAGES msg_paging, "paging"
 msg_cr2:        db " cr2 0x", 0
 newline:        db 10, 0
 
 section .data
 align 8
-; Flat 4 GiB segments (SDM 3.4.5): base 0, limit 0xFFFFF pages, G = 1, D = 1.
 gdt:
-        dq 0                      ; 0x00 null
-        dq 0x00CF9A000000FFFF     ; 0x08 ring 0 code
-        dq 0x00CF92000000FFFF     ; 0x10 ring 0 data
-        dq 0x00CFFA000000FFFF     ; 0x18 ring 3 code
-        dq 0x00CFF2000000FFFF     ; 0x20 ring 3 data
+        FLAT_GDT                  ; 0x00-0x20 (gdt.inc)
         dq 0                      ; 0x28 TSS (setup_gdt)
-gdt_end:
-gdtr:   dw gdt_end - gdt - 1
-        dd gdt
-idtr:   dw 256 * 8 - 1
-        dd idt
+        TABLE_POINTERS
 kernel_secret:  dd 0              ; on a supervisor page: ring 3 must not reach it
 
 section .bss align=4096
@@ -697,8 +516,4 @@ demand_error:   resd 1
 demand_cr2:     resd 1
 pool_next:      resd 1
 kernel_esp:     resd 1
-check_bad:      resd 1
-check_got:      resd 1
-check_want:     resd 1
-checks_passed:  resd 1
-checks_failed:  resd 1
+        CHECK_STATE

@@ -35,17 +35,14 @@
 ; #PF is left for the paging guest.
 
 %include "guests/common.inc"
+%include "guests/gdt.inc"
+%include "guests/checks.inc"
 
 bits 32
 
 extern serial_puts, serial_putc, serial_hex32, exit_pass, exit_fail
 
-; ---- selectors (index * 8 | RPL) ----
-KCODE     equ 0x08
-KDATA     equ 0x10
-UCODE     equ 0x18 | 3
-UDATA     equ 0x20 | 3
-TSS_SEL   equ 0x28                ; the main task
+; ---- selectors past gdt.inc's (index * 8 | RPL) ----
 GATE0_SEL equ 0x30                ; call gate, DPL 0, no parameter
 GATE3_SEL equ 0x38 | 3            ; call gate, DPL 3, one parameter
 DFTSS_SEL equ 0x40                ; the double-fault task
@@ -63,10 +60,8 @@ TYPE_CALL_GATE3 equ 0xEC          ; P, DPL 3, 32-bit call gate
 TYPE_TSS        equ 0x89          ; P, DPL 0, 32-bit TSS, available
 DESC_P          equ 0x80          ; present bit of a descriptor's type byte
 
-; ---- 32-bit TSS layout (SDM Vol. 3A 7.2.1, figure 7-2) ----
+; ---- 32-bit TSS layout past gdt.inc's (SDM Vol. 3A 7.2.1, figure 7-2) ----
 TSS_LINK   equ 0x00
-TSS_ESP0   equ 0x04
-TSS_SS0    equ 0x08
 TSS_CR3    equ 0x1C
 TSS_EIP    equ 0x20
 TSS_EFLAGS equ 0x24
@@ -77,8 +72,6 @@ TSS_SS     equ 0x50
 TSS_DS     equ 0x54
 TSS_FS     equ 0x58
 TSS_GS     equ 0x5C
-TSS_IOMAP  equ 0x66               ; word: I/O bitmap offset
-TSS_SIZE   equ 104                ; an I/O map offset >= the limit: no bitmap
 
 EFLAGS_NT  equ 1 << 14
 
@@ -87,31 +80,11 @@ SYS_WRITE      equ 1              ; ESI = string
 SYS_CHECK_DONE equ 2              ; ESI = check name: report it (ring 3 can't do I/O)
 SYS_RETURN     equ 3              ; leave ring 3 for good
 
-; Frame in isr_common after its pushes (low to high):
-;   es, ds, pushad (8 dwords), vector, error code, EIP, CS, EFLAGS
-;   [, ESP, SS when the CPU changed stacks]
-FRAME_VECTOR equ 40
-FRAME_ERROR  equ 44
-FRAME_EIP    equ 48
-FRAME_CS     equ 52
 FRAME_BYTES_FROM_RING3 equ 68     ; esp0 - esp in isr_common for a ring-3 fault
+                                  ; (checks.inc: the frame, EXPECT, CHECK_DONE, ARM)
 
-; EXPECT actual, expected: note a mismatch for the check under way.
-%macro EXPECT 2
-        mov eax, %1
-        mov edx, %2
-        call expect_eq
-%endmacro
-
-; CHECK_DONE "name": print "ok name" or "FAIL name: ...".  At ring 3 the
-; printing goes through the system call.
-%macro CHECK_DONE 1
-[section .rodata]
-%%name: db %1, 0
-__SECT__
-        mov esi, %%name
-        call check_done
-%endmacro
+; USER_CHECK_DONE "name": CHECK_DONE at ring 3, where the printing goes
+; through the system call.
 %macro USER_CHECK_DONE 1
 [section .rodata]
 %%name: db %1, 0
@@ -119,12 +92,6 @@ __SECT__
         mov esi, %%name
         mov eax, SYS_CHECK_DONE
         int 0x80
-%endmacro
-
-; ARM label: the next exception is expected; isr_common resumes at label.
-%macro ARM 1
-        mov dword [last_vector], -1
-        mov dword [resume_eip], %1
 %endmacro
 
 section .text
@@ -234,30 +201,7 @@ df_resume:
         CHECK_DONE "df-task-gate"
 
 ; ---------------------------------------------------------------- verdict
-        mov eax, [checks_failed]
-        test eax, eax
-        jnz .failed
-        mov esi, msg_all
-        call serial_puts
-        mov eax, [checks_passed]
-        call put_dec
-        mov esi, msg_passed
-        call serial_puts
-        mov eax, [checks_passed]
-        cmp eax, NCHECKS
-        jne exit_fail
-        jmp exit_pass
-.failed:
-        mov esi, msg_pmode
-        call serial_puts
-        call put_dec
-        mov esi, msg_of
-        call serial_puts
-        mov eax, NCHECKS
-        call put_dec
-        mov esi, msg_failed
-        call serial_puts
-        jmp exit_fail
+        CHECKS_VERDICT msg_pmode
 
 ; ---------------------------------------------------------------- ring 3 code
 user_main:
@@ -415,35 +359,13 @@ int40_entry:
         jmp exit_fail
 
 ; ---------------------------------------------------------------- exceptions
-; One stub per vector 0-31: vectors without an error code push a 0 so that
-; every frame looks alike (SDM Vol. 3A 6.13, table 6-1 for which have one).
-%assign v 0
-%rep 32
-isr %+ v:
-%if v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30
-%else
-        push 0
-%endif
-        push v
-        jmp isr_common
-%assign v v + 1
-%endrep
+; One stub per vector 0-31 (checks.inc); #CP, #VC and #SX push error codes.
+        ISR_STUBS 1
 
 ; Record the exception, then resume at resume_eip (one shot); an exception
 ; nobody armed for fails the run.
 isr_common:
-        pushad
-        push ds
-        push es
-        mov ax, KDATA
-        mov ds, ax
-        mov es, ax
-        mov eax, [esp + FRAME_VECTOR]
-        mov [last_vector], eax
-        mov eax, [esp + FRAME_ERROR]
-        mov [last_error], eax
-        mov eax, [esp + FRAME_EIP]
-        mov [last_eip], eax
+        ISR_SAVE
         movzx eax, word [esp + FRAME_CS]   ; the upper half of a pushed CS may be junk
         mov [last_cs], eax
         mov [last_esp], esp
@@ -458,16 +380,7 @@ isr_common:
         add esp, 8                ; vector, error code
         iretd
 .unexpected:
-        mov esi, msg_unexpected
-        call serial_puts
-        mov eax, [last_vector]
-        call serial_hex32
-        mov esi, msg_error
-        call serial_puts
-        mov eax, [last_error]
-        call serial_hex32
-        mov esi, msg_at
-        call serial_puts
+        ISR_UNEXPECTED
         mov eax, [last_cs]
         call serial_hex32
         mov al, ':'
@@ -503,68 +416,7 @@ df_task_entry:
         jmp df_task_entry         ; a second #DF would start here
 
 ; ---------------------------------------------------------------- helpers
-; expect_eq: EAX = actual, EDX = expected.  The first mismatch of a check is
-; kept for its FAIL line.
-expect_eq:
-        cmp eax, edx
-        je .same
-        cmp dword [check_bad], 0
-        jne .same
-        mov dword [check_bad], 1
-        mov [check_got], eax
-        mov [check_want], edx
-.same:  ret
-
-; check_done: ESI = name.  Prints the verdict of the check under way.
-check_done:
-        push eax
-        cmp dword [check_bad], 0
-        jne .bad
-        inc dword [checks_passed]
-        push esi
-        mov esi, msg_ok
-        call serial_puts
-        pop esi
-        call serial_puts
-        mov esi, newline
-        call serial_puts
-        pop eax
-        ret
-.bad:   inc dword [checks_failed]
-        push esi
-        mov esi, msg_fail
-        call serial_puts
-        pop esi
-        call serial_puts
-        mov esi, msg_got
-        call serial_puts
-        mov eax, [check_got]
-        call serial_hex32
-        mov esi, msg_want
-        call serial_puts
-        mov eax, [check_want]
-        call serial_hex32
-        mov esi, newline
-        call serial_puts
-        mov dword [check_bad], 0
-        pop eax
-        ret
-
-; put_dec: EAX = a number below 100.
-put_dec:
-        pushad
-        xor edx, edx
-        mov ecx, 10
-        div ecx
-        test eax, eax
-        jz .ones
-        add al, '0'
-        call serial_putc
-.ones:  mov al, dl
-        add al, '0'
-        call serial_putc
-        popad
-        ret
+        CHECK_ROUTINES
 
 ; make_gate: EDI = where, EAX = offset, BX = selector, CL = parameter count,
 ; CH = type byte.  Gate layout (SDM Vol. 3A figures 5-8 and 6-2):
@@ -608,15 +460,7 @@ setup_gdt:
         mov cl, 1
         mov ch, TYPE_CALL_GATE3
         call make_gate
-        lgdt [gdtr]
-        jmp KCODE:.reload         ; reload CS from the new table
-.reload:
-        mov ax, KDATA
-        mov ds, ax
-        mov es, ax
-        mov fs, ax
-        mov gs, ax
-        mov ss, ax
+        RELOAD_SEGMENTS           ; gdt.inc: LGDT, CS, then the data segments
         ret
 
 setup_idt:
@@ -670,49 +514,23 @@ setup_tss:
 
 ; ---------------------------------------------------------------- data
 section .rodata
-isr_table:
-%assign v 0
-%rep 32
-        dd isr %+ v
-%assign v v + 1
-%endrep
+        ISR_TABLE
 msg_start:      db "pmode: protected-mode checks", 10, 0
 msg_user:       db "hello from ring 3 through int 0x80", 10, 0
-msg_ok:         db "ok ", 0
-msg_fail:       db "FAIL ", 0
-msg_got:        db ": got 0x", 0
-msg_want:       db " want 0x", 0
-msg_all:        db "pmode: all ", 0
-msg_passed:     db " checks passed", 10, 0
-msg_pmode:      db "pmode: ", 0
-msg_of:         db " of ", 0
-msg_failed:     db " checks failed", 10, 0
-msg_unexpected: db "FAIL unexpected exception 0x", 0
-msg_error:      db " error 0x", 0
-msg_at:         db " at 0x", 0
+        CHECK_MESSAGES msg_pmode, "pmode"
 msg_int40:      db "FAIL gp-int-dpl0-gate: INT 0x40 from ring 3 entered a DPL 0 gate", 10, 0
 newline:        db 10, 0
 
 section .data
 align 8
-; Flat 4 GiB segments: base 0, limit 0xFFFFF pages, G = 1, D = 1.
-; Access byte: P | DPL | S | type (SDM Vol. 3A 3.4.5).
 gdt:
-        dq 0                      ; 0x00 null
-        dq 0x00CF9A000000FFFF     ; 0x08 ring 0 code, execute/read
-        dq 0x00CF92000000FFFF     ; 0x10 ring 0 data, read/write
-        dq 0x00CFFA000000FFFF     ; 0x18 ring 3 code
-        dq 0x00CFF2000000FFFF     ; 0x20 ring 3 data
+        FLAT_GDT                  ; 0x00-0x20 (gdt.inc)
         dq 0                      ; 0x28 main TSS (setup_gdt)
         dq 0                      ; 0x30 call gate, DPL 0 (setup_gdt)
         dq 0                      ; 0x38 call gate, DPL 3 (setup_gdt)
         dq 0                      ; 0x40 #DF TSS (setup_gdt)
         dq 0x00CF12000000FFFF     ; 0x48 data, P = 0
-gdt_end:
-gdtr:   dw gdt_end - gdt - 1
-        dd gdt
-idtr:   dw 256 * 8 - 1
-        dd idt
+        TABLE_POINTERS
 
 section .bss
 alignb 16
@@ -733,11 +551,7 @@ last_error:     resd 1
 last_eip:       resd 1
 last_cs:        resd 1
 last_esp:       resd 1
-check_bad:      resd 1
-check_got:      resd 1
-check_want:     resd 1
-checks_passed:  resd 1
-checks_failed:  resd 1
+        CHECK_STATE
 kernel_esp:     resd 1
 sys_esp:        resd 1
 sys_cs:         resd 1

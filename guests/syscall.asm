@@ -22,16 +22,12 @@
 ;   0 SYS_EXIT   (never returns)   1 SYS_WRITE (EBX = string)   2 SYS_TICKS
 
 %include "guests/common.inc"
+%include "guests/gdt.inc"
+%include "guests/irq.inc"
 
 bits 32
 
 extern serial_puts, serial_dec32, exit_pass, exit_fail
-
-KCODE     equ 0x08
-KDATA     equ 0x10
-UCODE     equ 0x18 | 3            ; RPL 3
-UDATA     equ 0x20 | 3
-TSS_SEL   equ 0x28
 
 SYS_EXIT  equ 0
 SYS_WRITE equ 1
@@ -43,10 +39,6 @@ PIT_COUNT equ 1193                ; 1193182 Hz / 1193 = 1 kHz
 INT_GATE  equ 0x8E                ; P, DPL 0, 32-bit interrupt gate
 INT_GATE3 equ 0xEE                ; P, DPL 3: int 0x80 allowed from ring 3
 TSS_TYPE  equ 0x89                ; P, DPL 0, 32-bit TSS, available (7.2.2)
-TSS_ESP0  equ 4                   ; 32-bit TSS fields (figure 7-2)
-TSS_SS0   equ 8
-TSS_IOMAP equ 0x66
-TSS_SIZE  equ 104
 
 section .text
 global main
@@ -92,33 +84,11 @@ reload_cs:
         ; 11h edge, cascade, ICW4; ICW2 vectors 20h / 28h; ICW3 slave on IR2;
         ; ICW4 8086 mode; then OCW1, the masks: only IRQ0 open.
 pic_init:
-        mov al, 0x11
-        out 0x20, al
-        out 0xA0, al
-        mov al, IRQ_BASE
-        out 0x21, al
-        mov al, IRQ_BASE + 8
-        out 0xA1, al
-        mov al, 0x04
-        out 0x21, al
-        mov al, 0x02
-        out 0xA1, al
-        mov al, 0x01
-        out 0x21, al
-        out 0xA1, al
-        mov al, 0xFE
-        out 0x21, al
-        mov al, 0xFF
-        out 0xA1, al
+        PIC_REMAP IRQ_BASE        ; irq.inc: ICW1-ICW4, then OCW1 FEh / FFh
         ; The 8254 (data sheet, "Control Word Format"): 34h = counter 0,
         ; LSB then MSB, mode 2 (rate generator), binary.
 pit_init:
-        mov al, 0x34
-        out 0x43, al
-        mov al, PIT_COUNT & 0xFF
-        out 0x40, al
-        mov al, PIT_COUNT >> 8
-        out 0x40, al
+        PIT_RATE PIT_COUNT        ; irq.inc: control word 34h, then the count
 
         ; To ring 3: IRET pops EIP, CS, EFLAGS, ESP, SS (SDM Vol. 2A IRET).
         mov esi, msg_to_user
@@ -244,18 +214,10 @@ msg_nl:      db 10, 0
 
 section .data
 align 8
-gdt:    dq 0
-        dq 0x00CF9A000000FFFF     ; 08: base 0, limit 4 GiB, code RX, DPL 0, D, G
-        dq 0x00CF92000000FFFF     ; 10: data RW, DPL 0
-        dq 0x00CFFA000000FFFF     ; 18: code RX, DPL 3
-        dq 0x00CFF2000000FFFF     ; 20: data RW, DPL 3
+gdt:    FLAT_GDT                  ; 00-20: flat code and data, DPL 0 and 3 (gdt.inc)
         dw TSS_SIZE - 1, 0        ; 28: the TSS; base filled in by main
         db 0, TSS_TYPE, 0, 0
-gdt_end:
-gdtr:   dw gdt_end - gdt - 1
-        dd gdt
-idtr:   dw 256 * 8 - 1
-        dd idt
+        TABLE_POINTERS
 ticks:  dd 0
 
 section .bss

@@ -19,6 +19,7 @@
 ;   binary; count 1193 = 1193182 Hz / 1000.
 
 %include "guests/common.inc"
+%include "guests/irq.inc"
 
 bits 32
 
@@ -27,57 +28,14 @@ extern serial_puts, serial_dec32, serial_hex32, exit_pass, exit_fail
 TICKS       equ 100
 PIT_COUNT   equ 1193              ; 1 kHz
 IRQ_BASE    equ 0x20
-INT_GATE    equ 0x8E00            ; P, DPL 0, 32-bit interrupt gate (SDM Vol. 3A 6.11)
 
 section .text
 global main
 main:
         ; The IDT: every vector to 'unexpected', IRQ0 (0x20) to 'tick'.
-        mov edi, idt
-        xor ecx, ecx
-.fill:  mov eax, unexpected
-        cmp ecx, IRQ_BASE
-        jne .set
-        mov eax, tick
-.set:   mov [edi], ax             ; offset 15:0
-        mov dx, cs
-        mov [edi + 2], dx         ; selector: the loader's flat code segment
-        mov word [edi + 4], INT_GATE
-        shr eax, 16
-        mov [edi + 6], ax         ; offset 31:16
-        add edi, 8
-        inc ecx
-        cmp ecx, 256
-        jb .fill
-        lidt [idt_descriptor]
-
-        ; Remap the PIC pair to 0x20-0x2F.
-        mov al, 0x11
-        out 0x20, al
-        out 0xA0, al
-        mov al, IRQ_BASE
-        out 0x21, al
-        mov al, IRQ_BASE + 8
-        out 0xA1, al
-        mov al, 0x04
-        out 0x21, al
-        mov al, 0x02
-        out 0xA1, al
-        mov al, 0x01
-        out 0x21, al
-        out 0xA1, al
-        mov al, 0xFE
-        out 0x21, al
-        mov al, 0xFF
-        out 0xA1, al
-
-        ; PIT counter 0: mode 2, 1 kHz.
-        mov al, 0x34
-        out 0x43, al
-        mov al, PIT_COUNT & 0xFF
-        out 0x40, al
-        mov al, PIT_COUNT >> 8
-        out 0x40, al
+        IDT_FILL idt, unexpected, IRQ_BASE, tick
+        PIC_REMAP IRQ_BASE        ; vectors 0x20-0x2F, only IRQ0 open
+        PIT_RATE PIT_COUNT        ; counter 0: mode 2, 1 kHz
 
         sti
 .wait:  hlt                       ; sleep until the next IRQ0
@@ -92,26 +50,10 @@ main:
         call serial_puts
         jmp exit_pass
 
-; IRQ0: count, then a non-specific EOI (OCW2 0x20) to the master.
-tick:
-        push eax
-        inc dword [ticks]
-        mov al, 0x20
-        out 0x20, al
-        pop eax
-        iret
-
-unexpected:
-        mov esi, msg_unexpected
-        call serial_puts
-        jmp exit_fail
+        TICK_HANDLERS             ; tick (IRQ0) and unexpected (irq.inc)
 
 section .data
-align 8
-idt_descriptor:
-        dw 256 * 8 - 1
-        dd idt
-ticks:  dd 0
+        TICK_DATA                 ; idt_descriptor, ticks (irq.inc)
 msg_done:       db "timer: ", 0
 msg_ticks:      db " ticks", 10, 0
 msg_unexpected: db "FAIL unexpected interrupt or exception", 10, 0

@@ -168,6 +168,43 @@ static int pc_load(struct machine *m)
     return 0;
 }
 
+/*
+ * Frees what machine_init allocated and leaves m empty: the display and the
+ * drives closed, the devices that own host resources (PIT, RTC, keyboard
+ * terminal) torn down, RAM and ports gone.  The serial ports and the debug
+ * ports are the caller's to destroy first: machine_init's failure path knows
+ * which of them it got as far as opening.  Safe on a half-built machine.
+ */
+static void pc_release(struct machine *m)
+{
+    pc_vga_close(m);
+    pc_disks_close(m);
+    free(m->com1);
+    free(m->com2);
+    free(m->debug);
+    free(m->port92);
+    if (m->pit) pit_destroy(m->pit);
+    free(m->pit);
+    free(m->pic);
+    if (m->rtc) cmos_rtc_destroy(m->rtc);
+    if (m->kbd_term) kbd_terminal_destroy(m->kbd_term);
+    free(m->rtc);
+    free(m->kbd);
+    free(m->kbd_term);
+    free(m->bios);
+    m->bios = NULL;
+    m->com1 = m->com2 = NULL;
+    m->debug = NULL;
+    m->port92 = NULL;
+    m->pit = NULL;
+    m->pic = NULL;
+    m->rtc = NULL;
+    m->kbd = NULL;
+    m->kbd_term = NULL;
+    m->device_count = 0;
+    bus_destroy(&m->bus);
+}
+
 int machine_init(struct machine *m, const struct machine_config *config)
 {
     int err;
@@ -301,66 +338,16 @@ fail_com2:
     uart_destroy(m->com1);
 fail_com1:
 fail:
-    pc_vga_close(m);
-    pc_disks_close(m);
-    free(m->com1);
-    free(m->com2);
-    free(m->debug);
-    free(m->port92);
-    if (m->pit) pit_destroy(m->pit);
-    free(m->pit);
-    free(m->pic);
-    if (m->rtc) cmos_rtc_destroy(m->rtc);
-    if (m->kbd_term) kbd_terminal_destroy(m->kbd_term);
-    free(m->rtc);
-    free(m->kbd);
-    free(m->kbd_term);
-    free(m->bios);
-    m->bios = NULL;
-    m->com1 = m->com2 = NULL;
-    m->debug = NULL;
-    m->port92 = NULL;
-    m->pit = NULL;
-    m->pic = NULL;
-    m->rtc = NULL;
-    m->kbd = NULL;
-    m->kbd_term = NULL;
-    m->device_count = 0;
-    bus_destroy(&m->bus);
+    pc_release(m);
     return err;
 }
 
 void machine_destroy(struct machine *m)
 {
-    pc_vga_close(m);
-    pc_disks_close(m);
     if (m->debug) debugport_destroy(m->debug);
     if (m->com2) uart_destroy(m->com2);
     if (m->com1) uart_destroy(m->com1);
-    free(m->com1);
-    free(m->com2);
-    free(m->debug);
-    free(m->port92);
-    if (m->pit) pit_destroy(m->pit);
-    free(m->pit);
-    free(m->pic);
-    if (m->rtc) cmos_rtc_destroy(m->rtc);
-    if (m->kbd_term) kbd_terminal_destroy(m->kbd_term);
-    free(m->rtc);
-    free(m->kbd);
-    free(m->kbd_term);
-    free(m->bios);
-    m->bios = NULL;
-    m->com1 = m->com2 = NULL;
-    m->debug = NULL;
-    m->port92 = NULL;
-    m->pit = NULL;
-    m->pic = NULL;
-    m->rtc = NULL;
-    m->kbd = NULL;
-    m->kbd_term = NULL;
-    m->device_count = 0;
-    bus_destroy(&m->bus);
+    pc_release(m);
 }
 
 const struct cpu_irq_source *machine_irq_source(const struct machine *m)

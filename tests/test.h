@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct test_case { const char *name; void (*fn)(void); };
 
@@ -40,6 +41,25 @@ extern const char *test_skip_why;
 
 #define CHECK_STR(a, b) do { const char *a_ = (a), *b_ = (b); if (strcmp(a_, b_) != 0) { \
     printf("  %s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, a_, b_); test_failed_now = 1; } } while (0)
+
+/*
+ * A temporary disk image for tests of the drives: 'path' is a mkstemp
+ * template ("/tmp/trapeze-...-XXXXXX", rewritten to the file's name); the
+ * file gets 'sectors' 512-byte sectors, byte i of sector k being byte(k, i).
+ * Returns 0, or -1 (nothing left open).  The test unlinks the file.
+ */
+static inline int test_make_image(char *path, uint32_t sectors, uint8_t (*byte)(uint32_t sector, uint32_t i))
+{
+    int fd = mkstemp(path);
+    if (fd < 0) return -1;
+    uint8_t buf[512];
+    for (uint32_t k = 0; k < sectors; k++) {
+        for (uint32_t i = 0; i < 512; i++) buf[i] = byte(k, i);
+        if (write(fd, buf, 512) != 512) { close(fd); return -1; }
+    }
+    close(fd);
+    return 0;
+}
 
 /* Mark the running test skipped, with a reason, and return from it. */
 #define SKIP(why) do { test_skip_why = (why); return; } while (0)

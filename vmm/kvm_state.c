@@ -210,24 +210,9 @@ const char *kvm_fail_entry_text(uint64_t reason, char *buf, unsigned buflen)
 
 void kvm_state_reset(struct x86_state *s, uint32_t signature)
 {
-    const uint16_t data = SEG_ATTR_P | SEG_ATTR_S | SEG_ATTR_W | SEG_ATTR_A;
-
-    memset(s, 0, sizeof *s);
-    s->eip = 0xFFF0;
-    s->eflags = EFLAGS_FIXED1;
-    s->regs[R_EDX] = signature;
-    s->cr0 = CR0_CD | CR0_NW | CR0_ET;
-    for (int r = 0; r < SEG_COUNT; r++)
-        s->seg[r] = (struct x86_segment){ 0, data, 0, 0xFFFF };
-    s->seg[SEG_CS] = (struct x86_segment){ 0xF000, SEG_ATTR_P | SEG_ATTR_S | SEG_ATTR_CODE |
-                                           SEG_ATTR_R | SEG_ATTR_A, 0xFFFF0000u, 0xFFFF };
-    s->ldtr = (struct x86_segment){ 0, SEG_ATTR_P | 0x2, 0, 0xFFFF };          /* LDT */
-    s->tr = (struct x86_segment){ 0, SEG_ATTR_P | TSS32_BUSY, 0, 0xFFFF };
-    s->gdtr.limit = 0xFFFF;
-    s->idtr.limit = 0xFFFF;
-    s->dr[6] = s->dr[4] = DR6_FIXED1;
-    s->dr[7] = s->dr[5] = DR7_FIXED1;
-    s->a20_enabled = true;
+    x86_state_power_on(s, signature);
+    s->dr[4] = DR6_FIXED1;   /* DR4/DR5 alias DR6/DR7 (CR4.DE = 0) */
+    s->dr[5] = DR7_FIXED1;
 }
 
 /* CPUID bits the board does not have (SDM Vol. 2A CPUID, tables 3-10, 3-11). */

@@ -102,7 +102,8 @@ void kvm_events_reset(struct kvm_vcpu_events *k);
  */
 const char *kvm_fail_entry_text(uint64_t reason, char *buf, unsigned buflen);
 
-/* The RESET state (SDM Vol. 3A 9.1.1 table 9-1), with 'signature' in EDX. */
+/* The RESET state (SDM Vol. 3A 9.1.1 table 9-1: x86_state_power_on), with
+ * 'signature' in EDX and the DR4/DR5 aliases KVM_SET_DEBUGREGS expects filled in. */
 void kvm_state_reset(struct x86_state *s, uint32_t signature);
 
 /*

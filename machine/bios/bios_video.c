@@ -19,27 +19,20 @@
  */
 #include "machine/bios/bios_internal.h"
 
+/* The CRT controller's ports and registers and mode 3's 80 x 25: devices/vga.h. */
+#include "devices/vga.h"
+
 #define VGA_TEXT_BASE   0xB8000u
-#define TEXT_COLUMNS    80u
-#define TEXT_ROWS       25u
+#define TEXT_COLUMNS    ((unsigned)VGA_TEXT_COLS)
+#define TEXT_ROWS       ((unsigned)VGA_TEXT_ROWS)
 #define TEXT_PAGE_BYTES 0x1000u    /* BDA page size for 80x25 */
 #define TEXT_PAGES      8u
 #define DEFAULT_ATTR    0x07       /* light grey on black */
 
-/* CRT controller (IBM VGA Tech Ref, "CRT Controller Registers"), colour base. */
-#define CRTC_INDEX          0x3D4
-#define CRTC_DATA           0x3D5
-#define CRTC_CURSOR_START   0x0A   /* bits 4-0 first scan line, bit 5 cursor off */
-#define CRTC_CURSOR_END     0x0B   /* bits 4-0 last scan line */
-#define CRTC_START_HIGH     0x0C   /* display start address, in character cells */
-#define CRTC_START_LOW      0x0D
-#define CRTC_CURSOR_HIGH    0x0E   /* cursor location, in character cells */
-#define CRTC_CURSOR_LOW     0x0F
-
 static void crtc_write(struct bios *b, uint8_t index, uint8_t value)
 {
-    bios_outb(b, CRTC_INDEX, index);
-    bios_outb(b, CRTC_DATA, value);
+    bios_outb(b, VGA_CRTC_INDEX_COLOR, index);
+    bios_outb(b, VGA_CRTC_DATA_COLOR, value);
 }
 
 static uint32_t cell_address(unsigned page, unsigned row, unsigned col)
@@ -62,8 +55,8 @@ static void set_cursor(struct bios *b, unsigned page, unsigned row, unsigned col
     if (page != bios_read8(b, BDA_VIDEO_ACTIVE_PAGE))
         return;
     uint16_t cell = (uint16_t)(page * TEXT_PAGE_BYTES / 2 + row * TEXT_COLUMNS + col);
-    crtc_write(b, CRTC_CURSOR_HIGH, (uint8_t)(cell >> 8));
-    crtc_write(b, CRTC_CURSOR_LOW, (uint8_t)cell);
+    crtc_write(b, VGA_CR_CURSOR_LOCATION_HIGH, (uint8_t)(cell >> 8));
+    crtc_write(b, VGA_CR_CURSOR_LOCATION_LOW, (uint8_t)cell);
 }
 
 /* Scroll rows top..bottom, columns left..right, by 'lines' (0: blank it all). */
@@ -128,8 +121,8 @@ static void set_active_page(struct bios *b, unsigned page)
     bios_write8(b, BDA_VIDEO_ACTIVE_PAGE, (uint8_t)page);
     uint16_t start = (uint16_t)(page * TEXT_PAGE_BYTES);
     bios_write16(b, BDA_VIDEO_PAGE_OFF, start);
-    crtc_write(b, CRTC_START_HIGH, (uint8_t)((start / 2) >> 8));
-    crtc_write(b, CRTC_START_LOW, (uint8_t)(start / 2));
+    crtc_write(b, VGA_CR_START_ADDRESS_HIGH, (uint8_t)((start / 2) >> 8));
+    crtc_write(b, VGA_CR_START_ADDRESS_LOW, (uint8_t)(start / 2));
     unsigned row, col;
     get_cursor(b, page, &row, &col);
     set_cursor(b, page, row, col);
@@ -138,8 +131,8 @@ static void set_active_page(struct bios *b, unsigned page)
 static void set_cursor_shape(struct bios *b, uint8_t start, uint8_t end)
 {
     bios_write16(b, BDA_CURSOR_SHAPE, (uint16_t)(start << 8 | end));
-    crtc_write(b, CRTC_CURSOR_START, start & 0x3F);
-    crtc_write(b, CRTC_CURSOR_END, end & 0x1F);
+    crtc_write(b, VGA_CR_CURSOR_START, start & 0x3F);
+    crtc_write(b, VGA_CR_CURSOR_END, end & 0x1F);
 }
 
 /* Mode 3: the BDA's video fields, page 0, cursor home, lines 6-7 (colour). */
@@ -148,7 +141,7 @@ static void set_mode3(struct bios *b, bool clear)
     bios_write8(b, BDA_VIDEO_MODE, 3);
     bios_write16(b, BDA_VIDEO_COLUMNS, TEXT_COLUMNS);
     bios_write16(b, BDA_VIDEO_PAGE_SIZE, TEXT_PAGE_BYTES);
-    bios_write16(b, BDA_CRTC_BASE, CRTC_INDEX);
+    bios_write16(b, BDA_CRTC_BASE, VGA_CRTC_INDEX_COLOR);
     bios_write8(b, BDA_VIDEO_MODE_CTL, 0x29);     /* 80x25 text, video on, blink */
     bios_write8(b, BDA_VIDEO_PALETTE, 0x30);
     bios_write8(b, BDA_VIDEO_ROWS, TEXT_ROWS - 1);

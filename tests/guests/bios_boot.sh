@@ -17,27 +17,15 @@
 #                short) image: one stderr line each, exit status 2
 #
 # Prints tests/test.h-style lines: PASS / FAIL name: why / SKIP name: why.
-BUILD=${BUILD:-build}
-T=$BUILD/trapeze
-G=$BUILD/guests
-QEMU_EXIT="-device isa-debug-exit,iobase=0xf4,iosize=0x04"
+. "$(dirname "$0")/lib.shinc"
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-fail() { echo "FAIL $*"; failed=1; }
-
-for f in "$T" "$G/boot_hello.img" "$G/boot_loader.img" "$G/boot.img"; do
-    [ -e "$f" ] || { fail "bios-files: $f is missing (make)"; exit 1; }
-done
-have_qemu=0
-command -v qemu-system-i386 >/dev/null 2>&1 && have_qemu=1
+require_files bios-files "$TRAPEZE" "$G/boot_hello.img" "$G/boot_loader.img" "$G/boot.img"
 
 # trapeze NAME STATUS ARGS...: run headless, want exit STATUS; output in $tmp/NAME.*
 trapeze() {
     name=$1 want=$2
     shift 2
-    timeout 30 "$T" -display none -screendump "$tmp/$name.screen" "$@" \
+    timeout 30 "$TRAPEZE" -display none -screendump "$tmp/$name.screen" "$@" \
         </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
     rc=$?
     tr -d '\r' < "$tmp/$name.out" > "$tmp/$name.serial"
@@ -68,7 +56,7 @@ if trapeze boot_hello 33 -fda "$G/boot_hello.img"; then
     else
         echo "PASS boot_hello-screen"
     fi
-    if [ $have_qemu -eq 0 ]; then
+    if ! have_qemu; then
         echo "SKIP boot_hello-qemu: qemu-system-i386 not installed"
     else
         qemu boot_hello -drive "file=$G/boot_hello.img,if=floppy,format=raw,readonly=on"
@@ -136,7 +124,7 @@ EOW
     else
         fail "boot_loader-reference: $(diff "$tmp/want.loader" "$tmp/boot_loader.serial" | grep '^[<>]' | tr '\n' '|')"
     fi
-    if [ $have_qemu -eq 0 ]; then
+    if ! have_qemu; then
         echo "SKIP boot_loader-qemu: qemu-system-i386 not installed"
     else
         qemu boot_loader -drive "file=$G/boot_loader.img,if=floppy,format=raw,readonly=on" \

@@ -6,52 +6,29 @@
 #
 # Run: BUILD=build sh tests/guests/cmdline.sh   (tests/run.sh does it)
 # Prints PASS/FAIL/SKIP lines as tests/test.h does.
-BUILD=${BUILD:-build}
-T=$BUILD/trapeze
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.shinc"
+require "cmdline: $TRAPEZE is not built (make)" "$TRAPEZE"
 
-if [ ! -x "$T" ]; then
-    echo "FAIL cmdline: $T is not built (make)"
-    exit 1
-fi
-
-# expect NAME STATUS PATTERN ARGS...: status STATUS, one stderr line matching PATTERN.
-expect() {
-    name=$1 want=$2 pattern=$3
-    shift 3
-    "$T" -display none "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null   # never a window
-    rc=$?
-    lines=$(wc -l < "$tmp/err")
-    if [ "$rc" -ne "$want" ]; then
-        echo "FAIL $name: exit status $rc, want $want ($(head -c 200 "$tmp/err"))"
-    elif [ "$lines" -ne 1 ]; then
-        echo "FAIL $name: $lines lines on stderr, want 1:"; sed 's/^/  /' "$tmp/err"
-    elif ! grep -q -- "$pattern" "$tmp/err"; then
-        echo "FAIL $name: stderr '$(cat "$tmp/err")' does not say '$pattern'"
-    elif [ -s "$tmp/out" ]; then
-        echo "FAIL $name: unexpected output on stdout"
-    else
-        echo "PASS $name"
-    fi
-}
+# expect_error (lib.shinc) NAME STATUS PATTERN ARGS...: status STATUS, one
+# stderr line matching PATTERN, nothing on stdout.
+QUIET_STDOUT=1
 
 printf 'this is not a kernel\n' > "$tmp/notmb.bin"
-expect cmdline_bad_path        2 "No such file or directory" -kernel "$tmp/nonexistent.elf"
-expect cmdline_not_multiboot   2 "not a Multiboot kernel (no header in the first 8 KiB)" -kernel "$tmp/notmb.bin"
-expect cmdline_unknown_flag    2 "unknown option '-foo' (see trapeze -help)" -foo
-expect cmdline_fda_not_floppy   2 "is not a floppy size" -fda "$tmp/notmb.bin"
-expect cmdline_gdb_with_monitor 2 "not supported yet" -s -monitor
-expect cmdline_missing_arg     2 "needs an argument" -kernel
-expect cmdline_no_image        2 "no bootable image: use -kernel FILE"
-expect cmdline_bad_ram         2 "RAM must be" -m 1 -kernel "$tmp/notmb.bin"
-expect cmdline_bad_serial      2 "unknown backend" -serial tcp:1234 -kernel "$tmp/notmb.bin"
-expect cmdline_bad_device      2 "unknown device" -device e1000
-expect cmdline_bad_smp         2 "one CPU" -smp 2
-expect cmdline_later_engine    2 "comes in a later issue" -engine tae -kernel "$tmp/notmb.bin"
-expect cmdline_bad_bios        2 "No such file or directory" -bios "$tmp/nonexistent.rom"
+expect_error cmdline_bad_path        2 "No such file or directory" -kernel "$tmp/nonexistent.elf"
+expect_error cmdline_not_multiboot   2 "not a Multiboot kernel (no header in the first 8 KiB)" -kernel "$tmp/notmb.bin"
+expect_error cmdline_unknown_flag    2 "unknown option '-foo' (see trapeze -help)" -foo
+expect_error cmdline_fda_not_floppy   2 "is not a floppy size" -fda "$tmp/notmb.bin"
+expect_error cmdline_gdb_with_monitor 2 "not supported yet" -s -monitor
+expect_error cmdline_missing_arg     2 "needs an argument" -kernel
+expect_error cmdline_no_image        2 "no bootable image: use -kernel FILE"
+expect_error cmdline_bad_ram         2 "RAM must be" -m 1 -kernel "$tmp/notmb.bin"
+expect_error cmdline_bad_serial      2 "unknown backend" -serial tcp:1234 -kernel "$tmp/notmb.bin"
+expect_error cmdline_bad_device      2 "unknown device" -device e1000
+expect_error cmdline_bad_smp         2 "one CPU" -smp 2
+expect_error cmdline_later_engine    2 "comes in a later issue" -engine tae -kernel "$tmp/notmb.bin"
+expect_error cmdline_bad_bios        2 "No such file or directory" -bios "$tmp/nonexistent.rom"
 
-"$T" -help > "$tmp/out" 2> "$tmp/err"
+"$TRAPEZE" -help > "$tmp/out" 2> "$tmp/err"
 if [ $? -eq 0 ] && grep -q -- "-kernel" "$tmp/out" && [ ! -s "$tmp/err" ]; then
     echo "PASS cmdline_help"
 else
@@ -59,9 +36,9 @@ else
 fi
 
 # The demo guest: greets on COM1 (here a file) and passes with isa-debug-exit 16.
-HELLO=$BUILD/guests/hello.elf
+HELLO=$G/hello.elf
 if [ -f "$HELLO" ]; then
-    timeout 60 "$T" -kernel "$HELLO" -append "x y" -nographic -m 64M -serial "file:$tmp/com1" \
+    timeout 60 "$TRAPEZE" -kernel "$HELLO" -append "x y" -nographic -m 64M -serial "file:$tmp/com1" \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 > "$tmp/out" 2> "$tmp/err" < /dev/null
     rc=$?
     if [ $rc -eq 33 ] && grep -q "Hello from trapeze!" "$tmp/com1" && grep -q "cmdline: $HELLO x y" "$tmp/com1"; then

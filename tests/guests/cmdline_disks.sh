@@ -5,40 +5,15 @@
 # without it the BIOS boot that comes next is named).
 #
 # Run: BUILD=build sh tests/guests/cmdline_disks.sh   (tests/run.sh does it)
-BUILD=${BUILD:-build}
-T=$BUILD/trapeze
-HELLO=$BUILD/guests/hello.elf
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-if [ ! -x "$T" ] || [ ! -f "$HELLO" ]; then
-    echo "FAIL cmdline_disks: $T or $HELLO is not built (make)"
-    exit 1
-fi
-
-# expect NAME STATUS PATTERN ARGS...: status STATUS, one stderr line matching PATTERN.
-expect() {
-    name=$1 want=$2 pattern=$3
-    shift 3
-    timeout 30 "$T" -display none "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null   # never a window
-    rc=$?
-    lines=$(wc -l < "$tmp/err")
-    if [ "$rc" -ne "$want" ]; then
-        echo "FAIL $name: exit status $rc, want $want ($(head -c 200 "$tmp/err"))"
-    elif [ "$lines" -ne 1 ]; then
-        echo "FAIL $name: $lines lines on stderr, want 1:"; sed 's/^/  /' "$tmp/err"
-    elif ! grep -q -- "$pattern" "$tmp/err"; then
-        echo "FAIL $name: stderr '$(cat "$tmp/err")' does not say '$pattern'"
-    else
-        echo "PASS $name"
-    fi
-}
+. "$(dirname "$0")/lib.shinc"
+HELLO=$G/hello.elf
+require "cmdline_disks: $TRAPEZE or $HELLO is not built (make)" "$TRAPEZE" "$HELLO"
 
 # runs NAME ARGS...: the demo guest boots (status 33) with these disks attached, stderr empty.
 runs() {
     name=$1
     shift
-    timeout 30 "$T" -kernel "$HELLO" -nographic "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
+    timeout 30 "$TRAPEZE" -kernel "$HELLO" -nographic "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
     rc=$?
     if [ $rc -eq 33 ] && [ ! -s "$tmp/err" ]; then
         echo "PASS $name"
@@ -52,24 +27,24 @@ truncate -s 2M "$tmp/hd.img"
 truncate -s 2M "$tmp/hd2.img"
 head -c 1000 /dev/zero > "$tmp/odd.img"
 
-expect disks_missing_image    2 "^trapeze: $tmp/none.img: No such file or directory\$" -kernel "$HELLO" -hda "$tmp/none.img"
-expect disks_floppy_size      2 "^trapeze: $tmp/odd.img: 1000 bytes is not a floppy size (1.44 MB, 720 KB, 1.2 MB, 2.88 MB)\$" -kernel "$HELLO" -fda "$tmp/odd.img"
-expect disks_not_sectors      2 "1000 bytes is not a disk image (a raw image is a whole number of 512-byte sectors" -kernel "$HELLO" -hdb "$tmp/odd.img"
-expect disks_hda_twice        2 "the IDE master already holds" -hda "$tmp/hd.img" -hda "$tmp/hd2.img"
-expect disks_drive_if         2 "if=virtio: trapeze has if=ide and if=floppy only" -drive "file=$tmp/hd.img,if=virtio"
-expect disks_drive_format     2 "format=qcow2: trapeze reads raw images only" -drive "file=$tmp/hd.img,format=qcow2"
-expect disks_drive_cdrom      2 "no CD-ROM" -drive "file=$tmp/hd.img,media=cdrom"
-expect disks_drive_index      2 "index=2: trapeze has the primary IDE channel only" -drive "file=$tmp/hd.img,if=ide,index=2"
-expect disks_drive_no_file    2 "file=IMAGE is missing" -drive "if=ide,index=0"
-expect disks_drive_unknown    2 "unknown property 'cache'" -drive "file=$tmp/hd.img,cache=none"
-expect disks_drive_readonly   2 "readonly=maybe: use on or off" -drive "file=$tmp/hd.img,readonly=maybe"
-expect disks_boot_cdrom       2 "no CD-ROM drive" -boot d
-expect disks_boot_network     2 "network boot" -boot n
-expect disks_boot_unknown     2 "unknown drive letter 'x'" -boot order=ax
-expect disks_boot_twice       2 "given twice" -boot order=cc
-expect disks_boot_menu        2 "order=LETTERS only" -boot menu=on
-expect disks_no_boot_sig_hd   4 "^trapeze: no bootable device (hard disk C: no 55 AA boot signature)\$" -hda "$tmp/hd.img" -boot c
-expect disks_no_boot_sig_fd   4 "^trapeze: no bootable device (floppy A: no 55 AA boot signature)\$" -fda "$tmp/fd.img" -boot a
+expect_error disks_missing_image    2 "^trapeze: $tmp/none.img: No such file or directory\$" -kernel "$HELLO" -hda "$tmp/none.img"
+expect_error disks_floppy_size      2 "^trapeze: $tmp/odd.img: 1000 bytes is not a floppy size (1.44 MB, 720 KB, 1.2 MB, 2.88 MB)\$" -kernel "$HELLO" -fda "$tmp/odd.img"
+expect_error disks_not_sectors      2 "1000 bytes is not a disk image (a raw image is a whole number of 512-byte sectors" -kernel "$HELLO" -hdb "$tmp/odd.img"
+expect_error disks_hda_twice        2 "the IDE master already holds" -hda "$tmp/hd.img" -hda "$tmp/hd2.img"
+expect_error disks_drive_if         2 "if=virtio: trapeze has if=ide and if=floppy only" -drive "file=$tmp/hd.img,if=virtio"
+expect_error disks_drive_format     2 "format=qcow2: trapeze reads raw images only" -drive "file=$tmp/hd.img,format=qcow2"
+expect_error disks_drive_cdrom      2 "no CD-ROM" -drive "file=$tmp/hd.img,media=cdrom"
+expect_error disks_drive_index      2 "index=2: trapeze has the primary IDE channel only" -drive "file=$tmp/hd.img,if=ide,index=2"
+expect_error disks_drive_no_file    2 "file=IMAGE is missing" -drive "if=ide,index=0"
+expect_error disks_drive_unknown    2 "unknown property 'cache'" -drive "file=$tmp/hd.img,cache=none"
+expect_error disks_drive_readonly   2 "readonly=maybe: use on or off" -drive "file=$tmp/hd.img,readonly=maybe"
+expect_error disks_boot_cdrom       2 "no CD-ROM drive" -boot d
+expect_error disks_boot_network     2 "network boot" -boot n
+expect_error disks_boot_unknown     2 "unknown drive letter 'x'" -boot order=ax
+expect_error disks_boot_twice       2 "given twice" -boot order=cc
+expect_error disks_boot_menu        2 "order=LETTERS only" -boot menu=on
+expect_error disks_no_boot_sig_hd   4 "^trapeze: no bootable device (hard disk C: no 55 AA boot signature)\$" -hda "$tmp/hd.img" -boot c
+expect_error disks_no_boot_sig_fd   4 "^trapeze: no bootable device (floppy A: no 55 AA boot signature)\$" -fda "$tmp/fd.img" -boot a
 
 runs disks_hda_hdb_fda_fdb -hda "$tmp/hd.img" -hdb "$tmp/hd2.img" -fda "$tmp/fd.img" -fdb "$tmp/fd.img" -boot order=ac
 runs disks_drive_xv6_style -drive "file=$tmp/hd.img,index=0,media=disk,format=raw" \

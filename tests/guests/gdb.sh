@@ -17,39 +17,21 @@
 # Ctrl-C (0x03) stopping a running guest, and bad -gdb devices.
 #
 # Prints tests/test.h-style lines: PASS / FAIL name: why / SKIP name: why.
-BUILD=${BUILD:-build}
-TRAPEZE=$BUILD/trapeze
-ROM=$BUILD/guests/realmode.rom
+. "$(dirname "$0")/lib.shinc"     # $pids: stubs that cleanup kills at exit
+ROM=$G/realmode.rom
 SRC=guests/realmode.asm
-PASS_STATUS=33
-
-tmp=$(mktemp -d)
-pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-failed=0
-fail() { echo "FAIL $*"; failed=1; }
-
-if [ ! -x "$TRAPEZE" ] || [ ! -e "$ROM" ]; then
-    fail "gdb-guest: $TRAPEZE or $ROM is missing (make)"
-    exit 1
-fi
+require "gdb-guest: $TRAPEZE or $ROM is missing (make)" "$TRAPEZE" "$ROM"
 
 # ---- the guest itself, under trapeze and QEMU ----
 printf 'realmode: real mode\nrealmode: protected mode\n' > "$tmp/want"
-timeout 20 "$TRAPEZE" -bios "$ROM" -nographic </dev/null >"$tmp/out" 2>"$tmp/err"
-rc=$?
-tr -d '\r' < "$tmp/out" > "$tmp/got"
+run_trapeze 20 -bios "$ROM" -nographic
 if [ $rc -eq $PASS_STATUS ] && cmp -s "$tmp/got" "$tmp/want"; then
     echo "PASS realmode-guest"
 else
     fail "realmode-guest: status $rc, output '$(tr '\n' '|' < "$tmp/got")', stderr: $(head -n 1 "$tmp/err")"
 fi
-if command -v qemu-system-i386 >/dev/null 2>&1; then
-    timeout 20 qemu-system-i386 -bios "$ROM" -display none -serial stdio -monitor none \
-        -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null >"$tmp/qout" 2>"$tmp/qerr"
-    qrc=$?
-    tr -d '\r' < "$tmp/qout" > "$tmp/qgot"
+if have_qemu; then
+    run_qemu 20 -bios "$ROM"
     if [ $qrc -eq $PASS_STATUS ] && cmp -s "$tmp/qgot" "$tmp/want"; then
         echo "PASS realmode-guest-matches-qemu"
     else

@@ -7,19 +7,9 @@
 # and QEMU running the same guest on its own copy of the image.
 #
 # Prints tests/test.h-style lines: PASS / FAIL name: why / SKIP name: why.
-BUILD=${BUILD:-build}
-TRAPEZE=$BUILD/trapeze
-KERNEL=$BUILD/guests/ide.elf
-PASS_STATUS=33
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-fail() { echo "FAIL $*"; failed=1; }
-
-if [ ! -e "$KERNEL" ] || [ ! -x "$TRAPEZE" ]; then
-    fail "ide-guest: $KERNEL or $TRAPEZE is not built (make)"
-    exit 1
-fi
+. "$(dirname "$0")/lib.shinc"
+KERNEL=$G/ide.elf
+require "ide-guest: $KERNEL or $TRAPEZE is not built (make)" "$KERNEL" "$TRAPEZE"
 
 # The image: 1 MiB (2048 sectors); sector 0 = a line, a NUL, printable filler.
 make_image() {
@@ -46,9 +36,7 @@ sector1_ok() {
         END { exit (n == 512 && bad == 0) ? 0 : 1 }'
 }
 
-timeout 30 "$TRAPEZE" -kernel "$KERNEL" -hda "$tmp/disk.img" -nographic </dev/null >"$tmp/out" 2>"$tmp/err"
-rc=$?
-tr -d '\r' < "$tmp/out" > "$tmp/got"
+run_trapeze 30 -kernel "$KERNEL" -hda "$tmp/disk.img" -nographic
 if [ $rc -eq $PASS_STATUS ] && cmp -s "$tmp/got" "$tmp/want"; then
     echo "PASS ide-guest"
 else
@@ -74,15 +62,11 @@ else
     fail "ide-read-only-image: status $rc (want 35); $(tr -d '\r' < "$tmp/out" | tail -n 1); stderr: $(head -c 200 "$tmp/err")"
 fi
 
-if ! command -v qemu-system-i386 >/dev/null 2>&1; then
+if ! have_qemu; then
     echo "SKIP ide-matches-qemu: qemu-system-i386 is not installed"
     exit $failed
 fi
-timeout 30 qemu-system-i386 -kernel "$KERNEL" -drive "file=$tmp/qemu.img,format=raw,if=ide,index=0,media=disk" \
-    -display none -serial stdio -monitor none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-    </dev/null >"$tmp/qout" 2>"$tmp/qerr"
-qrc=$?
-tr -d '\r' < "$tmp/qout" > "$tmp/qgot"
+run_qemu 30 -kernel "$KERNEL" -drive "file=$tmp/qemu.img,format=raw,if=ide,index=0,media=disk"
 if [ $qrc -ne $PASS_STATUS ] || ! cmp -s "$tmp/qgot" "$tmp/want"; then
     fail "ide-matches-qemu: QEMU itself disagrees with the expected text (status $qrc: $(head -c 300 "$tmp/qgot"))"
 elif ! cmp -s "$tmp/got" "$tmp/qgot" || ! cmp -s "$tmp/disk.img" "$tmp/qemu.img"; then

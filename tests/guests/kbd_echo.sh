@@ -16,23 +16,12 @@
 # The oracle is the typed text itself.  The guest prints the prompt "kbd> "
 # once it takes IRQ 1; keys are typed only after it appears.
 # Prints tests/test.h-style lines: PASS / FAIL name: why / SKIP name: why.
-BUILD=${BUILD:-build}
-T=$BUILD/trapeze
-IMG=$BUILD/guests/boot_kbd.img
+. "$(dirname "$0")/lib.shinc"
+IMG=$G/boot_kbd.img
 TEXT='Hello, World 42! a-b.c'
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-fail() { echo "FAIL $*"; failed=1; }
-
-for f in "$T" "$IMG"; do
-    [ -e "$f" ] || { fail "kbd-echo: $f is missing (make)"; exit 1; }
-done
-if ! command -v python3 >/dev/null 2>&1; then
-    for n in serial screen qemu; do echo "SKIP kbd-echo-$n: python3 (its pty module) not installed"; done
-    exit 0
-fi
+require_files kbd-echo "$TRAPEZE" "$IMG"
+skip_without python3 "python3 (its pty module) not installed" kbd-echo-serial kbd-echo-screen kbd-echo-qemu
 
 # type.py pty SERIAL TEXT CMD...: run CMD on a new pseudo-terminal, type TEXT
 # and Enter once SERIAL holds the prompt; prints the exit status.
@@ -86,7 +75,7 @@ EOF
 truncate -s 2M "$tmp/hd.img"
 cp "$tmp/hd.img" "$tmp/hdq.img"
 rc=$(timeout 60 python3 "$tmp/type.py" pty "$tmp/com1" "$TEXT" \
-    "$T" -fda "$IMG" -hda "$tmp/hd.img" -display none -serial "file:$tmp/com1" \
+    "$TRAPEZE" -fda "$IMG" -hda "$tmp/hd.img" -display none -serial "file:$tmp/com1" \
     -screendump "$tmp/screen" 2>"$tmp/err")
 tr -d '\r' < "$tmp/com1" > "$tmp/serial" 2>/dev/null
 if [ "$rc" != 33 ]; then
@@ -105,7 +94,7 @@ if [ "$rc" = 33 ]; then
     fi
 fi
 
-if ! command -v qemu-system-i386 >/dev/null 2>&1; then
+if ! have_qemu; then
     echo "SKIP kbd-echo-qemu: qemu-system-i386 not installed"
 else
     qrc=$(timeout 60 python3 "$tmp/type.py" qemu "$tmp/qcom1" "$TEXT" "$tmp/mon.sock" \

@@ -28,21 +28,9 @@ KNOWN_HOST_LIMITS='
 *|KVM_EXIT_INTERNAL_ERROR|lar|kvm-pvm: emulation failure at LAR in unpaged protected mode (KVM-HOSTS.md)
 *|KVM_EXIT_INTERNAL_ERROR|lsl|kvm-pvm: emulation failure at LSL, the same emulator path as LAR
 '
-BUILD=${BUILD:-build}
-TRAPEZE=$BUILD/trapeze
-G=$BUILD/guests
-QEMU_EXIT="-device isa-debug-exit,iobase=0xf4,iosize=0x04"
+. "$(dirname "$0")/lib.shinc"
 LIMIT=60
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-fail() { echo "FAIL $*"; failed=1; }
-
-if [ ! -x "$TRAPEZE" ]; then
-    fail "kvm-tests: $TRAPEZE is not built"
-    exit 1
-fi
+require "kvm-tests: $TRAPEZE is not built" "$TRAPEZE"
 
 # Why kvm cannot run here, or nothing.
 no_kvm=""
@@ -76,7 +64,7 @@ if [ "$rc" -eq 33 ] && cmp -s "$tmp/realmode.emu" "$tmp/realmode.want"; then
 else
     fail "realmode-emu: status $rc; output: $(tr '\n' '|' < "$tmp/realmode.emu" | cut -c 1-120)"
 fi
-if command -v qemu-system-i386 >/dev/null 2>&1; then
+if have_qemu; then
     timeout 20 qemu-system-i386 -bios "$G/realmode_bios.rom" -display none -serial stdio -monitor none \
         $QEMU_EXIT </dev/null 2>/dev/null | tr -d '\r' > "$tmp/realmode.qemu"
     if cmp -s "$tmp/realmode.qemu" "$tmp/realmode.want"; then

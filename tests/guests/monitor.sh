@@ -6,15 +6,10 @@
 # paging.asm) for what each instruction and table entry must hold.
 #
 # Prints tests/test.h-style lines: PASS / FAIL name: why / SKIP name: why.
-BUILD=${BUILD:-build}
-TRAPEZE=$BUILD/trapeze
-HELLO=$BUILD/guests/hello.elf
-PMODE=$BUILD/guests/pmode.elf
-PAGING=$BUILD/guests/paging.elf
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-fail() { echo "FAIL $*"; failed=1; }
+. "$(dirname "$0")/lib.shinc"
+HELLO=$G/hello.elf
+PMODE=$G/pmode.elf
+PAGING=$G/paging.elf
 # check NAME FILE PATTERN: the fixed string PATTERN is a line of FILE (or in one).
 check() {
     if grep -qF -- "$3" "$2"; then echo "PASS $1"; else fail "$1: no \"$3\" in the output ($(wc -l < "$2") lines)"; fi
@@ -22,14 +17,8 @@ check() {
 sym() { nm "$1" | awk -v n="$2" '$3 == n { print $1; exit }'; }
 hex() { printf '%08x' "$(( $1 ))"; }
 
-if [ ! -x "$TRAPEZE" ] || [ ! -e "$HELLO" ] || [ ! -e "$PMODE" ]; then
-    fail "monitor: $TRAPEZE or the guests are not built"
-    exit 1
-fi
-if ! command -v nm >/dev/null 2>&1; then
-    echo "SKIP monitor: nm (binutils) is not installed"
-    exit 0
-fi
+require "monitor: $TRAPEZE or the guests are not built" "$TRAPEZE" "$HELLO" "$PMODE"
+skip_without nm "nm (binutils) is not installed" monitor
 # run NAME GUEST SCRIPT-LINES...: run a session, output in $tmp/NAME.out, status in $tmp/NAME.rc
 run() {
     name=$1 guest=$2

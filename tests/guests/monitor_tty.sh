@@ -18,21 +18,13 @@
 # (boot_kbd.img) waits for keys forever after "kbd> ", so `continue` only
 # ends with Ctrl-C.  History goes to a temporary $TRAPEZE_HISTORY.
 # Prints tests/test.h-style lines: PASS / FAIL name: why / SKIP name: why.
-BUILD=${BUILD:-build}
-T=$BUILD/trapeze
-IMG=$BUILD/guests/boot_kbd.img
+. "$(dirname "$0")/lib.shinc"
+IMG=$G/boot_kbd.img
 NAMES="echo tab-register tab-info ctrl-c ctrl-d mux-echo"
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-for f in "$T" "$IMG"; do
-    [ -e "$f" ] || { echo "FAIL monitor-tty: $f is missing (make)"; exit 1; }
-done
-if ! command -v python3 >/dev/null 2>&1; then
-    for n in $NAMES; do echo "SKIP monitor-tty-$n: python3 (its pty module) not installed"; done
-    exit 0
-fi
+require_files monitor-tty "$TRAPEZE" "$IMG"
+# shellcheck disable=SC2046
+skip_without python3 "python3 (its pty module) not installed" $(for n in $NAMES; do echo "monitor-tty-$n"; done)
 
 cat > "$tmp/monitor_pty.py" <<'EOF'
 import os, pty, re, select, signal, sys, time
@@ -148,4 +140,4 @@ s.type(b"quit\r")
 s.wait()
 sys.exit(1 if failed else 0)
 EOF
-timeout 120 python3 "$tmp/monitor_pty.py" "$T" "$IMG" "$tmp/history" "$NAMES"
+timeout 120 python3 "$tmp/monitor_pty.py" "$TRAPEZE" "$IMG" "$tmp/history" "$NAMES"

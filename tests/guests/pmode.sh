@@ -5,22 +5,14 @@
 # same guest.
 #
 # Prints tests/test.h-style lines: PASS / FAIL name: why / SKIP name: why.
-BUILD=${BUILD:-build}
-TRAPEZE=$BUILD/trapeze
-KERNEL=$BUILD/guests/pmode.elf
-QEMU_EXIT="-device isa-debug-exit,iobase=0xf4,iosize=0x04"
-PASS_STATUS=33                  # isa-debug-exit value 0x10: (0x10 << 1) | 1
+. "$(dirname "$0")/lib.shinc"
+KERNEL=$G/pmode.elf
 
 # The guest's checks, in the order it makes them (guests/pmode.asm).
 CHECKS="de-divide-by-zero ud-ud2 gp-bad-selector np-not-present-segment bp-int3
 call-gate-ring0 iret-to-ring3 syscall-int80-tss-esp0 gp-cli-at-ring3
 gp-io-at-ring3 gp-dpl0-data-at-ring3 gp-int-dpl0-gate call-gate-ring3-to-ring0
 df-task-gate"
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-fail() { echo "FAIL $*"; failed=1; }
 
 # What a run in which every check passes prints.
 {
@@ -34,67 +26,5 @@ fail() { echo "FAIL $*"; failed=1; }
     echo "pmode: all $n checks passed"
 } > "$tmp/want"
 
-first_difference() {
-    awk 'NR == FNR { a[FNR] = $0; na = FNR; next } { b[FNR] = $0; nb = FNR }
-         END { n = na > nb ? na : nb
-               for (i = 1; i <= n; i++) if (a[i] != b[i]) {
-                   printf "line %d: got \"%s\", want \"%s\"\n", i, a[i], b[i]; exit } }' "$1" "$2"
-}
-
-if [ ! -e "$KERNEL" ]; then
-    fail "pmode-guest: $KERNEL is missing (make guests)"
-    exit 1
-fi
-
-if [ ! -x "$TRAPEZE" ]; then
-    fail "pmode-exit-status: $TRAPEZE is not built"
-    rc=none
-else
-    timeout 20 "$TRAPEZE" -kernel "$KERNEL" -nographic </dev/null >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-    tr -d '\r' < "$tmp/out" > "$tmp/got"
-    stopped="exit status $rc"
-    [ $rc -eq 124 ] && stopped="timed out after 20 s"
-    for c in $CHECKS; do
-        if grep -qx "ok $c" "$tmp/got"; then
-            echo "PASS pmode-$c"
-        elif line=$(grep -m 1 "^FAIL $c" "$tmp/got"); then
-            fail "pmode-$c: the guest says \"$line\""
-        else
-            fail "pmode-$c: not reported (guest stopped: $stopped;" \
-                "$(grep -m 1 '^FAIL unexpected' "$tmp/got" || head -n 1 "$tmp/err"))"
-        fi
-    done
-    if cmp -s "$tmp/got" "$tmp/want"; then
-        echo "PASS pmode-output"
-    else
-        fail "pmode-output: $(first_difference "$tmp/got" "$tmp/want")"
-    fi
-    if [ $rc -eq $PASS_STATUS ]; then
-        echo "PASS pmode-exit-status"
-    else
-        fail "pmode-exit-status: $stopped, want $PASS_STATUS;" \
-            "stderr: $(head -n 1 "$tmp/err")"
-    fi
-fi
-
-if ! command -v qemu-system-i386 >/dev/null 2>&1; then
-    echo "SKIP pmode-matches-qemu: qemu-system-i386 is not installed"
-    exit $failed
-fi
-timeout 20 qemu-system-i386 -kernel "$KERNEL" -display none -serial stdio \
-    -monitor none $QEMU_EXIT </dev/null >"$tmp/qout" 2>"$tmp/qerr"
-qrc=$?
-tr -d '\r' < "$tmp/qout" > "$tmp/qgot"
-if [ $qrc -ne $PASS_STATUS ] || ! cmp -s "$tmp/qgot" "$tmp/want"; then
-    fail "pmode-matches-qemu: QEMU itself disagrees with the expected text" \
-        "(status $qrc; $(first_difference "$tmp/qgot" "$tmp/want"))"
-elif [ "$rc" = none ]; then
-    fail "pmode-matches-qemu: $TRAPEZE is not built"
-elif [ "$rc" != $qrc ] || ! cmp -s "$tmp/got" "$tmp/qgot"; then
-    fail "pmode-matches-qemu: trapeze (status $rc) and QEMU (status $qrc) differ:" \
-        "$(first_difference "$tmp/got" "$tmp/qgot")"
-else
-    echo "PASS pmode-matches-qemu"
-fi
+check_guest pmode "$KERNEL" "$CHECKS"
 exit $failed

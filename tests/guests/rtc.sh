@@ -7,31 +7,17 @@
 # virtual time, so it must print the base itself.
 #
 # Prints tests/test.h-style lines: PASS / FAIL name: why / SKIP name: why.
-BUILD=${BUILD:-build}
-TRAPEZE=$BUILD/trapeze
-KERNEL=$BUILD/guests/rtc.elf
-QEMU_EXIT="-device isa-debug-exit,iobase=0xf4,iosize=0x04"
-PASS_STATUS=33
+. "$(dirname "$0")/lib.shinc"
+KERNEL=$G/rtc.elf
+require "rtc-guest: $KERNEL or $TRAPEZE is missing (make)" "$KERNEL" "$TRAPEZE"
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-fail() { echo "FAIL $*"; failed=1; }
-
-if [ ! -e "$KERNEL" ] || [ ! -x "$TRAPEZE" ]; then
-    fail "rtc-guest: $KERNEL or $TRAPEZE is missing (make)"
-    exit 1
-fi
-
-# run_trapeze NAME BASE WANT: the deterministic run must print WANT.
-run_trapeze() {
-    timeout 20 "$TRAPEZE" -kernel "$KERNEL" -nographic -rtc "base=$2" -icount shift=0 \
-        </dev/null >"$tmp/$1.out" 2>"$tmp/$1.err"
-    rc=$?
-    got=$(tr -d '\r' < "$tmp/$1.out")
+# check_base NAME BASE WANT: the deterministic run must print WANT.
+check_base() {
+    run_trapeze 20 -kernel "$KERNEL" -nographic -rtc "base=$2" -icount shift=0
+    got=$(cat "$tmp/got")
     if [ $rc -ne $PASS_STATUS ]; then
         [ $rc -eq 124 ] && rc="124 (timed out after 20 s)"
-        fail "$1: exit status $rc, want $PASS_STATUS; stderr: $(head -n 1 "$tmp/$1.err")"
+        fail "$1: exit status $rc, want $PASS_STATUS; stderr: $(head -n 1 "$tmp/err")"
     elif [ "$got" != "rtc: $3" ]; then
         fail "$1: got '$got', want 'rtc: $3'"
     else
@@ -39,8 +25,8 @@ run_trapeze() {
     fi
 }
 
-run_trapeze rtc-fixed-base 2024-02-29T23:59:58 "2024-02-29 23:59:58"
-run_trapeze rtc-date-only-base 2024-02-29 "2024-02-29 00:00:00"
+check_base rtc-fixed-base 2024-02-29T23:59:58 "2024-02-29 23:59:58"
+check_base rtc-date-only-base 2024-02-29 "2024-02-29 00:00:00"
 
 # A bad -rtc is one clear line and status 2.
 timeout 20 "$TRAPEZE" -kernel "$KERNEL" -nographic -rtc clock=host </dev/null >/dev/null 2>"$tmp/bad.err"
@@ -51,7 +37,7 @@ else
     fail "rtc-bad-option: -rtc clock=host gave status $rc, stderr: $(head -n 2 "$tmp/bad.err")"
 fi
 
-if ! command -v qemu-system-i386 >/dev/null 2>&1; then
+if ! have_qemu; then
     echo "SKIP rtc-matches-qemu: qemu-system-i386 is not installed"
     exit $failed
 fi
@@ -63,14 +49,11 @@ to_seconds() {
 }
 
 for base in 2024-02-29T23:59:58 1999-12-31T23:59:59; do
-    timeout 20 qemu-system-i386 -kernel "$KERNEL" -display none -serial stdio -monitor none \
-        -rtc "base=$base" $QEMU_EXIT </dev/null >"$tmp/q.out" 2>"$tmp/q.err"
-    qrc=$?
-    qgot=$(tr -d '\r' < "$tmp/q.out")
-    timeout 20 "$TRAPEZE" -kernel "$KERNEL" -nographic -rtc "base=$base" -icount shift=0 \
-        </dev/null >"$tmp/t.out" 2>"$tmp/t.err"
-    trc=$?
-    tgot=$(tr -d '\r' < "$tmp/t.out")
+    run_qemu 20 -kernel "$KERNEL" -rtc "base=$base"
+    qgot=$(cat "$tmp/qgot")
+    run_trapeze 20 -kernel "$KERNEL" -nographic -rtc "base=$base" -icount shift=0
+    trc=$rc
+    tgot=$(cat "$tmp/got")
     qs=$(to_seconds "$qgot")
     ts=$(to_seconds "$tgot")
     if [ $qrc -ne $PASS_STATUS ] || [ -z "$qs" ]; then

@@ -7,20 +7,9 @@
 # The expected screen is written out below from the guest's description
 # (its header comment) and IBM's code page 437 chart - not from trapeze.
 # Also: the option's errors (a bad path, -sdl-screenshot without a window).
-BUILD=${BUILD:-build}
-TRAPEZE=$BUILD/trapeze
-KERNEL=$BUILD/guests/vga_text.elf
-PASS_STATUS=33
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-fail() { echo "FAIL $*"; failed=1; }
-
-if [ ! -x "$TRAPEZE" ] || [ ! -e "$KERNEL" ]; then
-    fail "screendump: $TRAPEZE or $KERNEL is not built (make)"
-    exit 1
-fi
+. "$(dirname "$0")/lib.shinc"
+KERNEL=$G/vga_text.elf
+require "screendump: $TRAPEZE or $KERNEL is not built (make)" "$TRAPEZE" "$KERNEL"
 
 # Row 4: C9 CD CD BB, B0 B1 B2 DB, 01 02 03, E0 E1 E3, C4 C4 C5 in CP437.
 {
@@ -36,13 +25,11 @@ fi
     printf '%74sbottom\n' ''
 } > "$tmp/want"
 
-timeout 30 "$TRAPEZE" -kernel "$KERNEL" -display none -screendump "$tmp/screen.txt" \
-    </dev/null >"$tmp/out" 2>"$tmp/err"
-rc=$?
+run_trapeze 30 -kernel "$KERNEL" -display none -screendump "$tmp/screen.txt"
 if [ $rc -eq $PASS_STATUS ] && grep -q 'vga_text: ok' "$tmp/out"; then
     echo "PASS vga-text-guest"
 else
-    fail "vga-text-guest: exit status $rc, want $PASS_STATUS; output: $(tr -d '\r' < "$tmp/out" | head -n 1);" \
+    fail "vga-text-guest: exit status $rc, want $PASS_STATUS; output: $(head -n 1 "$tmp/got");" \
         "stderr: $(head -n 1 "$tmp/err")"
 fi
 if [ ! -f "$tmp/screen.txt" ]; then

@@ -8,13 +8,9 @@
 # The expected outputs in the labs come from the guests' sources and nasm's
 # listings (each lab says where every value comes from), not from trapeze.
 # Prints one PASS / FAIL / SKIP line per step.
-BUILD=${BUILD:-build}
-if [ ! -x "$BUILD/trapeze" ] || [ ! -e "$BUILD/guests/smc.elf" ]; then
-    echo "FAIL tutorial: $BUILD/trapeze or the guests are not built (make)"
-    exit 1
-fi
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "SKIP tutorial: python3 is not installed"
-    exit 0
-fi
-BUILD=$BUILD exec python3 "$(dirname "$0")/tutorial_check.py"
+. "$(dirname "$0")/lib.shinc"
+require "tutorial: $TRAPEZE or the guests are not built (make)" "$TRAPEZE" "$G/smc.elf"
+skip_without python3 "python3 is not installed" tutorial
+# Not exec: the EXIT trap removes lib.shinc's $tmp.
+BUILD=$BUILD python3 "$(dirname "$0")/tutorial_check.py"
+exit $?

@@ -96,6 +96,8 @@ def build_script(body, tmp):
     for k, (cmd, sub) in enumerate(cmds):
         if build != "build":        # make asan: the same labs on build-asan/
             cmd = re.sub(r"(^|\s)build/", r"\1" + build + "/", cmd)
+            # monitor and gdb commands name files too (trace on build/...)
+            sub = [re.sub(r"(^|\s)build/", r"\1" + build + "/", c) for c in sub]
         if "1234" in cmd:
             port = port or free_port()
             cmd = cmd.replace(":1234", ":%d" % port)
@@ -119,6 +121,9 @@ def build_script(body, tmp):
             script.append(cmd + " bg=\"$bg $!\"; sleep 1")
         else:
             script.append(cmd)
+    if build != "build":            # the echoed commands carry the rewritten paths
+        expect = [re.sub(r"(\s)build/", r"\1" + build + "/", l) if l.startswith(("(trapeze) ", "(gdb) ")) else l
+                  for l in expect]
     return "\n".join(script) + "\n", expect, uses_gdb
 
 

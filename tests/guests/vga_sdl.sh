@@ -16,23 +16,11 @@
 #   - the cursor: foreground colour over the whole cell on scan lines
 #     Cursor Start..Cursor End (12..15 here) at Cursor Location.
 # SKIPs (with the reason) when SDL video does not start or python3 is missing.
-BUILD=${BUILD:-build}
-TRAPEZE=$BUILD/trapeze
-KERNEL=$BUILD/guests/vga_text.elf
+. "$(dirname "$0")/lib.shinc"
+KERNEL=$G/vga_text.elf
 FONT=devices/vga_font.c
-PASS_STATUS=33
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-if [ ! -x "$TRAPEZE" ] || [ ! -e "$KERNEL" ]; then
-    echo "FAIL vga-sdl-screenshot: $TRAPEZE or $KERNEL is not built (make)"
-    exit 1
-fi
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "SKIP vga-sdl-screenshot: python3 is not installed (it draws the expected picture)"
-    exit 0
-fi
+require "vga-sdl-screenshot: $TRAPEZE or $KERNEL is not built (make)" "$TRAPEZE" "$KERNEL"
+skip_without python3 "python3 is not installed (it draws the expected picture)" vga-sdl-screenshot
 
 # Under `make asan`: SDL's video drivers are dlopen()ed and unloaded at exit,
 # and LeakSanitizer reports their allocations against unknown modules it

@@ -27,15 +27,7 @@ static char *make_image(uint32_t sectors)
 {
     static char path[64];
     strcpy(path, "/tmp/trapeze-disk-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0) return NULL;
-    uint8_t buf[512];
-    for (uint32_t k = 0; k < sectors; k++) {
-        for (uint32_t i = 0; i < 512; i++) buf[i] = pattern(k, i);
-        if (write(fd, buf, 512) != 512) { close(fd); return NULL; }
-    }
-    close(fd);
-    return path;
+    return test_make_image(path, sectors, pattern) < 0 ? NULL : path;
 }
 
 static void check_chs(const struct disk_chs *g, uint32_t c, uint32_t h, uint32_t s)

@@ -43,14 +43,7 @@ static bool rig_open(struct rig *r, bool read_only)
 {
     memset(r, 0, sizeof *r);
     strcpy(r->path, "/tmp/trapeze-ide-XXXXXX");
-    int fd = mkstemp(r->path);
-    if (fd < 0) return false;
-    uint8_t buf[512];
-    for (uint32_t k = 0; k < IMAGE_SECTORS; k++) {
-        for (uint32_t i = 0; i < 512; i++) buf[i] = pattern(k, i);
-        if (write(fd, buf, 512) != 512) { close(fd); return false; }
-    }
-    close(fd);
+    if (test_make_image(r->path, IMAGE_SECTORS, pattern) < 0) return false;
     if (disk_open(&r->disk, r->path, DISK_IDE_MASTER, read_only) < 0) return false;
     irq_level = 0;
     irq_raises = 0;

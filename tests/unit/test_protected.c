@@ -12,11 +12,10 @@
 #include "tests/cpu_harness.h"
 #include "tests/test.h"
 
-#define IDT_BASE 0x8000u
-#define TSS_A 0x3000u
+#define TSS_A HARNESS_TSS       /* the current task */
 #define TSS_B 0x3100u
 #define TSS_C 0x3200u
-#define RING0_STACK 0x70000u
+#define RING0_STACK HARNESS_RING0_STACK
 #define HANDLER 0x2000u
 
 /* Selectors of the GDT prot_init writes. */
@@ -26,54 +25,12 @@ enum {
     SEL_NP_DATA3 = 0x58, SEL_TSS_C = 0x60,
 };
 
-/* Access byte bits (SDM Vol. 3A 3.4.5). */
-#define ACC_P 0x80u
-#define ACC_DPL(n) ((unsigned)(n) << 5)
-#define ACC_S 0x10u
-
-/* A segment or system descriptor: base, 20-bit limit, access byte, G/DB nibble. */
-static uint64_t mkseg(uint32_t base, uint32_t limit, unsigned access, unsigned flags)
-{
-    uint64_t d = (limit & 0xFFFFu) | ((uint64_t)(base & 0xFFFFFFu) << 16);
-    d |= (uint64_t)(access & 0xFF) << 40;
-    d |= (uint64_t)((limit >> 16) & 0xF) << 48;
-    d |= (uint64_t)(flags & 0xF) << 52;
-    d |= (uint64_t)(base >> 24) << 56;
-    return d;
-}
-
-/* A gate (SDM Vol. 3A 5.8.3 fig. 5-8, 6.11 fig. 6-2). */
-static uint64_t mkgate(uint16_t sel, uint32_t off, unsigned access, unsigned params)
-{
-    return (off & 0xFFFFu) | ((uint64_t)sel << 16) | ((uint64_t)(params & 0x1F) << 32) |
-           ((uint64_t)(access & 0xFF) << 40) | ((uint64_t)(off >> 16) << 48);
-}
-
-static void put64(struct harness *h, uint32_t addr, uint64_t v) { bus_write_block(&h->bus, addr, &v, 8); }
-static void put32(struct harness *h, uint32_t addr, uint32_t v) { bus_write(&h->bus, addr, v, 4); }
-static uint32_t get32(struct harness *h, uint32_t addr) { return bus_read(&h->bus, addr, 4); }
-static void set_idt(struct harness *h, int vector, uint64_t gate) { put64(h, IDT_BASE + 8u * (unsigned)vector, gate); }
-
-/* Offsets in a 32-bit TSS (SDM Vol. 3A 7.2.1, fig. 7-2). */
-enum { TSS_LINK = 0x00, TSS_ESP0 = 0x04, TSS_SS0 = 0x08, TSS_CR3 = 0x1C, TSS_EIP = 0x20,
-       TSS_EFLAGS = 0x24, TSS_EAX = 0x28, TSS_EBX = 0x34, TSS_ESP = 0x38, TSS_ES = 0x48,
-       TSS_CS = 0x4C, TSS_SS = 0x50, TSS_DS = 0x54, TSS_FS = 0x58, TSS_GS = 0x5C, TSS_LDT = 0x60 };
-
 /* A runnable ring-0 task in a TSS: starts at HANDLER with the given EAX/EBX. */
 static void make_task(struct harness *h, uint32_t tss, uint32_t eax, uint32_t ebx)
 {
-    put32(h, tss + TSS_EIP, HANDLER);
-    put32(h, tss + TSS_EFLAGS, EFLAGS_FIXED1);
-    put32(h, tss + TSS_EAX, eax);
-    put32(h, tss + TSS_EBX, ebx);
-    put32(h, tss + TSS_ESP, 0x60000);
-    put32(h, tss + TSS_CS, SEL_CODE0);
-    put32(h, tss + TSS_SS, SEL_DATA0);
-    put32(h, tss + TSS_DS, SEL_DATA0);
-    put32(h, tss + TSS_ES, SEL_DATA0);
-    put32(h, tss + TSS_FS, 0);
-    put32(h, tss + TSS_GS, 0);
-    put32(h, tss + TSS_LDT, 0);
+    harness_ring0_task(h, tss, HANDLER, 0x60000);
+    harness_put32(h, tss + TSS_EAX, eax);
+    harness_put32(h, tss + TSS_EBX, ebx);
 }
 
 /*
@@ -85,35 +42,17 @@ static void prot_init(struct harness *h, unsigned cpl)
 {
     harness_init(h, cpl);
     uint64_t gdt[13] = {
-        0, harness_desc(0xB, 0), harness_desc(0x3, 0), harness_desc(0xB, 1),
-        harness_desc(0x3, 1), harness_desc(0xB, 3), harness_desc(0x3, 3),
-        mkseg(TSS_A, 0x67, ACC_P | 0xB, 0),                  /* 0x38 busy 32-bit TSS */
-        mkseg(TSS_B, 0x67, ACC_P | 0x9, 0),                  /* 0x40 available */
-        mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(3) | 0xC, 2), /* 0x48 call gate, 2 params */
-        mkgate(SEL_TSS_B, 0, ACC_P | ACC_DPL(3) | 0x5, 0),   /* 0x50 task gate -> TSS B */
-        harness_desc(0x3, 3) & ~(1ull << 47),                /* 0x58 not present */
-        mkseg(TSS_C, 0x60, ACC_P | 0x9, 0),                  /* 0x60 TSS below 0x67 */
+        [SEL_TSS_A / 8] = harness_mkseg(TSS_A, 0x67, ACC_P | 0xB, 0),      /* busy 32-bit TSS */
+        [SEL_TSS_B / 8] = harness_mkseg(TSS_B, 0x67, ACC_P | 0x9, 0),      /* available */
+        [SEL_CALLGATE / 8] = harness_mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(3) | 0xC, 2), /* 2 params */
+        [SEL_TASKGATE / 8] = harness_mkgate(SEL_TSS_B, 0, ACC_P | ACC_DPL(3) | 0x5, 0), /* -> TSS B */
+        [SEL_NP_DATA3 / 8] = harness_desc(0x3, 3) & ~(1ull << 47),         /* not present */
+        [SEL_TSS_C / 8] = harness_mkseg(TSS_C, 0x60, ACC_P | 0x9, 0),      /* TSS below 0x67 */
     };
-    bus_write_block(&h->bus, HARNESS_GDT, gdt, sizeof gdt);
-    struct x86_state *s = &h->cpu.s;
-    s->gdtr.limit = sizeof gdt - 1;
-    s->idtr.base = IDT_BASE;
-    s->idtr.limit = 256 * 8 - 1;
-    s->tr.selector = SEL_TSS_A;
-    s->tr.base = TSS_A;
-    s->tr.limit = 0x67;
-    s->tr.attr = SEG_ATTR_P | 0xB;
-    s->ldtr.selector = 0;
-    s->ldtr.attr = 0;
-    s->eflags = EFLAGS_FIXED1 | EFLAGS_IF;
-    put32(h, TSS_A + TSS_ESP0, RING0_STACK);
-    put32(h, TSS_A + TSS_SS0, SEL_DATA0);
+    h->cpu.s.eflags = EFLAGS_FIXED1 | EFLAGS_IF;
+    harness_system_tables(h, gdt, 13, SEL_TSS_A);
     bus_write_block(&h->bus, HANDLER, "\xf4", 1);            /* HLT */
-    cpu_state_changed(&h->cpu);
 }
-
-/* Run until HLT (or any other exit) and return the exit. */
-static struct cpu_exit run(struct harness *h) { return cpu_run(&h->cpu, 1000, false); }
 
 /* ---------- segment-register loads (SDM Vol. 2B MOV, Vol. 3A 5.6) ---------- */
 
@@ -125,7 +64,7 @@ TEST(mov_ss_null_selector_is_gp0)
     h.cpu.exit_on_exception = 1u << X86_GP;
     harness_code(&h, 0x1000, "\x8e\xd0", 2);                  /* mov ss, ax */
     h.cpu.s.regs[R_EAX] = 0;
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.reason, CPU_EXIT_EXCEPTION);
     CHECK_EQ(x.vector, X86_GP);
     CHECK_EQ(x.error_code, 0);
@@ -141,7 +80,7 @@ TEST(mov_ds_more_privileged_data_is_gp_selector)
     h.cpu.exit_on_exception = 1u << X86_GP;
     harness_code(&h, 0x1000, "\x8e\xd8", 2);                  /* mov ds, ax */
     h.cpu.s.regs[R_EAX] = SEL_DATA0;
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.vector, X86_GP);
     CHECK_EQ(x.error_code, SEL_DATA0);
     harness_destroy(&h);
@@ -155,7 +94,7 @@ TEST(mov_ds_not_present_is_np_selector)
     h.cpu.exit_on_exception = 1u << X86_NP;
     harness_code(&h, 0x1000, "\x8e\xd8", 2);
     h.cpu.s.regs[R_EAX] = SEL_NP_DATA3 | 3;
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.vector, X86_NP);
     CHECK_EQ(x.error_code, SEL_NP_DATA3);
     harness_destroy(&h);
@@ -169,7 +108,7 @@ TEST(mov_ss_rpl_not_cpl_is_gp_selector)
     h.cpu.exit_on_exception = 1u << X86_GP;
     harness_code(&h, 0x1000, "\x8e\xd0", 2);
     h.cpu.s.regs[R_EAX] = SEL_DATA0 | 3;
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.vector, X86_GP);
     CHECK_EQ(x.error_code, SEL_DATA0);
     harness_destroy(&h);
@@ -184,7 +123,7 @@ TEST(null_ds_loads_and_use_is_gp0)
     harness_code(&h, 0x1000, "\x8e\xd8\x8b\x03", 4);          /* mov ds, ax; mov eax, [ebx] */
     h.cpu.s.regs[R_EAX] = 0;
     h.cpu.s.regs[R_EBX] = 0x4000;
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.vector, X86_GP);
     CHECK_EQ(x.error_code, 0);
     CHECK_EQ(h.cpu.s.eip, 0x1002);
@@ -197,11 +136,11 @@ TEST(segment_load_sets_accessed_bit)
 {
     struct harness h;
     prot_init(&h, 0);
-    put64(&h, HARNESS_GDT + 0x10, harness_desc(0x2, 0));      /* data, A = 0 */
+    harness_put64(&h, HARNESS_GDT + 0x10, harness_desc(0x2, 0)); /* data, A = 0 */
     harness_code(&h, 0x1000, "\x8e\xd8\xf4", 3);
     h.cpu.s.regs[R_EAX] = SEL_DATA0;
-    run(&h);
-    CHECK(get32(&h, HARNESS_GDT + 0x14) & 0x100);
+    harness_run(&h);
+    CHECK(harness_get32(&h, HARNESS_GDT + 0x14) & 0x100);
     CHECK(h.cpu.s.seg[SEG_DS].attr & SEG_ATTR_A);
     harness_destroy(&h);
 }
@@ -216,20 +155,20 @@ TEST(int_gate32_ring3_to_ring0_pushes_outer_stack)
 {
     struct harness h;
     prot_init(&h, 3);
-    set_idt(&h, 0x80, mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(3) | 0xE, 0));
+    harness_set_idt(&h, 0x80, harness_mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(3) | 0xE, 0));
     harness_code(&h, 0x1000, "\xcd\x80", 2);
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.reason, CPU_EXIT_HALT);
     CHECK_EQ(h.cpu.s.cpl, 0);
     CHECK_EQ(h.cpu.s.seg[SEG_CS].selector, SEL_CODE0);
     CHECK_EQ(h.cpu.s.seg[SEG_SS].selector, SEL_DATA0);
     uint32_t sp = h.cpu.s.regs[R_ESP];
     CHECK_EQ(sp, RING0_STACK - 20);
-    CHECK_EQ(get32(&h, sp), 0x1002);
-    CHECK_EQ(get32(&h, sp + 4), SEL_CODE3);
-    CHECK(get32(&h, sp + 8) & EFLAGS_IF);
-    CHECK_EQ(get32(&h, sp + 12), HARNESS_STACK);
-    CHECK_EQ(get32(&h, sp + 16), SEL_DATA3);
+    CHECK_EQ(harness_get32(&h, sp), 0x1002);
+    CHECK_EQ(harness_get32(&h, sp + 4), SEL_CODE3);
+    CHECK(harness_get32(&h, sp + 8) & EFLAGS_IF);
+    CHECK_EQ(harness_get32(&h, sp + 12), HARNESS_STACK);
+    CHECK_EQ(harness_get32(&h, sp + 16), SEL_DATA3);
     CHECK_EQ(cpu_get_eflags(&h.cpu) & EFLAGS_IF, 0);
     CHECK_EQ(h.cpu.stats.interrupts[0x80], 1);
     harness_destroy(&h);
@@ -240,13 +179,13 @@ TEST(trap_gate_same_ring_keeps_if)
 {
     struct harness h;
     prot_init(&h, 0);
-    set_idt(&h, 0x40, mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(0) | 0xF, 0));
+    harness_set_idt(&h, 0x40, harness_mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(0) | 0xF, 0));
     harness_code(&h, 0x1000, "\xcd\x40", 2);
-    run(&h);
+    harness_run(&h);
     uint32_t sp = h.cpu.s.regs[R_ESP];
     CHECK_EQ(sp, HARNESS_STACK - 12);
-    CHECK_EQ(get32(&h, sp), 0x1002);
-    CHECK_EQ(get32(&h, sp + 4), SEL_CODE0);
+    CHECK_EQ(harness_get32(&h, sp), 0x1002);
+    CHECK_EQ(harness_get32(&h, sp + 4), SEL_CODE0);
     CHECK(cpu_get_eflags(&h.cpu) & EFLAGS_IF);
     harness_destroy(&h);
 }
@@ -257,9 +196,9 @@ TEST(int_n_gate_dpl0_from_cpl3_is_gp_vector)
     struct harness h;
     prot_init(&h, 3);
     h.cpu.exit_on_exception = 1u << X86_GP;
-    set_idt(&h, 0x30, mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(0) | 0xE, 0));
+    harness_set_idt(&h, 0x30, harness_mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(0) | 0xE, 0));
     harness_code(&h, 0x1000, "\xcd\x30", 2);
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.vector, X86_GP);
     CHECK_EQ(x.error_code, 0x30 * 8 + 2);
     CHECK_EQ(h.cpu.s.regs[R_ESP], HARNESS_STACK);
@@ -272,9 +211,9 @@ TEST(int_n_not_present_gate_is_np_vector)
     struct harness h;
     prot_init(&h, 3);
     h.cpu.exit_on_exception = 1u << X86_NP;
-    set_idt(&h, 0x31, mkgate(SEL_CODE0, HANDLER, ACC_DPL(3) | 0xE, 0));
+    harness_set_idt(&h, 0x31, harness_mkgate(SEL_CODE0, HANDLER, ACC_DPL(3) | 0xE, 0));
     harness_code(&h, 0x1000, "\xcd\x31", 2);
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.vector, X86_NP);
     CHECK_EQ(x.error_code, 0x31 * 8 + 2);
     harness_destroy(&h);
@@ -288,7 +227,7 @@ TEST(exception_beyond_idt_limit_is_gp_with_ext)
     h.cpu.exit_on_exception = 1u << X86_GP;
     h.cpu.s.idtr.limit = 6 * 8 - 1;                           /* vectors 0-5 only */
     harness_code(&h, 0x1000, "\x0f\x0b", 2);                  /* ud2: #UD, vector 6 */
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.vector, X86_GP);
     CHECK_EQ(x.error_code, 6 * 8 + 2 + 1);
     harness_destroy(&h);
@@ -303,16 +242,16 @@ TEST(fault_with_error_code_to_inner_ring)
 {
     struct harness h;
     prot_init(&h, 3);
-    set_idt(&h, X86_GP, mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(0) | 0xE, 0));
+    harness_set_idt(&h, X86_GP, harness_mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(0) | 0xE, 0));
     harness_code(&h, 0x1000, "\xfa", 1);                      /* cli at CPL 3, IOPL 0 */
-    run(&h);
+    harness_run(&h);
     uint32_t sp = h.cpu.s.regs[R_ESP];
     CHECK_EQ(sp, RING0_STACK - 24);
-    CHECK_EQ(get32(&h, sp), 0);                               /* error code */
-    CHECK_EQ(get32(&h, sp + 4), 0x1000);
-    CHECK_EQ(get32(&h, sp + 8), SEL_CODE3);
-    CHECK(get32(&h, sp + 12) & EFLAGS_RF);
-    CHECK_EQ(get32(&h, sp + 20), SEL_DATA3);
+    CHECK_EQ(harness_get32(&h, sp), 0);                       /* error code */
+    CHECK_EQ(harness_get32(&h, sp + 4), 0x1000);
+    CHECK_EQ(harness_get32(&h, sp + 8), SEL_CODE3);
+    CHECK(harness_get32(&h, sp + 12) & EFLAGS_RF);
+    CHECK_EQ(harness_get32(&h, sp + 20), SEL_DATA3);
     harness_destroy(&h);
 }
 
@@ -322,10 +261,10 @@ TEST(inner_ring_interrupt_with_null_ss0_is_ts)
     struct harness h;
     prot_init(&h, 3);
     h.cpu.exit_on_exception = 1u << X86_TS;
-    put32(&h, TSS_A + TSS_SS0, 0);
-    set_idt(&h, 0x80, mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(3) | 0xE, 0));
+    harness_put32(&h, TSS_A + TSS_SS0, 0);
+    harness_set_idt(&h, 0x80, harness_mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(3) | 0xE, 0));
     harness_code(&h, 0x1000, "\xcd\x80", 2);
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.vector, X86_TS);
     CHECK_EQ(x.error_code, 0);
     CHECK_EQ(h.cpu.s.cpl, 3);
@@ -351,10 +290,10 @@ TEST(real_mode_int_uses_ivt)
     s->regs[R_ESP] = 0x7000;
     s->eflags = EFLAGS_FIXED1 | EFLAGS_IF;
     cpu_state_changed(&h.cpu);
-    put32(&h, 0x10 * 4, 0x02000010);                          /* 0200:0010 */
+    harness_put32(&h, 0x10 * 4, 0x02000010);                  /* 0200:0010 */
     bus_write_block(&h.bus, 0x2010, "\xf4", 1);
     harness_code(&h, 0x1000, "\xcd\x10", 2);
-    run(&h);
+    harness_run(&h);
     CHECK_EQ(s->seg[SEG_CS].selector, 0x0200);
     CHECK_EQ(s->seg[SEG_CS].base, 0x2000);
     CHECK_EQ(s->eip, 0x11);
@@ -377,20 +316,20 @@ TEST(call_gate_to_inner_ring_copies_parameters)
     struct harness h;
     prot_init(&h, 3);
     h.cpu.s.regs[R_ESP] = HARNESS_STACK - 8;
-    put32(&h, HARNESS_STACK - 8, 0x1111);
-    put32(&h, HARNESS_STACK - 4, 0x2222);
+    harness_put32(&h, HARNESS_STACK - 8, 0x1111);
+    harness_put32(&h, HARNESS_STACK - 4, 0x2222);
     harness_code(&h, 0x1000, "\x9a\x00\x00\x00\x00\x4b\x00", 7); /* call far 0x4B:0 */
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.reason, CPU_EXIT_HALT);
     CHECK_EQ(h.cpu.s.cpl, 0);
     uint32_t sp = h.cpu.s.regs[R_ESP];
     CHECK_EQ(sp, RING0_STACK - 24);
-    CHECK_EQ(get32(&h, sp), 0x1007);
-    CHECK_EQ(get32(&h, sp + 4), SEL_CODE3);
-    CHECK_EQ(get32(&h, sp + 8), 0x1111);
-    CHECK_EQ(get32(&h, sp + 12), 0x2222);
-    CHECK_EQ(get32(&h, sp + 16), HARNESS_STACK - 8);
-    CHECK_EQ(get32(&h, sp + 20), SEL_DATA3);
+    CHECK_EQ(harness_get32(&h, sp), 0x1007);
+    CHECK_EQ(harness_get32(&h, sp + 4), SEL_CODE3);
+    CHECK_EQ(harness_get32(&h, sp + 8), 0x1111);
+    CHECK_EQ(harness_get32(&h, sp + 12), 0x2222);
+    CHECK_EQ(harness_get32(&h, sp + 16), HARNESS_STACK - 8);
+    CHECK_EQ(harness_get32(&h, sp + 20), SEL_DATA3);
     harness_destroy(&h);
 }
 
@@ -401,7 +340,7 @@ TEST(jmp_call_gate_to_inner_ring_is_gp)
     prot_init(&h, 3);
     h.cpu.exit_on_exception = 1u << X86_GP;
     harness_code(&h, 0x1000, "\xea\x00\x00\x00\x00\x4b\x00", 7); /* jmp far 0x4B:0 */
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.vector, X86_GP);
     CHECK_EQ(x.error_code, SEL_CODE0);
     harness_destroy(&h);
@@ -413,9 +352,9 @@ TEST(far_jmp_beyond_limit_is_gp0)
     struct harness h;
     prot_init(&h, 0);
     h.cpu.exit_on_exception = 1u << X86_GP;
-    put64(&h, HARNESS_GDT + 0x08, mkseg(0, 0xFFFF, ACC_P | ACC_S | 0xB, 0x4)); /* 64 KiB code */
+    harness_put64(&h, HARNESS_GDT + 0x08, harness_mkseg(0, 0xFFFF, ACC_P | ACC_S | 0xB, 0x4)); /* 64 KiB code */
     harness_code(&h, 0x1000, "\xea\x00\x00\x02\x00\x08\x00", 7); /* jmp far 0x08:0x20000 */
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.vector, X86_GP);
     CHECK_EQ(x.error_code, 0);
     harness_destroy(&h);
@@ -430,10 +369,10 @@ TEST(retf_to_ring3_nulls_privileged_data_segments)
     h.cpu.s.seg[SEG_FS].attr = (uint16_t)((h.cpu.s.seg[SEG_FS].attr & ~SEG_ATTR_DPL) | (3u << SEG_ATTR_DPL_SHIFT));
     uint32_t sp = HARNESS_STACK - 16;
     h.cpu.s.regs[R_ESP] = sp;
-    put32(&h, sp, 0x1100);
-    put32(&h, sp + 4, SEL_CODE3);
-    put32(&h, sp + 8, 0x5000);
-    put32(&h, sp + 12, SEL_DATA3);
+    harness_put32(&h, sp, 0x1100);
+    harness_put32(&h, sp + 4, SEL_CODE3);
+    harness_put32(&h, sp + 8, 0x5000);
+    harness_put32(&h, sp + 12, SEL_DATA3);
     harness_code(&h, 0x1000, "\xcb", 1);                      /* retf */
     cpu_run(&h.cpu, 0, true);
     CHECK_EQ(h.cpu.s.cpl, 3);
@@ -455,10 +394,10 @@ TEST(retf_imm_to_outer_ring_adds_to_both_stacks)
     prot_init(&h, 0);
     uint32_t sp = HARNESS_STACK - 24;
     h.cpu.s.regs[R_ESP] = sp;
-    put32(&h, sp, 0x1100);
-    put32(&h, sp + 4, SEL_CODE3);
-    put32(&h, sp + 16, 0x5000);                               /* after 8 bytes of parameters */
-    put32(&h, sp + 20, SEL_DATA3);
+    harness_put32(&h, sp, 0x1100);
+    harness_put32(&h, sp + 4, SEL_CODE3);
+    harness_put32(&h, sp + 16, 0x5000);                       /* after 8 bytes of parameters */
+    harness_put32(&h, sp + 20, SEL_DATA3);
     harness_code(&h, 0x1000, "\xca\x08\x00", 3);              /* retf 8 */
     cpu_run(&h.cpu, 0, true);
     CHECK_EQ(h.cpu.s.cpl, 3);
@@ -474,10 +413,10 @@ TEST(retf_to_inner_ring_is_gp)
     h.cpu.exit_on_exception = 1u << X86_GP;
     uint32_t sp = HARNESS_STACK - 8;
     h.cpu.s.regs[R_ESP] = sp;
-    put32(&h, sp, 0x1100);
-    put32(&h, sp + 4, SEL_CODE0);
+    harness_put32(&h, sp, 0x1100);
+    harness_put32(&h, sp + 4, SEL_CODE0);
     harness_code(&h, 0x1000, "\xcb", 1);
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.vector, X86_GP);
     CHECK_EQ(x.error_code, SEL_CODE0);
     harness_destroy(&h);
@@ -493,11 +432,11 @@ TEST(iret_to_ring3_pops_stack_and_sets_iopl)
     prot_init(&h, 0);
     uint32_t sp = HARNESS_STACK - 20;
     h.cpu.s.regs[R_ESP] = sp;
-    put32(&h, sp, 0x1100);
-    put32(&h, sp + 4, SEL_CODE3);
-    put32(&h, sp + 8, EFLAGS_FIXED1 | EFLAGS_IF | EFLAGS_IOPL | EFLAGS_CF);
-    put32(&h, sp + 12, 0x5000);
-    put32(&h, sp + 16, SEL_DATA3);
+    harness_put32(&h, sp, 0x1100);
+    harness_put32(&h, sp + 4, SEL_CODE3);
+    harness_put32(&h, sp + 8, EFLAGS_FIXED1 | EFLAGS_IF | EFLAGS_IOPL | EFLAGS_CF);
+    harness_put32(&h, sp + 12, 0x5000);
+    harness_put32(&h, sp + 16, SEL_DATA3);
     harness_code(&h, 0x1000, "\xcf", 1);
     cpu_run(&h.cpu, 0, true);
     CHECK_EQ(h.cpu.s.cpl, 3);
@@ -518,9 +457,9 @@ TEST(iret_at_cpl3_keeps_iopl_and_if)
     prot_init(&h, 3);
     uint32_t sp = HARNESS_STACK - 12;
     h.cpu.s.regs[R_ESP] = sp;
-    put32(&h, sp, 0x1100);
-    put32(&h, sp + 4, SEL_CODE3);
-    put32(&h, sp + 8, EFLAGS_FIXED1 | EFLAGS_IOPL);           /* IF = 0, IOPL = 3 */
+    harness_put32(&h, sp, 0x1100);
+    harness_put32(&h, sp + 4, SEL_CODE3);
+    harness_put32(&h, sp + 8, EFLAGS_FIXED1 | EFLAGS_IOPL);   /* IF = 0, IOPL = 3 */
     harness_code(&h, 0x1000, "\xcf", 1);
     cpu_run(&h.cpu, 0, true);
     uint32_t fl = cpu_get_eflags(&h.cpu);
@@ -537,11 +476,11 @@ TEST(iret_to_vm86_is_unsupported_exit)
     prot_init(&h, 0);
     uint32_t sp = HARNESS_STACK - 12;
     h.cpu.s.regs[R_ESP] = sp;
-    put32(&h, sp, 0x1100);
-    put32(&h, sp + 4, 0x1000);
-    put32(&h, sp + 8, EFLAGS_FIXED1 | EFLAGS_VM);
+    harness_put32(&h, sp, 0x1100);
+    harness_put32(&h, sp + 4, 0x1000);
+    harness_put32(&h, sp + 8, EFLAGS_FIXED1 | EFLAGS_VM);
     harness_code(&h, 0x1000, "\xcf", 1);
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.reason, CPU_EXIT_UNSUPPORTED);
     CHECK_EQ(h.cpu.s.cpl, 0);
     harness_destroy(&h);
@@ -561,19 +500,19 @@ TEST(jmp_to_tss_switches_task)
     make_task(&h, TSS_B, 0x1234, 0x5678);
     h.cpu.s.regs[R_ECX] = 0xCAFE;
     harness_code(&h, 0x1000, "\xea\x00\x00\x00\x00\x40\x00", 7); /* jmp far 0x40:0 */
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.reason, CPU_EXIT_HALT);
     CHECK_EQ(h.cpu.s.tr.selector, SEL_TSS_B);
     CHECK_EQ(h.cpu.s.regs[R_EAX], 0x1234);
     CHECK_EQ(h.cpu.s.regs[R_EBX], 0x5678);
     CHECK_EQ(h.cpu.s.regs[R_ESP], 0x60000);
-    CHECK_EQ(get32(&h, TSS_A + TSS_EIP), 0x1007);
-    CHECK_EQ(get32(&h, TSS_A + TSS_EAX + 4), 0xCAFE);         /* ECX saved */
-    CHECK_EQ((get32(&h, HARNESS_GDT + SEL_TSS_A + 4) >> 8) & 0xF, 0x9); /* old: available */
-    CHECK_EQ((get32(&h, HARNESS_GDT + SEL_TSS_B + 4) >> 8) & 0xF, 0xB); /* new: busy */
+    CHECK_EQ(harness_get32(&h, TSS_A + TSS_EIP), 0x1007);
+    CHECK_EQ(harness_get32(&h, TSS_A + TSS_EAX + 4), 0xCAFE); /* ECX saved */
+    CHECK_EQ((harness_get32(&h, HARNESS_GDT + SEL_TSS_A + 4) >> 8) & 0xF, 0x9); /* old: available */
+    CHECK_EQ((harness_get32(&h, HARNESS_GDT + SEL_TSS_B + 4) >> 8) & 0xF, 0xB); /* new: busy */
     CHECK(h.cpu.s.cr0 & CR0_TS);
     CHECK_EQ(cpu_get_eflags(&h.cpu) & EFLAGS_NT, 0);
-    CHECK_EQ(get32(&h, TSS_B + TSS_LINK) & 0xFFFF, 0);
+    CHECK_EQ(harness_get32(&h, TSS_B + TSS_LINK) & 0xFFFF, 0);
     harness_destroy(&h);
 }
 
@@ -584,14 +523,14 @@ TEST(call_task_gate_nests)
     prot_init(&h, 3);
     make_task(&h, TSS_B, 1, 2);
     harness_code(&h, 0x1000, "\x9a\x00\x00\x00\x00\x53\x00", 7); /* call far 0x53:0 */
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.reason, CPU_EXIT_HALT);
     CHECK_EQ(h.cpu.s.tr.selector, SEL_TSS_B);
     CHECK_EQ(h.cpu.s.cpl, 0);
     CHECK(cpu_get_eflags(&h.cpu) & EFLAGS_NT);
-    CHECK_EQ(get32(&h, TSS_B + TSS_LINK) & 0xFFFF, SEL_TSS_A);
-    CHECK_EQ((get32(&h, HARNESS_GDT + SEL_TSS_A + 4) >> 8) & 0xF, 0xB);
-    CHECK_EQ(get32(&h, TSS_A + TSS_CS) & 0xFFFF, SEL_CODE3);
+    CHECK_EQ(harness_get32(&h, TSS_B + TSS_LINK) & 0xFFFF, SEL_TSS_A);
+    CHECK_EQ((harness_get32(&h, HARNESS_GDT + SEL_TSS_A + 4) >> 8) & 0xF, 0xB);
+    CHECK_EQ(harness_get32(&h, TSS_A + TSS_CS) & 0xFFFF, SEL_CODE3);
     harness_destroy(&h);
 }
 
@@ -605,21 +544,21 @@ TEST(iret_with_nt_returns_to_back_linked_task)
     struct harness h;
     prot_init(&h, 0);
     /* Running task B (busy), nested from task A (busy). */
-    put64(&h, HARNESS_GDT + SEL_TSS_B, mkseg(TSS_B, 0x67, ACC_P | 0xB, 0));
+    harness_put64(&h, HARNESS_GDT + SEL_TSS_B, harness_mkseg(TSS_B, 0x67, ACC_P | 0xB, 0));
     h.cpu.s.tr.selector = SEL_TSS_B;
     h.cpu.s.tr.base = TSS_B;
-    put32(&h, TSS_B + TSS_LINK, SEL_TSS_A);
+    harness_put32(&h, TSS_B + TSS_LINK, SEL_TSS_A);
     make_task(&h, TSS_A, 0xAAAA, 0);
     h.cpu.s.eflags |= EFLAGS_NT;
     cpu_state_changed(&h.cpu);
     harness_code(&h, 0x1000, "\xcf", 1);
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.reason, CPU_EXIT_HALT);
     CHECK_EQ(h.cpu.s.tr.selector, SEL_TSS_A);
     CHECK_EQ(h.cpu.s.regs[R_EAX], 0xAAAA);
-    CHECK_EQ((get32(&h, HARNESS_GDT + SEL_TSS_B + 4) >> 8) & 0xF, 0x9);
-    CHECK_EQ(get32(&h, TSS_B + TSS_EFLAGS) & EFLAGS_NT, 0);
-    CHECK_EQ(get32(&h, TSS_B + TSS_EIP), 0x1001);
+    CHECK_EQ((harness_get32(&h, HARNESS_GDT + SEL_TSS_B + 4) >> 8) & 0xF, 0x9);
+    CHECK_EQ(harness_get32(&h, TSS_B + TSS_EFLAGS) & EFLAGS_NT, 0);
+    CHECK_EQ(harness_get32(&h, TSS_B + TSS_EIP), 0x1001);
     harness_destroy(&h);
 }
 
@@ -630,7 +569,7 @@ TEST(task_switch_to_small_tss_is_ts)
     prot_init(&h, 0);
     h.cpu.exit_on_exception = 1u << X86_TS;
     harness_code(&h, 0x1000, "\xea\x00\x00\x00\x00\x60\x00", 7); /* jmp far 0x60:0 */
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.vector, X86_TS);
     CHECK_EQ(x.error_code, SEL_TSS_C);
     CHECK_EQ(h.cpu.s.tr.selector, SEL_TSS_A);
@@ -644,7 +583,7 @@ TEST(jmp_to_busy_tss_is_gp)
     prot_init(&h, 0);
     h.cpu.exit_on_exception = 1u << X86_GP;
     harness_code(&h, 0x1000, "\xea\x00\x00\x00\x00\x38\x00", 7); /* jmp far 0x38:0 (busy) */
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.vector, X86_GP);
     CHECK_EQ(x.error_code, SEL_TSS_A);
     harness_destroy(&h);
@@ -656,14 +595,14 @@ TEST(exception_through_task_gate_pushes_error_on_new_stack)
     struct harness h;
     prot_init(&h, 3);
     make_task(&h, TSS_B, 0, 0);
-    set_idt(&h, X86_GP, mkgate(SEL_TSS_B, 0, ACC_P | 0x5, 0));
+    harness_set_idt(&h, X86_GP, harness_mkgate(SEL_TSS_B, 0, ACC_P | 0x5, 0));
     harness_code(&h, 0x1000, "\xfa", 1);                      /* cli at CPL 3: #GP(0) */
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.reason, CPU_EXIT_HALT);
     CHECK_EQ(h.cpu.s.tr.selector, SEL_TSS_B);
     CHECK_EQ(h.cpu.s.regs[R_ESP], 0x60000 - 4);
-    CHECK_EQ(get32(&h, 0x60000 - 4), 0);
-    CHECK_EQ(get32(&h, TSS_A + TSS_EIP), 0x1000);            /* the faulting instruction */
+    CHECK_EQ(harness_get32(&h, 0x60000 - 4), 0);
+    CHECK_EQ(harness_get32(&h, TSS_A + TSS_EIP), 0x1000);    /* the faulting instruction */
     harness_destroy(&h);
 }
 
@@ -672,9 +611,9 @@ TEST(int_gate16_pushes_words)
 {
     struct harness h;
     prot_init(&h, 3);
-    set_idt(&h, 0x81, mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(3) | 0x6, 0));
+    harness_set_idt(&h, 0x81, harness_mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(3) | 0x6, 0));
     harness_code(&h, 0x1000, "\xcd\x81", 2);
-    run(&h);
+    harness_run(&h);
     uint32_t sp = h.cpu.s.regs[R_ESP];
     CHECK_EQ(sp, RING0_STACK - 10);
     CHECK_EQ(bus_read(&h.bus, sp, 2), 0x1002);
@@ -689,13 +628,13 @@ TEST(into_only_when_overflow)
 {
     struct harness h;
     prot_init(&h, 0);
-    set_idt(&h, X86_OF, mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(3) | 0xE, 0));
+    harness_set_idt(&h, X86_OF, harness_mkgate(SEL_CODE0, HANDLER, ACC_P | ACC_DPL(3) | 0xE, 0));
     /* into (OF = 0: falls through); add al, 0x7f with al = 1 sets OF; into */
     harness_code(&h, 0x1000, "\xce\x04\x7f\xce", 4);
     h.cpu.s.regs[R_EAX] = 1;
-    run(&h);
+    harness_run(&h);
     CHECK_EQ(h.cpu.s.eip, HANDLER + 1);
-    CHECK_EQ(get32(&h, h.cpu.s.regs[R_ESP]), 0x1004);
+    CHECK_EQ(harness_get32(&h, h.cpu.s.regs[R_ESP]), 0x1004);
     CHECK_EQ(h.cpu.stats.interrupts[X86_OF], 1);
     harness_destroy(&h);
 }
@@ -705,7 +644,7 @@ TEST(selector_with_ti_reads_the_ldt)
 {
     struct harness h;
     prot_init(&h, 0);
-    put64(&h, 0x6000 + 8, mkseg(0x12345000, 0xFFF, ACC_P | ACC_S | 0x3, 0x4));
+    harness_put64(&h, 0x6000 + 8, harness_mkseg(0x12345000, 0xFFF, ACC_P | ACC_S | 0x3, 0x4));
     h.cpu.s.ldtr.selector = 0x68;
     h.cpu.s.ldtr.base = 0x6000;
     h.cpu.s.ldtr.limit = 0xF;
@@ -713,7 +652,7 @@ TEST(selector_with_ti_reads_the_ldt)
     cpu_state_changed(&h.cpu);
     harness_code(&h, 0x1000, "\x8e\xc0\xf4", 3);              /* mov es, ax; hlt */
     h.cpu.s.regs[R_EAX] = 0x0C;                               /* index 1, TI = 1, RPL 0 */
-    run(&h);
+    harness_run(&h);
     CHECK_EQ(h.cpu.s.seg[SEG_ES].selector, 0x0C);
     CHECK_EQ(h.cpu.s.seg[SEG_ES].base, 0x12345000);
     CHECK_EQ(h.cpu.s.seg[SEG_ES].limit, 0xFFF);
@@ -726,14 +665,14 @@ TEST(call_to_conforming_code_keeps_cpl)
     struct harness h;
     prot_init(&h, 3);
     h.cpu.exit_on_exception = 1u << X86_GP;                   /* the HLT at CPL 3 ends the run */
-    put64(&h, HARNESS_GDT + 0x08, harness_desc(0xF, 0));      /* conforming, readable, DPL 0 */
+    harness_put64(&h, HARNESS_GDT + 0x08, harness_desc(0xF, 0)); /* conforming, readable, DPL 0 */
     harness_code(&h, 0x1000, "\x9a\x00\x20\x00\x00\x08\x00", 7); /* call far 0x08:0x2000 */
-    struct cpu_exit x = run(&h);
+    struct cpu_exit x = harness_run(&h);
     CHECK_EQ(x.vector, X86_GP);                               /* HLT at CPL 3 */
     CHECK_EQ(h.cpu.s.eip, HANDLER);
     CHECK_EQ(h.cpu.s.cpl, 3);
     CHECK_EQ(h.cpu.s.seg[SEG_CS].selector, 0x0B);             /* RPL := CPL */
-    CHECK_EQ(get32(&h, h.cpu.s.regs[R_ESP]), 0x1007);
+    CHECK_EQ(harness_get32(&h, h.cpu.s.regs[R_ESP]), 0x1007);
     harness_destroy(&h);
 }
 

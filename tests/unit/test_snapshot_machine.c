@@ -47,25 +47,12 @@ struct rig {
     char disk[64];
 };
 
-static bool make_disk(char *path)
-{
-    strcpy(path, "/tmp/trapeze-snap-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0) return false;
-    uint8_t buf[512];
-    for (uint32_t k = 0; k < DISK_SECTORS; k++) {
-        for (uint32_t i = 0; i < 512; i++) buf[i] = disk_byte(k, i);
-        if (write(fd, buf, 512) != 512) { close(fd); return false; }
-    }
-    close(fd);
-    return true;
-}
-
 /* A board booting from reset (the built-in BIOS), a hard disk, no window, no host I/O. */
 static bool rig_open(struct rig *r, uint64_t (*counter)(void *))
 {
     memset(r, 0, sizeof *r);
-    if (!make_disk(r->disk)) return false;
+    strcpy(r->disk, "/tmp/trapeze-snap-XXXXXX");
+    if (test_make_image(r->disk, DISK_SECTORS, disk_byte) < 0) return false;
     struct machine_config c = { 0 };
     c.serial = "none";
     c.debugcon = "none";

@@ -21,11 +21,15 @@ static const uint8_t store_code[] = {
     0xF4,                             /* 0x100B */
 };
 
-static uint32_t ram32(struct harness *h, uint32_t paddr)
+/* A ring-0 harness (tests/cpu_harness.h) running 'code' at 0x1000 with one
+ * watchpoint set: its first exit, within 100 instructions. */
+static struct cpu_exit run_watched(struct harness *h, const void *code, uint32_t len, uint32_t addr,
+                                   uint32_t size, enum cpu_watch_kind kind, bool physical)
 {
-    uint32_t v;
-    bus_read_block(&h->bus, paddr, &v, 4);
-    return v;
+    harness_init(h, 0);
+    harness_code(h, 0x1000, code, len);
+    CHECK_EQ(cpu_set_watchpoint(&h->cpu, addr, size, kind, physical), 0);
+    return cpu_run(&h->cpu, 100, false);
 }
 
 /* A write to a watched byte stops after the MOV, its store done. */
@@ -42,7 +46,7 @@ TEST(linear_write_watch_traps_after_the_store)
     CHECK_EQ(x.watch_kind, CPU_WATCH_WRITE);
     CHECK(!x.watch_physical);
     CHECK_EQ(h.cpu.s.eip, 0x100A);           /* after the MOV: a trap */
-    CHECK_EQ(ram32(&h, 0x3000), 0x11223344);
+    CHECK_EQ(harness_get32(&h, 0x3000), 0x11223344);
     CHECK_EQ(h.cpu.stats.instructions, 2);
     CHECK_EQ(h.cpu.s.dr[6], dr6);            /* the guest sees nothing */
     x = cpu_run(&h.cpu, 100, false);
@@ -54,10 +58,7 @@ TEST(linear_write_watch_traps_after_the_store)
 TEST(linear_watch_reports_first_watched_byte)
 {
     struct harness h;
-    harness_init(&h, 0);
-    harness_code(&h, 0x1000, store_code, sizeof store_code);
-    CHECK_EQ(cpu_set_watchpoint(&h.cpu, 0x2FFE, 4, CPU_WATCH_ACCESS, false), 0);
-    struct cpu_exit x = cpu_run(&h.cpu, 100, false);
+    struct cpu_exit x = run_watched(&h, store_code, sizeof store_code, 0x2FFE, 4, CPU_WATCH_ACCESS, false);
     CHECK_EQ(x.reason, CPU_EXIT_WATCHPOINT);
     CHECK_EQ(x.address, 0x3000);
     CHECK_EQ(x.watch_kind, CPU_WATCH_ACCESS);
@@ -74,10 +75,7 @@ TEST(read_watch_ignores_writes_and_stops_after_the_load)
         0xF4,                                 /* 0x1010 hlt */
     };
     struct harness h;
-    harness_init(&h, 0);
-    harness_code(&h, 0x1000, code, sizeof code);
-    CHECK_EQ(cpu_set_watchpoint(&h.cpu, 0x3000, 4, CPU_WATCH_READ, false), 0);
-    struct cpu_exit x = cpu_run(&h.cpu, 100, false);
+    struct cpu_exit x = run_watched(&h, code, sizeof code, 0x3000, 4, CPU_WATCH_READ, false);
     CHECK_EQ(x.reason, CPU_EXIT_WATCHPOINT);
     CHECK_EQ(x.watch_kind, CPU_WATCH_READ);
     CHECK_EQ(h.cpu.s.eip, 0x1010);
@@ -93,13 +91,10 @@ TEST(read_modify_write_counts_as_a_read)
         0xF4,                                 /* 0x1006 hlt */
     };
     struct harness h;
-    harness_init(&h, 0);
-    harness_code(&h, 0x1000, code, sizeof code);
-    CHECK_EQ(cpu_set_watchpoint(&h.cpu, 0x3000, 4, CPU_WATCH_READ, false), 0);
-    struct cpu_exit x = cpu_run(&h.cpu, 100, false);
+    struct cpu_exit x = run_watched(&h, code, sizeof code, 0x3000, 4, CPU_WATCH_READ, false);
     CHECK_EQ(x.reason, CPU_EXIT_WATCHPOINT);
     CHECK_EQ(h.cpu.s.eip, 0x1006);
-    CHECK_EQ(ram32(&h, 0x3000), 1);
+    CHECK_EQ(harness_get32(&h, 0x3000), 1);
     harness_destroy(&h);
 }
 
@@ -108,10 +103,7 @@ TEST(push_hits_a_watch_on_the_stack)
 {
     static const uint8_t code[] = { 0x50, 0xF4 };   /* push eax (50+rd); hlt */
     struct harness h;
-    harness_init(&h, 0);
-    harness_code(&h, 0x1000, code, sizeof code);
-    CHECK_EQ(cpu_set_watchpoint(&h.cpu, HARNESS_STACK - 4, 4, CPU_WATCH_WRITE, false), 0);
-    struct cpu_exit x = cpu_run(&h.cpu, 100, false);
+    struct cpu_exit x = run_watched(&h, code, sizeof code, HARNESS_STACK - 4, 4, CPU_WATCH_WRITE, false);
     CHECK_EQ(x.reason, CPU_EXIT_WATCHPOINT);
     CHECK_EQ(x.address, HARNESS_STACK - 4);
     CHECK_EQ(h.cpu.s.eip, 0x1001);
@@ -139,7 +131,7 @@ TEST(physical_watch_sees_the_physical_address)
     CHECK(x.watch_physical);
     CHECK_EQ(x.address, 0x13001);
     CHECK_EQ(h.cpu.s.eip, 0x100A);
-    CHECK_EQ(ram32(&h, 0x13000), 0x11223344);
+    CHECK_EQ(harness_get32(&h, 0x13000), 0x11223344);
     harness_destroy(&h);
 }
 
@@ -180,13 +172,10 @@ TEST(physical_watch_set_after_tlb_filled)
 TEST(physical_watch_ignores_instruction_fetch)
 {
     struct harness h;
-    harness_init(&h, 0);
-    harness_code(&h, 0x1000, store_code, sizeof store_code);
-    CHECK_EQ(cpu_set_watchpoint(&h.cpu, 0x1000, 16, CPU_WATCH_ACCESS, true), 0);
-    struct cpu_exit x = cpu_run(&h.cpu, 100, false);
+    struct cpu_exit x = run_watched(&h, store_code, sizeof store_code, 0x1000, 16, CPU_WATCH_ACCESS, true);
     CHECK_EQ(x.reason, CPU_EXIT_HALT);
     CHECK_EQ(h.cpu.s.eip, 0x100C);
-    CHECK_EQ(ram32(&h, 0x3000), 0x11223344);
+    CHECK_EQ(harness_get32(&h, 0x3000), 0x11223344);
     harness_destroy(&h);
 }
 
