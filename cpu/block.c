@@ -184,7 +184,6 @@ struct decoded_block *block_lookup_slow(struct cpu *cpu)
         uint32_t error;
         if (!mmu_fill(&cpu->mmu, &cpu->s, lin, MMU_FETCH, user, &paddr, &error))
             cpu_page_fault(cpu, lin, error);
-        e = &cpu->mmu.tlb[user][(lin >> PAGE_SHIFT) % TLB_ENTRIES];
     }
     bool host = e->tag_read == (lin & PAGE_MASK);
     uint32_t page = paddr >> PAGE_SHIFT;

@@ -54,11 +54,19 @@ _Noreturn static void segment_fault(struct cpu *cpu, int seg)
     cpu_fault_err(cpu, seg == SEG_SS ? X86_SS : X86_GP, 0);
 }
 
-void cpu_check_segment(struct cpu *cpu, int seg, uint32_t off, uint32_t len, bool write)
+/* The segment check of every segment-relative access.  Returns the segment. */
+static inline const struct x86_segment *check_segment(struct cpu *cpu, int seg, uint32_t off,
+                                                      uint32_t len, bool write)
 {
     const struct x86_segment *sg = &cpu->s.seg[seg];
     if (unlikely(!seg_type_ok(cpu, sg, write) || !seg_limit_ok(sg, off, len)))
         segment_fault(cpu, seg);
+    return sg;
+}
+
+void cpu_check_segment(struct cpu *cpu, int seg, uint32_t off, uint32_t len, bool write)
+{
+    check_segment(cpu, seg, off, len, write);
 }
 
 /* ---------- linear accesses ---------- */
@@ -181,9 +189,7 @@ void cpu_write_lin(struct cpu *cpu, uint32_t lin, uint32_t value, unsigned size,
 
 uint32_t cpu_read(struct cpu *cpu, int seg, uint32_t off, unsigned size)
 {
-    const struct x86_segment *sg = &cpu->s.seg[seg];
-    if (unlikely(!seg_type_ok(cpu, sg, false) || !seg_limit_ok(sg, off, size)))
-        segment_fault(cpu, seg);
+    const struct x86_segment *sg = check_segment(cpu, seg, off, size, false);
     uint32_t lin = sg->base + off;
     uint32_t v = lin_read(cpu, lin, size, cpu->mmu_user);
     if (unlikely(cpu->data_breakpoints_active))
@@ -193,9 +199,7 @@ uint32_t cpu_read(struct cpu *cpu, int seg, uint32_t off, unsigned size)
 
 uint32_t cpu_read_rmw(struct cpu *cpu, int seg, uint32_t off, unsigned size)
 {
-    const struct x86_segment *sg = &cpu->s.seg[seg];
-    if (unlikely(!seg_type_ok(cpu, sg, true) || !seg_limit_ok(sg, off, size)))
-        segment_fault(cpu, seg);
+    const struct x86_segment *sg = check_segment(cpu, seg, off, size, true);
     uint32_t lin = sg->base + off;
     bool user = cpu->mmu_user;
     struct tlb_entry *e = &cpu->mmu.tlb[user][(lin >> PAGE_SHIFT) % TLB_ENTRIES];
@@ -213,9 +217,7 @@ uint32_t cpu_read_rmw(struct cpu *cpu, int seg, uint32_t off, unsigned size)
 
 void cpu_write(struct cpu *cpu, int seg, uint32_t off, uint32_t value, unsigned size)
 {
-    const struct x86_segment *sg = &cpu->s.seg[seg];
-    if (unlikely(!seg_type_ok(cpu, sg, true) || !seg_limit_ok(sg, off, size)))
-        segment_fault(cpu, seg);
+    const struct x86_segment *sg = check_segment(cpu, seg, off, size, true);
     uint32_t lin = sg->base + off;
     lin_write(cpu, lin, value, size, cpu->mmu_user);
     if (unlikely(cpu->data_breakpoints_active))

@@ -33,11 +33,6 @@ void kbd_terminal_destroy(struct kbd_terminal *t)
         chardev_close(&t->in);
 }
 
-bool kbd_terminal_active(const struct kbd_terminal *t)
-{
-    return chardev_has_input(&t->in);
-}
-
 /* US layout: the key (HID usage) for a printable ASCII byte, and whether Shift is held. */
 static unsigned ascii_key(uint8_t c, bool *shift)
 {

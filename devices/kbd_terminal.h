@@ -36,8 +36,6 @@ struct kbd_terminal {
  */
 void kbd_terminal_init(struct kbd_terminal *t, struct i8042 *kbd);
 void kbd_terminal_destroy(struct kbd_terminal *t);
-/* Whether stdin is being read as the keyboard. */
-bool kbd_terminal_active(const struct kbd_terminal *t);
 /* From the run loop (machine_poll): read what was typed, feed the keyboard. */
 void kbd_terminal_poll(struct kbd_terminal *t);
 

@@ -139,9 +139,6 @@ struct machine {
     bool boot_from_reset;
 };
 
-/* The PIC's CPU side (&m->irq_source), for engines that cannot include cpu.h. */
-const struct cpu_irq_source *machine_irq_source(const struct machine *m);
-
 /* Build the board; prints one clear error line and returns -errno on failure. */
 int machine_init(struct machine *m, const struct machine_config *config);
 void machine_destroy(struct machine *m);

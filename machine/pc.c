@@ -350,11 +350,6 @@ void machine_destroy(struct machine *m)
     pc_release(m);
 }
 
-const struct cpu_irq_source *machine_irq_source(const struct machine *m)
-{
-    return &m->irq_source;
-}
-
 void machine_stop(struct machine *m, enum machine_stop reason)
 {
     if (m->stop_reason == MACHINE_RUNNING)

@@ -466,7 +466,7 @@ void cmdline_usage(FILE *out)
 "  -append STRING        its command line\n"
 "  -initrd 'F1 ARGS,F2'  Multiboot modules, each optionally followed by its arguments\n"
 "  -bios FILE            map a ROM image below 4 GiB (last 128 KiB below 1 MiB); start at F000:FFF0\n"
-"Disks (raw images; the BIOS that boots them comes next):\n"
+"Disks (raw images, booted by the BIOS, or read by a -kernel guest):\n"
 "  -hda FILE, -hdb FILE  IDE primary master / slave (also: a bare FILE is -hda)\n"
 "  -fda FILE, -fdb FILE  floppy A / B (1.44 MB, 720 KB, 1.2 MB, 2.88 MB), for the BIOS's int 13h\n"
 "  -drive file=F,if=ide|floppy,index=0|1,media=disk,format=raw,readonly=on\n"

@@ -37,12 +37,6 @@ static const struct engine_row *engine_row_find(const char *name)
     return NULL;
 }
 
-const struct engine_ops *engine_find(const char *name)
-{
-    const struct engine_row *row = engine_row_find(name);
-    return row ? row->ops : NULL;
-}
-
 bool engine_known(const char *name)
 {
     return engine_row_find(name) != NULL;

@@ -96,9 +96,6 @@ struct engine {
     void *priv;
 };
 
-/* Look an engine up by name ("emu", "tae", "bt", "kvm"); NULL if unknown or not built yet. */
-const struct engine_ops *engine_find(const char *name);
-
 /* Whether 'name' is one of DESIGN.md's engines, built or not. */
 bool engine_known(const char *name);
 

@@ -26,6 +26,19 @@ run timer-icount-shift0 -icount shift=0
 # How little host CPU an idle (halted) guest costs is a speed figure: it is
 # measured by `make bench` (bench/run.sh, "idle"), not asserted here.
 
+# At a monitor prompt the virtual clock stands still (machine/clock.h): the
+# PIT's count element (CE, counting down at 1.193182 MHz while time flows)
+# reads the same before and after half a second of real time at the prompt.
+(echo "break main.wait"; echo c; echo "info pit"; sleep 0.5; echo "info pit"; echo quit) |
+    timeout 20 "$TRAPEZE" -kernel "$KERNEL" -display none -serial none -monitor >"$tmp/mon" 2>&1
+ces=$(grep -o "CE [0-9a-f]*" "$tmp/mon" | head -n 2 | tr '\n' ' ')
+set -- $ces
+if [ $# -eq 4 ] && [ "$2" = "$4" ]; then
+    echo "PASS timer-clock-stops-at-monitor-prompt"
+else
+    fail "timer-clock-stops-at-monitor-prompt: PIT counts read '$ces' (want two equal values)"
+fi
+
 if ! have_qemu; then
     echo "SKIP timer-matches-qemu: qemu-system-i386 is not installed"
     exit $failed

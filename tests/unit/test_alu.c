@@ -77,6 +77,23 @@ TEST(sbb_borrow_in)
     harness_destroy(&h);
 }
 
+/*
+ * ADD AL, 8 (04 08) with AL = 08: 10.  AF is the carry out of bit 3
+ * (SDM Vol. 1 3.4.3.1), so AF = 1 though bit 3 of the result is 0;
+ * 10h has one bit set, so PF = 0.
+ */
+TEST(add_af_is_carry_out_of_bit3)
+{
+    struct harness h;
+    setup(&h);
+    h.cpu.s.regs[R_EAX] = 0x08;
+    set_flags(&h, 0);
+    check_step(&h, run1(&h, "\x04\x08", 2), 2);
+    CHECK_EQ(h.cpu.s.regs[R_EAX], 0x10);
+    CHECK_EQ(arith(&h), EFLAGS_AF);
+    harness_destroy(&h);
+}
+
 /* 83 C0 FF is ADD EAX, -1: the imm8 is sign-extended (SDM Vol. 2A ADD). */
 TEST(grp1_imm8_sign_extended)
 {

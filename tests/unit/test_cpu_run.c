@@ -43,16 +43,19 @@ TEST(cli_at_cpl0_then_hlt_exits_halt)
     harness_destroy(&h);
 }
 
-/* A budget of N instructions runs exactly N (here: INC EAX in a loop). */
+/*
+ * A budget of N instructions runs exactly N (here: INC EAX in a loop of
+ * four).  1001 ends inside the loop's block: 250 loops and one INC.
+ */
 TEST(budget_is_exact)
 {
     struct harness h;
     harness_init(&h, 0);
     harness_code(&h, 0x1000, "\x40\x40\x40\xeb\xfb", 5); /* inc eax x3; jmp -5 */
-    struct cpu_exit x = cpu_run(&h.cpu, 1000, false);
+    struct cpu_exit x = cpu_run(&h.cpu, 1001, false);
     CHECK_EQ(x.reason, CPU_EXIT_BUDGET);
-    CHECK_EQ(h.cpu.stats.instructions, 1000);
-    CHECK_EQ(h.cpu.s.regs[R_EAX], 750);
+    CHECK_EQ(h.cpu.stats.instructions, 1001);
+    CHECK_EQ(h.cpu.s.regs[R_EAX], 751);
     harness_destroy(&h);
 }
 
@@ -130,17 +133,22 @@ TEST(self_modifying_code_in_same_block)
     harness_destroy(&h);
 }
 
-/* Code that already ran (cached) and is then rewritten runs the new bytes. */
+/*
+ * Code that already ran (cached, and warm in the linear jump cache: the
+ * second call finds it there) and is then rewritten runs the new bytes.
+ *   0x2000: inc eax; ret
+ *   0x1000: call 0x2000; call 0x2000; mov byte [0x2000], 0x43; call 0x2000; hlt
+ */
 TEST(self_modifying_code_after_caching)
 {
     struct harness h;
     harness_init(&h, 0);
-    /* 0x2000: inc eax; ret.  0x1000: call 0x2000; mov byte [0x2000], 0x43; call 0x2000; hlt */
     bus_write_block(&h.bus, 0x2000, "\x40\xc3", 2);
-    harness_code(&h, 0x1000, "\xe8\xfb\x0f\x00\x00" "\xc6\x05\x00\x20\x00\x00\x43" "\xe8\xef\x0f\x00\x00" "\xf4", 18);
+    harness_code(&h, 0x1000, "\xe8\xfb\x0f\x00\x00" "\xe8\xf6\x0f\x00\x00"
+                             "\xc6\x05\x00\x20\x00\x00\x43" "\xe8\xea\x0f\x00\x00" "\xf4", 23);
     struct cpu_exit x = cpu_run(&h.cpu, 100, false);
     CHECK_EQ(x.reason, CPU_EXIT_HALT);
-    CHECK_EQ(h.cpu.s.regs[R_EAX], 1);
+    CHECK_EQ(h.cpu.s.regs[R_EAX], 2);
     CHECK_EQ(h.cpu.s.regs[R_EBX], 1);
     CHECK(h.cpu.stats.block_invalidations >= 1);
     harness_destroy(&h);
