@@ -74,6 +74,12 @@ void cpu_state_changed(struct cpu *cpu)
     cpu->end_block = true;
 }
 
+void cpu_forget_code(struct cpu *cpu)
+{
+    block_cache_flush(cpu);
+    cpu->end_block = true;
+}
+
 void cpu_get_state(struct cpu *cpu, struct x86_state *out)
 {
     flags_materialize(cpu);

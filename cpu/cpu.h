@@ -260,6 +260,13 @@ uint32_t cpu_get_eflags(struct cpu *cpu);
 /* Code-segment mode, for the disassembler: 16 or 32. */
 int cpu_code_bits(const struct cpu *cpu);
 
+/*
+ * RAM changed where the CPU could not see it - another engine (KVM) ran
+ * the guest on the same RAM, so no write went through the code-page
+ * hooks: forget every decoded block.
+ */
+void cpu_forget_code(struct cpu *cpu);
+
 /* Recompute derived caches after the state changed (CPL, TLB half, slow checks). */
 void cpu_state_changed(struct cpu *cpu);
 

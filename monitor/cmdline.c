@@ -159,6 +159,15 @@ static int parse_engine(struct options *o, const char *arg)
     return 0;
 }
 
+/* -kvm-fallback on|off: the software CPU stands in where the host's KVM cannot run the guest. */
+static int parse_kvm_fallback(struct options *o, const char *arg)
+{
+    if (!strcmp(arg, "on")) o->engine_options.kvm_fallback = true;
+    else if (!strcmp(arg, "off")) o->engine_options.kvm_fallback = false;
+    else return bad("-kvm-fallback %s: use on or off", arg);
+    return 0;
+}
+
 /* -rtc base=utc|localtime|YYYY-MM-DDTHH:MM:SS|YYYY-MM-DD[,clock=vm] */
 static int parse_rtc(struct options *o, const char *arg)
 {
@@ -381,6 +390,7 @@ static const struct option_row option_table[] = {
     { "smp",       true,  parse_smp,      NULL },
     { "bios",      true,  set_bios,       NULL },
     { "engine",    true,  parse_engine,   NULL },
+    { "kvm-fallback", true, parse_kvm_fallback, NULL },
     { "stats",     false, set_stats,      NULL },
     { "icount",    true,  parse_icount,   NULL },
     { "rtc",       true,  parse_rtc,      NULL },
@@ -408,6 +418,7 @@ int cmdline_parse(struct options *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
     o->engine = "emu";
+    o->engine_options = engine_default_options();
     o->icount_shift = -1;
 
     for (int i = 1; i < argc; i++) {
@@ -485,6 +496,8 @@ void cmdline_usage(FILE *out)
 "  -sdl-screenshot FILE  test aid: the window's pixels as a PPM when the run ends (needs sdl)\n"
 "Running:\n"
 "  -engine emu|tae|bt|kvm  execution engine (default emu; kvm needs /dev/kvm; tae, bt come later)\n"
+"  -kvm-fallback on|off  kvm: where the host cannot run the guest, the software CPU stands\n"
+"                        in (on, the default), or the run stops with one line (off, status 6)\n"
 "  -stats                print engine statistics to stderr at exit\n"
 "  -icount shift=N       virtual time counts instructions, 2^N ns each (deterministic)\n"
 "  -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS][,clock=vm]  the RTC's start time (default utc)\n"

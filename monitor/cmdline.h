@@ -16,10 +16,12 @@
 #include <stdio.h>
 
 #include "machine/machine.h"
+#include "vmm/engine.h"
 
 struct options {
     struct machine_config machine;
     const char *engine;           /* -engine, default "emu" */
+    struct engine_options engine_options;   /* -kvm-fallback on|off */
     bool stats;                   /* -stats: engine statistics on stderr at exit */
     bool help;                    /* -help: print usage and exit 0 */
     bool version;                 /* -version */

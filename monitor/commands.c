@@ -1121,7 +1121,7 @@ static void cmd_info(struct monitor *mon, int argc, char **argv, const char *suf
     struct x86_state s;
     get_state(mon, &s);
     if (argc == 1) {
-        say(mon, "info break | display | registers | gdt | idt | ldt | tss | pt | tlb | fault | DEVICE\n");
+        say(mon, "info break | display | registers | gdt | idt | ldt | tss | pt | tlb | fault | engine | kvm | DEVICE\n");
         say(mon, "(also: uart = com1 + com2, rtc = cmos, keyboard = i8042)\n");
         say(mon, "devices:");
         for (int k = 0; k < mon->machine->device_count; k++) say(mon, " %s", mon->machine->devices[k].name);
@@ -1138,7 +1138,15 @@ static void cmd_info(struct monitor *mon, int argc, char **argv, const char *suf
     else if (!strcmp(w, "tss")) tables_print_tss(mon->out, mon->engine, &s);
     else if (!strcmp(w, "pt") || !strcmp(w, "mem") || !strcmp(w, "tab")) tables_print_pt(mon->out, mon->machine, &s);
     else if (!strcmp(w, "tlb")) print_counters(mon, true);
-    else if (!strcmp(w, "fault")) {
+    else if (!strcmp(w, "engine") || !strcmp(w, "kvm")) {
+        const struct engine_ops *ops = mon->engine->ops;
+        if (!strcmp(w, "kvm") && strcmp(ops->name, "kvm") != 0)
+            say(mon, "error: info kvm: the engine is %s (run with -engine kvm; `info engine` describes this one)\n", ops->name);
+        else if (ops->print_info)
+            ops->print_info(mon->engine, mon->out);
+        else
+            say(mon, "engine %s\n", ops->name);
+    } else if (!strcmp(w, "fault")) {
         if (mon->runner->finished && mon->runner->status == STATUS_GUEST_STUCK)
             mon->engine->ops->print_fault_report(mon->engine, mon->out);
         else
@@ -1329,7 +1337,7 @@ static const struct command commands[] = {
     { "disas", "u", cmd_disas, "disas [ADDR] [N]", "disassemble N instructions (default 10) at ADDR (default CS:EIP)" },
     { "write", NULL, cmd_write, "write ADDR VALUE [1|2|4]", "write VALUE (size bytes, default 4) to linear memory" },
     { "writep", NULL, cmd_write, "writep ADDR VALUE [1|2|4]", "write VALUE to physical memory" },
-    { "info", "i", cmd_info, "info [break|display|registers|gdt|idt|ldt|tss|pt|tlb|fault|DEVICE]", "the tables decoded, breakpoints, the fault chain, a device's registers; `info` alone lists devices" },
+    { "info", "i", cmd_info, "info [break|display|registers|gdt|idt|ldt|tss|pt|tlb|fault|engine|kvm|DEVICE]", "the tables decoded, breakpoints, the fault chain, the engine (kvm: its host and fallback), a device's registers; `info` alone lists devices" },
     { "translate", "tr", cmd_translate, "translate ADDR", "walk the page tables for a linear address: each level, its bits, the physical address or the #PF" },
     { "stats", NULL, cmd_stats, "stats", "instructions, exceptions and interrupts by vector, TLB counters" },
     { "display", NULL, cmd_display, "display EXPR | display/NFU ADDR", "show an expression or memory at every stop (without argument: show them now)" },

@@ -62,7 +62,7 @@ int main(int argc, char **argv)
         free(m);
         return runner_status_for_error(err);
     }
-    err = engine_create(&e, o.engine, m);
+    err = engine_create_with(&e, o.engine, m, &o.engine_options);
     if (err < 0) {
         machine_destroy(m);
         free(m);

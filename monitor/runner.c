@@ -212,7 +212,7 @@ static enum run_result run_guest(struct runner *r, uint64_t max_instructions, bo
             return RUN_STEPPED;
         case ENGINE_EXIT_ERROR:
             fprintf(stderr, "trapeze: %s\n", x.message ? x.message : "the engine cannot go on");
-            return finish(r, STATUS_GUEST_STUCK);
+            return finish(r, x.host_failure ? STATUS_HOST : STATUS_GUEST_STUCK);
         }
         if (r->poll) r->poll(r->poll_opaque);
         if (r->interrupted) {

@@ -71,7 +71,7 @@ static int shell_key_continue(int count, int key)
 }
 
 static const char *const info_topics[] = { "break", "display", "registers", "gdt", "idt", "ldt", "tss",
-                                            "pt", "tlb", "fault",
+                                            "pt", "tlb", "fault", "engine", "kvm",
                                             /* cmd_info's names for devices registered under chip names */
                                             "uart", "serial", "rtc", "keyboard", "kbd", NULL };
 

@@ -3,7 +3,8 @@
 #
 # A test program is any executable that prints "PASS name", "FAIL name..."
 # and "SKIP name: why" lines (tests/test.h does it for C tests; guest tests
-# are shell scripts in tests/guests/).  Usage: tests/run.sh PROGRAM...
+# are shell scripts in tests/guests/); "INFO what" lines (the host's KVM
+# kind, say) are shown even when the program passed.  Usage: tests/run.sh PROGRAM...
 # The closing line is "N passed, N failed, N skipped"; the exit status is 1
 # when anything failed (or a program died without saying why).
 jobs=${TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -32,7 +33,7 @@ for f in "$out"/*.out; do
         echo "---- $name"
         cat "$f"
     else
-        grep '^SKIP' "$f"
+        grep -e '^SKIP' -e '^INFO' "$f"
     fi
     pass=$((pass + $(grep -c '^PASS' "$f")))
     fail=$((fail + $(grep -c '^FAIL' "$f")))

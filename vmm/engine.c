@@ -65,7 +65,19 @@ int engine_available(const char *name)
     return 0;
 }
 
+struct engine_options engine_default_options(void)
+{
+    return (struct engine_options){ .kvm_fallback = true };
+}
+
 int engine_create(struct engine *e, const char *name, struct machine *m)
+{
+    struct engine_options defaults = engine_default_options();
+    return engine_create_with(e, name, m, &defaults);
+}
+
+int engine_create_with(struct engine *e, const char *name, struct machine *m,
+                       const struct engine_options *options)
 {
     memset(e, 0, sizeof *e);
     int err = engine_available(name);
@@ -74,6 +86,7 @@ int engine_create(struct engine *e, const char *name, struct machine *m)
     const struct engine_row *row = engine_row_find(name);
     e->ops = row->ops;
     e->machine = m;
+    e->options = *options;
     err = e->ops->create(e, m);
     if (err < 0)
         e->ops = NULL;

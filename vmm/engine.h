@@ -40,6 +40,16 @@ struct engine_exit {
     const char *message;      /* ERROR: one line */
     enum engine_watch_kind watch_kind;   /* WATCHPOINT: the kind of the one hit */
     bool watch_physical;                 /* WATCHPOINT: it watches physical addresses */
+    bool host_failure;        /* ERROR: the host cannot go on (KVM), not the guest: status 6 */
+};
+
+/* Choices the command line makes for an engine (engine_create_with). */
+struct engine_options {
+    /* kvm: when the host cannot run the guest (a mode it has no native
+       support for, an emulation failure, no progress), move the guest to
+       the software CPU and back (-kvm-fallback on, the default); false:
+       stop with one line naming the host limit (-kvm-fallback off). */
+    bool kvm_fallback;
 };
 
 struct engine_stats_line { const char *name; uint64_t value; };
@@ -88,13 +98,20 @@ struct engine_ops {
     bool (*write_linear)(struct engine *e, uint32_t lin, const void *buf, uint32_t len);
     /* Copy the event counters (struct engine_counters). */
     void (*get_counters)(struct engine *e, struct engine_counters *c);
+    /* What the engine runs on and how it stands now (the monitor's
+       `info engine`, `info kvm`); NULL: nothing beyond its name. */
+    void (*print_info)(struct engine *e, FILE *out);
 };
 
 struct engine {
     const struct engine_ops *ops;
     struct machine *machine;
+    struct engine_options options;
     void *priv;
 };
+
+/* The defaults: what engine_create uses. */
+struct engine_options engine_default_options(void);
 
 /* Whether 'name' is one of DESIGN.md's engines, built or not. */
 bool engine_known(const char *name);
@@ -112,6 +129,9 @@ int engine_available(const char *name);
  * issue, -ENODEV no /dev/kvm, others from the engine's create (host).
  */
 int engine_create(struct engine *e, const char *name, struct machine *m);
+/* The same with the command line's choices. */
+int engine_create_with(struct engine *e, const char *name, struct machine *m,
+                       const struct engine_options *options);
 void engine_destroy(struct engine *e);
 
 #endif

@@ -14,6 +14,7 @@
 #include "cpu/cpu.h"
 #include "machine/machine.h"
 #include "vmm/engine.h"
+#include "vmm/engine_emu.h"
 
 static struct cpu *emu_cpu(struct engine *e) { return e->priv; }
 
@@ -138,6 +139,26 @@ static struct engine_exit emu_step(struct engine *e)
 
 static void emu_get_state(struct engine *e, struct x86_state *s) { cpu_get_state(emu_cpu(e), s); }
 static void emu_set_state(struct engine *e, const struct x86_state *s) { cpu_set_state(emu_cpu(e), s); }
+void engine_emu_memory_changed(struct engine *e) { cpu_forget_code(emu_cpu(e)); }
+
+void engine_emu_inject(struct engine *e, int vector, bool has_error, uint32_t error_code)
+{
+    cpu_inject_interrupt(emu_cpu(e), vector, has_error, error_code);
+}
+
+void engine_emu_resume_from_breakpoint(struct engine *e)
+{
+    struct cpu *cpu = emu_cpu(e);
+    cpu->breakpoint_resume_armed = true;
+    cpu->breakpoint_resume_lin = cpu->s.seg[SEG_CS].base + cpu->s.eip;
+}
+
+static void emu_print_info(struct engine *e, FILE *out)
+{
+    fprintf(out, "engine emu: the software CPU runs the guest at its true privilege levels "
+                 "(%llu instructions so far)\n", (unsigned long long)emu_cpu(e)->stats.instructions);
+}
+
 static int emu_set_breakpoint(struct engine *e, uint32_t lin) { return cpu_set_breakpoint(emu_cpu(e), lin); }
 static int emu_clear_breakpoint(struct engine *e, uint32_t lin) { return cpu_clear_breakpoint(emu_cpu(e), lin); }
 static void emu_request_exit(struct engine *e) { cpu_request_exit(emu_cpu(e)); }
@@ -278,4 +299,5 @@ const struct engine_ops engine_emu_ops = {
     .read_linear = emu_read_linear,
     .write_linear = emu_write_linear,
     .get_counters = emu_get_counters,
+    .print_info = emu_print_info,
 };

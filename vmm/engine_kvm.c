@@ -66,6 +66,8 @@
 
 #include "machine/machine.h"
 #include "vmm/engine.h"
+#include "vmm/engine_emu.h"
+#include "vmm/kvm_host.h"
 #include "vmm/kvm_memmap.h"
 #include "vmm/kvm_state.h"
 
@@ -85,6 +87,19 @@
 /* The signal the slice timer kicks KVM_RUN out with. */
 #define KVM_KICK_SIGNAL (SIGRTMIN + 3)
 
+/*
+ * No-progress detection (vmm/README.md, "Never a hang"): at each slice
+ * timer kick with no exit since the last one the registers are sampled;
+ * this many identical samples in a row make the engine probe the
+ * instruction with one KVM single step.  After a guest's own spin
+ * (jmp $) the count doubles, up to the maximum, so a spinning guest costs
+ * few probes.
+ */
+#define KVM_STALL_SAMPLES      2
+#define KVM_STALL_SAMPLES_MAX 64
+/* In a single step: this many kicks with no exit and the step is stuck. */
+#define KVM_STEP_STUCK_KICKS   3
+
 #define KVM_MAX_SLOTS KVM_MEMMAP_MAX
 #define KVM_MAX_HW_BREAKPOINTS 4      /* DR0-DR3 */
 #define KVM_EXIT_REASONS 64           /* counters for reasons below this */
@@ -97,8 +112,34 @@ struct kvm_slot {
     bool hma;
 };
 
+/* Why the software CPU runs the guest (kvm_fallback_enter). */
+enum kvm_fb_cause {
+    FB_UNPAGED_PMODE,     /* a mode the host cannot run: kvm_host_mode_limit */
+    FB_PAGING32,
+    FB_KVM_FAILED,        /* KVM_EXIT_INTERNAL_ERROR / FAIL_ENTRY at an instruction */
+    FB_NO_PROGRESS,       /* KVM_RUN made no progress at an instruction */
+    FB_CAUSES
+};
+
+static const char *const kvm_fb_cause_names[FB_CAUSES] = {
+    [FB_UNPAGED_PMODE] = "protected mode without paging",
+    [FB_PAGING32] = "32-bit paging",
+    [FB_KVM_FAILED] = "KVM could not run an instruction",
+    [FB_NO_PROGRESS] = "no progress under KVM",
+};
+
+/* What kvm_run_loop stopped on, beyond its engine_exit. */
+enum kvm_stop {
+    KVM_STOP_NONE,
+    KVM_STOP_SUSPECT,     /* identical register samples: probe with a step */
+    KVM_STOP_STALL,       /* the instruction at EIP does not run under KVM */
+    KVM_STOP_FAILED,      /* KVM could not run it (message in k->message) */
+};
+
 struct kvm_engine {
+    struct engine *e;
     struct machine *m;
+    enum kvm_host_kind host;
     int sys_fd, vm_fd, vcpu_fd;
     struct kvm_run *run;
     size_t run_size;
@@ -130,6 +171,31 @@ struct kvm_engine {
     /* The last KVM_RUN ended on KVM_EXIT_IO / KVM_EXIT_MMIO: the
        instruction finishes only inside the next KVM_RUN (kvm_complete_io). */
     bool io_pending;
+
+    /* The software CPU standing in where KVM cannot run the guest. */
+    struct kvm_fallback {
+        bool enabled;                /* -kvm-fallback on */
+        bool created;                /* soft exists (made at the first need) */
+        bool active;                 /* the guest's state is in soft, not in KVM */
+        bool announced;              /* the one stderr line was printed */
+        bool leave_soon;             /* FAILED / NO_PROGRESS: back to KVM after this slice */
+        struct engine soft;          /* an emu engine on the same machine */
+        enum kvm_fb_cause cause;
+        uint64_t entries[FB_CAUSES];
+        uint64_t ns;                 /* host time running in soft */
+        uint64_t transfer_ns;        /* moving the state between KVM and soft */
+        uint64_t instructions_base;  /* soft's count when the engine was made */
+    } fb;
+
+    /* No-progress detection (KVM_STALL_SAMPLES). */
+    struct {
+        struct kvm_regs last;
+        bool valid;                  /* 'last' is a sample with no exit after it */
+        int same, needed;
+        uint64_t since_ns;           /* first of the identical samples */
+        uint64_t probes, spins, stalls;
+        uint64_t lost_ns;            /* KVM_RUN time before a stall was seen */
+    } stall;
 
     struct {
         uint64_t runs;               /* KVM_RUN calls */
@@ -309,9 +375,9 @@ static int kvm_set_tsc(struct kvm_engine *k, uint64_t tsc)
     return r < 0 ? r : r == 1 ? 0 : -EIO;
 }
 
-static void kvm_get_state(struct engine *e, struct x86_state *s)
+/* The state as KVM holds it (kvm_get_state below also knows the fallback). */
+static void kvm_hw_get_state(struct kvm_engine *k, struct x86_state *s)
 {
-    struct kvm_engine *k = kvm_of(e);
     struct kvm_regs regs;
     struct kvm_sregs sregs;
     int err;
@@ -336,9 +402,8 @@ static void kvm_get_state(struct engine *e, struct x86_state *s)
     s->a20_enabled = bus_a20_enabled(&k->m->bus);
 }
 
-static void kvm_set_state(struct engine *e, const struct x86_state *s)
+static void kvm_hw_set_state(struct kvm_engine *k, const struct x86_state *s)
 {
-    struct kvm_engine *k = kvm_of(e);
     struct kvm_regs regs;
     struct kvm_sregs sregs;
     int err;
@@ -361,11 +426,21 @@ static void kvm_set_state(struct engine *e, const struct x86_state *s)
         if ((err = kvm_ioctl(k->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev)) < 0) { kvm_fail(k, "KVM_GET_VCPU_EVENTS", err); return; }
         ev.flags = 0;
         kvm_state_to_events(s, &ev);
+        /* A state says all there is: no event KVM queued earlier (an
+           interrupt injected but not yet delivered) survives it. */
+        ev.exception.injected = 0;
+        ev.exception.pending = 0;
+        ev.interrupt.injected = 0;
+        ev.nmi.injected = 0;
+        ev.nmi.pending = 0;
+        ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
         if ((err = kvm_ioctl(k->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev)) < 0) { kvm_fail(k, "KVM_SET_VCPU_EVENTS", err); return; }
     }
     if ((err = kvm_set_tsc(k, s->tsc)) < 0) { kvm_fail(k, "KVM_SET_MSRS (TSC)", err); return; }
     k->halted = s->halted;
     k->resume_from_breakpoint = false;
+    k->stall.valid = false;
+    k->stall.same = 0;
     k->run->ready_for_interrupt_injection = 0;   /* stale: ask KVM again */
     if (bus_a20_enabled(&k->m->bus) != s->a20_enabled)
         bus_set_a20(&k->m->bus, s->a20_enabled);   /* remaps through map_changed */
@@ -380,8 +455,10 @@ static void kvm_reset(struct engine *e)
     s.a20_enabled = bus_a20_enabled(&k->m->bus);
     if (!k->m->boot_from_reset)
         s = k->m->boot_state;
-    kvm_set_state(e, &s);
+    kvm_hw_set_state(k, &s);
     k->halted = false;
+    k->fb.active = false;         /* the state is KVM's again */
+    k->stall.needed = KVM_STALL_SAMPLES;
     if (k->has_events && !k->failed) {
         /* No event pending or being delivered after RESET (kvm_state.h). */
         struct kvm_vcpu_events ev;
@@ -454,8 +531,23 @@ static int kvm_remove_dslot(struct kvm_engine *k, uint32_t addr, uint32_t len, i
     return kvm_update_guest_debug(k, false);
 }
 
-static int kvm_set_breakpoint(struct engine *e, uint32_t lin) { return kvm_add_dslot(kvm_of(e), lin, 1, 0); }
-static int kvm_clear_breakpoint(struct engine *e, uint32_t lin) { return kvm_remove_dslot(kvm_of(e), lin, 1, 0); }
+/* The debug registers decide what can be set; the fallback's CPU gets a
+   copy, so a breakpoint fires whichever of the two runs the guest. */
+static int kvm_set_breakpoint(struct engine *e, uint32_t lin)
+{
+    struct kvm_engine *k = kvm_of(e);
+    int err = kvm_add_dslot(k, lin, 1, 0);
+    if (err == 0 && k->fb.created) k->fb.soft.ops->set_breakpoint(&k->fb.soft, lin);
+    return err;
+}
+
+static int kvm_clear_breakpoint(struct engine *e, uint32_t lin)
+{
+    struct kvm_engine *k = kvm_of(e);
+    int err = kvm_remove_dslot(k, lin, 1, 0);
+    if (err == 0 && k->fb.created) k->fb.soft.ops->clear_breakpoint(&k->fb.soft, lin);
+    return err;
+}
 
 /*
  * Watchpoints in the debug registers: linear addresses only, 1, 2 or 4
@@ -472,24 +564,36 @@ static int kvm_check_watch(uint32_t addr, uint32_t len, enum engine_watch_kind k
 static int kvm_set_watchpoint(struct engine *e, uint32_t addr, uint32_t len,
                               enum engine_watch_kind kind, bool physical)
 {
+    struct kvm_engine *k = kvm_of(e);
     int err = kvm_check_watch(addr, len, kind, physical);
-    return err < 0 ? err : kvm_add_dslot(kvm_of(e), addr, len, (int)kind);
+    if (err == 0) err = kvm_add_dslot(k, addr, len, (int)kind);
+    if (err == 0 && k->fb.created) k->fb.soft.ops->set_watchpoint(&k->fb.soft, addr, len, kind, false);
+    return err;
 }
 
 static int kvm_clear_watchpoint(struct engine *e, uint32_t addr, uint32_t len,
                                 enum engine_watch_kind kind, bool physical)
 {
+    struct kvm_engine *k = kvm_of(e);
     int err = kvm_check_watch(addr, len, kind, physical);
-    return err < 0 ? err : kvm_remove_dslot(kvm_of(e), addr, len, (int)kind);
+    if (err == 0) err = kvm_remove_dslot(k, addr, len, (int)kind);
+    if (err == 0 && k->fb.created) k->fb.soft.ops->clear_watchpoint(&k->fb.soft, addr, len, kind, false);
+    return err;
 }
 
 static void kvm_get_counters(struct engine *e, struct engine_counters *c)
 {
     struct kvm_engine *k = kvm_of(e);
-    /* KVM counts no instructions, exceptions or TLB events: those stay 0;
-       interrupts are the ones trapeze injected. */
+    /* KVM counts no instructions, exceptions or TLB events: those are the
+       fallback's alone; interrupts are the ones trapeze injected plus
+       those the fallback delivered. */
     memset(c, 0, sizeof *c);
-    memcpy(c->interrupts, k->stats.vectors, sizeof c->interrupts);
+    if (k->fb.created) {
+        k->fb.soft.ops->get_counters(&k->fb.soft, c);
+        c->instructions -= k->fb.instructions_base;
+    }
+    for (int v = 0; v < 256; v++)
+        c->interrupts[v] += k->stats.vectors[v];
 }
 
 /* ---- the error message: exit name, CS:EIP, the instruction ---- */
@@ -539,6 +643,12 @@ static const char *kvm_internal_suberror(uint32_t s)
     }
 }
 
+/* The run ends on k->message: the host failed, not the guest (status 6). */
+static struct engine_exit kvm_failed_exit(struct kvm_engine *k)
+{
+    return (struct engine_exit){ .reason = ENGINE_EXIT_ERROR, .message = k->message, .host_failure = true };
+}
+
 static struct engine_exit kvm_error_exit(struct kvm_engine *k)
 {
     struct kvm_run *run = k->run;
@@ -566,7 +676,7 @@ static struct engine_exit kvm_error_exit(struct kvm_engine *k)
     kvm_describe_insn(k, where, sizeof where);
     snprintf(k->message, sizeof k->message, "kvm: %s%s %s; the kvm engine cannot go on",
              exit_name, detail, where);
-    return (struct engine_exit){ .reason = ENGINE_EXIT_ERROR, .message = k->message };
+    return kvm_failed_exit(k);
 }
 
 /* ---- the exit loop ---- */
@@ -704,19 +814,54 @@ static int kvm_complete_io(struct kvm_engine *k)
     return k->io_pending ? -EIO : 0;
 }
 
+/* The registers equal, but for RF and TF (the debugger's and KVM's to set). */
+static bool kvm_regs_same(const struct kvm_regs *a, const struct kvm_regs *b)
+{
+    const uint64_t mask = ~(uint64_t)(EFLAGS_RF | EFLAGS_TF);
+    return a->rax == b->rax && a->rbx == b->rbx && a->rcx == b->rcx && a->rdx == b->rdx &&
+           a->rsi == b->rsi && a->rdi == b->rdi && a->rsp == b->rsp && a->rbp == b->rbp &&
+           a->rip == b->rip && (a->rflags & mask) == (b->rflags & mask);
+}
+
+/*
+ * Is the instruction at CS:EIP a jump to itself (jmp $: EB FE, or E9 with
+ * a displacement of minus its own length)?  Then a state that does not
+ * change is the guest's own choice, not the host's limit.
+ */
+static bool kvm_at_self_jump(struct kvm_engine *k, const struct kvm_regs *regs)
+{
+    struct kvm_sregs sregs;
+    uint8_t b[5];
+    if (kvm_ioctl(k->vcpu_fd, KVM_GET_SREGS, &sregs) < 0) return false;
+    uint32_t lin = (uint32_t)sregs.cs.base + (uint32_t)regs->rip;
+    bool code32 = (sregs.cr0 & CR0_PE) && !(regs->rflags & EFLAGS_VM) && sregs.cs.db;
+    if (!kvm_access_linear(k, lin, b, sizeof b, false)) return false;
+    if (b[0] == 0xEB && b[1] == 0xFE) return true;
+    if (b[0] != 0xE9) return false;
+    if (code32) return b[1] == 0xFB && b[2] == 0xFF && b[3] == 0xFF && b[4] == 0xFF;
+    return b[1] == 0xFD && b[2] == 0xFF;
+}
+
 /*
  * Run until something for the caller.  'step': one instruction under
- * KVM_GUESTDBG_SINGLESTEP, serving the I/O it does on the way.
+ * KVM_GUESTDBG_SINGLESTEP, serving the I/O it does on the way.  *stop
+ * says what else ended it: identical register samples (SUSPECT), a step
+ * that left the state as it was (STALL), KVM failing at an instruction
+ * (FAILED, with the error exit in the return value).
  */
-static struct engine_exit kvm_run_loop(struct kvm_engine *k, bool step)
+static struct engine_exit kvm_run_loop(struct kvm_engine *k, bool step, enum kvm_stop *stop)
 {
     struct kvm_run *run = k->run;
     struct machine *m = k->m;
     struct engine_exit x = { .reason = ENGINE_EXIT_BUDGET };
+    struct kvm_regs before;
+    bool exited = false;            /* an exit to user space in this call */
+    int step_kicks = 0;
     int err;
 
+    *stop = KVM_STOP_NONE;
     if (k->failed)
-        return (struct engine_exit){ .reason = ENGINE_EXIT_ERROR, .message = k->message };
+        return kvm_failed_exit(k);
     if (k->halted && !(kvm_irq_pending(k) && kvm_guest_if(k)))
         return (struct engine_exit){ .reason = ENGINE_EXIT_HALT };
 
@@ -733,7 +878,11 @@ static struct engine_exit kvm_run_loop(struct kvm_engine *k, bool step)
     }
     if (step && (err = kvm_update_guest_debug(k, true)) < 0) {
         snprintf(k->message, sizeof k->message, "kvm: single step needs KVM_SET_GUEST_DEBUG: %s", strerror(-err));
-        return (struct engine_exit){ .reason = ENGINE_EXIT_ERROR, .message = k->message };
+        return kvm_failed_exit(k);
+    }
+    if (step && (err = kvm_ioctl(k->vcpu_fd, KVM_GET_REGS, &before)) < 0) {
+        kvm_fail(k, "KVM_GET_REGS", err);
+        goto failed_timer;
     }
 
     uint64_t slice = KVM_SLICE_NS;
@@ -764,8 +913,32 @@ static struct engine_exit kvm_run_loop(struct kvm_engine *k, bool step)
                 k->stats.kicks++;
                 run->immediate_exit = 0;
                 if (k->exit_request) continue;        /* REQUEST at the top */
-                if (!step && kvm_host_ns() >= end) break;   /* BUDGET */
-                continue;
+                if (step) {
+                    /* A single step that a timer kick finds still not done,
+                       again and again, with no exit: the host is stuck. */
+                    if (!exited && ++step_kicks >= KVM_STEP_STUCK_KICKS) {
+                        *stop = KVM_STOP_STALL;
+                        break;
+                    }
+                    continue;
+                }
+                if (kvm_host_ns() < end) continue;
+                /* BUDGET; first the no-progress sample (KVM_STALL_SAMPLES). */
+                struct kvm_regs regs;
+                if (exited || kvm_ioctl(k->vcpu_fd, KVM_GET_REGS, &regs) < 0) {
+                    k->stall.valid = false;
+                    k->stall.same = 0;
+                } else {
+                    if (k->stall.valid && kvm_regs_same(&regs, &k->stall.last)) {
+                        if (k->stall.same++ == 0) k->stall.since_ns = t0;
+                    } else {
+                        k->stall.same = 0;
+                    }
+                    k->stall.last = regs;
+                    k->stall.valid = true;
+                    if (k->stall.same >= k->stall.needed) *stop = KVM_STOP_SUSPECT;
+                }
+                break;
             }
             kvm_fail(k, "KVM_RUN", -run_errno);
             goto failed_timer;
@@ -773,6 +946,9 @@ static struct engine_exit kvm_run_loop(struct kvm_engine *k, bool step)
 
         uint32_t reason = run->exit_reason;
         bool done = false;
+        exited = true;
+        k->stall.valid = false;
+        k->stall.same = 0;
         switch (reason) {
         case KVM_EXIT_IO:
             kvm_do_io(k);
@@ -813,9 +989,27 @@ static struct engine_exit kvm_run_loop(struct kvm_engine *k, bool step)
                 x.reason = step ? ENGINE_EXIT_STEP : ENGINE_EXIT_BREAKPOINT;
                 x.address = (uint32_t)run->debug.arch.pc;
             }
+            /* A step that changed nothing, where the instruction is not a
+               jump to itself: KVM did not run it (kvm-pvm at a real-mode
+               LGDT reports the step done, or the breakpoint there again). */
+            struct kvm_regs after;
+            if (step && kvm_ioctl(k->vcpu_fd, KVM_GET_REGS, &after) == 0 &&
+                kvm_regs_same(&before, &after) && !k->halted) {
+                if (kvm_at_self_jump(k, &after)) k->stall.spins++;
+                else *stop = KVM_STOP_STALL;
+            }
             done = true;
             break;
         }
+        case KVM_EXIT_INTERNAL_ERROR:
+        case KVM_EXIT_FAIL_ENTRY:
+            /* KVM could not run the instruction at EIP, or refused the
+               state: the fallback can take the guest from here. */
+            kvm_disarm_timer(k);
+            k->stats.exits[reason]++;
+            if (step) kvm_update_guest_debug(k, false);
+            *stop = KVM_STOP_FAILED;
+            return kvm_error_exit(k);
         default:
             kvm_disarm_timer(k);
             k->stats.exits[reason < KVM_EXIT_REASONS ? reason : 0]++;
@@ -847,43 +1041,298 @@ failed_timer:
     kvm_disarm_timer(k);
     if (step) kvm_update_guest_debug(k, false);
 failed:
-    return (struct engine_exit){ .reason = ENGINE_EXIT_ERROR, .message = k->message };
+    return kvm_failed_exit(k);
+}
+
+/* ---- fallback to the software CPU (vmm/README.md) ---- */
+
+/* The emu engine on the same machine, made at the first need, with the
+   host debugger's breakpoints and watchpoints. */
+static bool kvm_fallback_create(struct kvm_engine *k)
+{
+    struct kvm_fallback *f = &k->fb;
+    struct machine *m = k->m;
+    if (f->created) return true;
+
+    void (*stop)(void *) = m->request_stop;
+    void *stop_opaque = m->request_stop_opaque;
+    f->soft.ops = &engine_emu_ops;
+    f->soft.machine = m;
+    f->soft.options = k->e->options;
+    int err = engine_emu_ops.create(&f->soft, m);
+    /* The machine's stop requests stay the kvm engine's (it forwards them). */
+    m->request_stop = stop;
+    m->request_stop_opaque = stop_opaque;
+    if (err < 0) {
+        snprintf(k->message, sizeof k->message, "kvm: the software CPU for the fallback cannot be made: %s",
+                 strerror(-err));
+        k->failed = true;
+        f->soft.ops = NULL;
+        return false;
+    }
+    for (int i = 0; i < k->dslot_count; i++) {
+        const struct kvm_debug_slot *d = &k->dslot[i];
+        if (d->kind == 0) f->soft.ops->set_breakpoint(&f->soft, d->addr);
+        else f->soft.ops->set_watchpoint(&f->soft, d->addr, d->len, (enum engine_watch_kind)d->kind, false);
+    }
+    struct engine_counters c;
+    f->soft.ops->get_counters(&f->soft, &c);
+    f->instructions_base = c.instructions;
+    f->created = true;
+    return true;
+}
+
+/* The one line that tells the user, the first time only. */
+static void kvm_fallback_announce(struct kvm_engine *k, const char *what)
+{
+    if (k->fb.announced) return;
+    k->fb.announced = true;
+    fprintf(stderr, "trapeze: kvm: this host (%s) %s; the software CPU (emu) stands in while it must "
+                    "(-stats shows its share; -kvm-fallback off stops instead)\n",
+            kvm_host_name(k->host), what);
+}
+
+/* KVM -> the software CPU, with any event KVM had queued but not delivered. */
+static bool kvm_fallback_enter(struct kvm_engine *k, enum kvm_fb_cause cause, bool at_breakpoint)
+{
+    struct kvm_fallback *f = &k->fb;
+    struct x86_state s;
+    struct kvm_vcpu_events ev;
+    bool have_events = false;
+
+    if (!kvm_fallback_create(k)) return false;
+    uint64_t t0 = kvm_host_ns();
+    kvm_hw_get_state(k, &s);
+    if (k->failed) return false;
+    if (k->has_events && kvm_ioctl(k->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) == 0) have_events = true;
+    f->soft.ops->set_state(&f->soft, &s);
+    engine_emu_memory_changed(&f->soft);   /* KVM wrote RAM behind it */
+    if (have_events && ev.exception.injected)
+        engine_emu_inject(&f->soft, ev.exception.nr, ev.exception.has_error_code, ev.exception.error_code);
+    else if (have_events && ev.interrupt.injected)
+        engine_emu_inject(&f->soft, ev.interrupt.nr, false, 0);
+    if (at_breakpoint) engine_emu_resume_from_breakpoint(&f->soft);
+    k->resume_from_breakpoint = false;
+    f->active = true;
+    f->cause = cause;
+    f->leave_soon = cause == FB_KVM_FAILED || cause == FB_NO_PROGRESS;
+    f->entries[cause]++;
+    f->transfer_ns += kvm_host_ns() - t0;
+    return true;
+}
+
+/* The software CPU -> KVM. */
+static void kvm_fallback_leave(struct kvm_engine *k, const struct x86_state *s)
+{
+    uint64_t t0 = kvm_host_ns();
+    k->fb.active = false;
+    kvm_hw_set_state(k, s);
+    k->fb.transfer_ns += kvm_host_ns() - t0;
+}
+
+static enum kvm_fb_cause kvm_fb_cause_of(enum kvm_host_limit limit)
+{
+    return limit == KVM_LIMIT_PAGING32 ? FB_PAGING32 : FB_UNPAGED_PMODE;
+}
+
+/* The run ends on a host limit, with fallback off. */
+static struct engine_exit kvm_limit_exit(struct kvm_engine *k, enum kvm_host_limit limit)
+{
+    char where[256];
+    kvm_describe_insn(k, where, sizeof where);
+    snprintf(k->message, sizeof k->message,
+             "kvm: host limit %s: this host (%s) %s, %s; -kvm-fallback on lets the software CPU stand in",
+             kvm_limit_id(limit), kvm_host_name(k->host), kvm_limit_text(limit), where);
+    return kvm_failed_exit(k);
+}
+
+/* The mode limit of the state KVM holds now (only kvm-pvm has any). */
+static enum kvm_host_limit kvm_current_limit(struct kvm_engine *k)
+{
+    struct kvm_sregs sregs;
+    struct x86_state s;
+    if (k->host != KVM_HOST_PVM) return KVM_LIMIT_NONE;
+    if (kvm_ioctl(k->vcpu_fd, KVM_GET_SREGS, &sregs) < 0) return KVM_LIMIT_NONE;
+    memset(&s, 0, sizeof s);
+    s.cr0 = (uint32_t)sregs.cr0;
+    s.cr4 = (uint32_t)sregs.cr4;
+    return kvm_host_mode_limit(k->host, &s);
+}
+
+/* One slice on the software CPU; then back to KVM if it can run the guest. */
+static struct engine_exit kvm_fallback_run(struct kvm_engine *k, uint64_t budget, bool step)
+{
+    struct kvm_fallback *f = &k->fb;
+    uint64_t t0 = kvm_host_ns();
+    struct engine_exit x = step ? f->soft.ops->step(&f->soft) : f->soft.ops->run(&f->soft, budget);
+    f->ns += kvm_host_ns() - t0;
+
+    /* Leave only between instructions that ran: not on a breakpoint the
+       monitor is about to look at (resuming from it is soft's business). */
+    if (x.reason != ENGINE_EXIT_BUDGET && x.reason != ENGINE_EXIT_REQUEST &&
+        x.reason != ENGINE_EXIT_HALT && x.reason != ENGINE_EXIT_STEP)
+        return x;
+    struct x86_state s;
+    f->soft.ops->get_state(&f->soft, &s);
+    enum kvm_host_limit limit = kvm_host_mode_limit(k->host, &s);
+    if (limit != KVM_LIMIT_NONE) {
+        enum kvm_fb_cause cause = kvm_fb_cause_of(limit);
+        if (cause != f->cause) f->entries[cause]++;   /* stays, for a new reason */
+        f->cause = cause;
+        f->leave_soon = false;
+        return x;
+    }
+    if (f->cause == FB_UNPAGED_PMODE || f->cause == FB_PAGING32 || f->leave_soon)
+        kvm_fallback_leave(k, &s);
+    return x;
+}
+
+/*
+ * KVM single-steps the instruction the samples found the guest sitting
+ * at: did it run?  A step whose registers come back unchanged (and not at
+ * a jump to itself) did not.
+ */
+static struct engine_exit kvm_probe(struct kvm_engine *k, enum kvm_stop *stop)
+{
+    k->stall.probes++;
+    struct engine_exit x = kvm_run_loop(k, true, stop);
+    if (*stop == KVM_STOP_NONE) {
+        /* It progressed, or the guest spins on purpose: sample less often. */
+        if (k->stall.needed < KVM_STALL_SAMPLES_MAX) k->stall.needed *= 2;
+        if (x.reason == ENGINE_EXIT_STEP) x.reason = ENGINE_EXIT_BUDGET;
+    }
+    return x;
+}
+
+static struct engine_exit kvm_run_common(struct engine *e, uint64_t budget, bool step)
+{
+    struct kvm_engine *k = kvm_of(e);
+    struct kvm_fallback *f = &k->fb;
+
+    if (k->failed) return kvm_failed_exit(k);
+    if (f->active) {
+        /* A state set while the software CPU held it may suit KVM again. */
+        struct x86_state s;
+        f->soft.ops->get_state(&f->soft, &s);
+        if (kvm_host_mode_limit(k->host, &s) == KVM_LIMIT_NONE && !f->leave_soon)
+            kvm_fallback_leave(k, &s);
+        else
+            return kvm_fallback_run(k, budget, step);
+    }
+
+    enum kvm_host_limit limit = kvm_current_limit(k);
+    if (limit != KVM_LIMIT_NONE) {
+        if (!f->enabled) return kvm_limit_exit(k, limit);
+        char what[512], where[256];
+        kvm_describe_insn(k, where, sizeof where);
+        snprintf(what, sizeof what, "%s (the guest entered it %s)", kvm_limit_text(limit), where);
+        if (!kvm_fallback_enter(k, kvm_fb_cause_of(limit), k->resume_from_breakpoint)) return kvm_failed_exit(k);
+        kvm_fallback_announce(k, what);
+        return kvm_fallback_run(k, budget, step);
+    }
+
+    enum kvm_stop stop;
+    bool from_breakpoint = k->resume_from_breakpoint;   /* kvm_run_loop clears it */
+    struct engine_exit x = kvm_run_loop(k, step, &stop);
+    if (stop == KVM_STOP_SUSPECT)
+        x = kvm_probe(k, &stop);
+    switch (stop) {
+    case KVM_STOP_NONE:
+    case KVM_STOP_SUSPECT:
+        return x;
+    case KVM_STOP_STALL: {
+        k->stall.stalls++;
+        if (k->stall.same) k->stall.lost_ns += kvm_host_ns() - k->stall.since_ns;
+        k->stall.same = 0;
+        k->stall.valid = false;
+        k->stall.needed = KVM_STALL_SAMPLES;
+        if (!f->enabled) return kvm_limit_exit(k, KVM_LIMIT_NO_PROGRESS);
+        char what[512], where[256];
+        kvm_describe_insn(k, where, sizeof where);
+        snprintf(what, sizeof what, "%s %s", kvm_limit_text(KVM_LIMIT_NO_PROGRESS), where);
+        if (!kvm_fallback_enter(k, FB_NO_PROGRESS, from_breakpoint)) return kvm_failed_exit(k);
+        kvm_fallback_announce(k, what);
+        return kvm_fallback_run(k, budget, step);
+    }
+    case KVM_STOP_FAILED: {
+        if (!f->enabled) return x;   /* the error line, status 6 */
+        char what[sizeof k->message + 32];
+        /* "kvm: KVM_EXIT_... at CS:EIP ...; the kvm engine cannot go on" */
+        const char *text = x.message ? x.message + 5 : "KVM failed";
+        const char *cut = strstr(text, "; the kvm engine cannot go on");
+        snprintf(what, sizeof what, "could not run an instruction: %.*s",
+                 cut ? (int)(cut - text) : (int)strlen(text), text);
+        if (!kvm_fallback_enter(k, FB_KVM_FAILED, from_breakpoint)) return kvm_failed_exit(k);
+        kvm_fallback_announce(k, what);
+        return kvm_fallback_run(k, budget, step);
+    }
+    }
+    return x;
 }
 
 static struct engine_exit kvm_run_budget(struct engine *e, uint64_t budget)
 {
-    (void)budget;   /* KVM counts no instructions: the slice is time (10 ms or the next deadline) */
-    return kvm_run_loop(kvm_of(e), false);
+    /* KVM counts no instructions: its slice is time (10 ms or the next
+       deadline); the software CPU, when it stands in, takes the budget. */
+    return kvm_run_common(e, budget, false);
 }
 
 static struct engine_exit kvm_step(struct engine *e)
 {
-    return kvm_run_loop(kvm_of(e), true);
+    return kvm_run_common(e, 1, true);
+}
+
+static void kvm_get_state(struct engine *e, struct x86_state *s)
+{
+    struct kvm_engine *k = kvm_of(e);
+    if (k->fb.active) k->fb.soft.ops->get_state(&k->fb.soft, s);
+    else kvm_hw_get_state(k, s);
+}
+
+static void kvm_set_state(struct engine *e, const struct x86_state *s)
+{
+    struct kvm_engine *k = kvm_of(e);
+    if (k->fb.active) {
+        k->fb.soft.ops->set_state(&k->fb.soft, s);
+        engine_emu_memory_changed(&k->fb.soft);   /* loadvm wrote RAM */
+        k->fb.leave_soon = true;   /* KVM takes it back if it can run it */
+    } else {
+        kvm_hw_set_state(k, s);
+    }
 }
 
 /* Async-signal safe: a flag, and KVM_RUN returns at once if about to enter. */
-static void kvm_request_exit(struct engine *e)
-{
-    struct kvm_engine *k = kvm_of(e);
-    k->exit_request = 1;
-    if (k->has_immediate_exit) k->run->immediate_exit = 1;
-}
-
 static void kvm_machine_request_stop(void *opaque)
 {
     struct kvm_engine *k = opaque;
     k->exit_request = 1;
     if (k->has_immediate_exit) k->run->immediate_exit = 1;
+    /* The software CPU, when it runs the guest, stops at its next boundary. */
+    if (k->fb.created) k->fb.soft.ops->request_exit(&k->fb.soft);
+}
+
+static void kvm_request_exit(struct engine *e)
+{
+    kvm_machine_request_stop(kvm_of(e));
 }
 
 static bool kvm_read_linear(struct engine *e, uint32_t lin, void *buf, uint32_t len)
 {
-    return kvm_access_linear(kvm_of(e), lin, buf, len, false);
+    struct kvm_engine *k = kvm_of(e);
+    if (k->fb.active) return k->fb.soft.ops->read_linear(&k->fb.soft, lin, buf, len);
+    return kvm_access_linear(k, lin, buf, len, false);
 }
 
 static bool kvm_write_linear(struct engine *e, uint32_t lin, const void *buf, uint32_t len)
 {
-    return kvm_access_linear(kvm_of(e), lin, (void *)(uintptr_t)buf, len, true);
+    struct kvm_engine *k = kvm_of(e);
+    if (k->fb.active) {
+        bool ok = k->fb.soft.ops->write_linear(&k->fb.soft, lin, buf, len);
+        return ok;
+    }
+    bool ok = kvm_access_linear(k, lin, (void *)(uintptr_t)buf, len, true);
+    if (ok && k->fb.created) engine_emu_memory_changed(&k->fb.soft);
+    return ok;
 }
 
 /* ---- reports ---- */
@@ -891,9 +1340,15 @@ static bool kvm_write_linear(struct engine *e, uint32_t lin, const void *buf, ui
 static void kvm_print_fault_report(struct engine *e, FILE *out)
 {
     static const char *const names[SEG_COUNT] = { "ES", "CS", "SS", "DS", "FS", "GS" };
+    struct kvm_engine *k = kvm_of(e);
     struct x86_state s;
 
-    kvm_get_state(e, &s);
+    if (k->fb.active) {
+        /* The software CPU shut down: it knows the chain of faults. */
+        k->fb.soft.ops->print_fault_report(&k->fb.soft, out);
+        return;
+    }
+    kvm_hw_get_state(k, &s);
     fprintf(out, "trapeze: triple fault: KVM reported a shutdown (KVM_EXIT_SHUTDOWN); the hardware "
                  "does not tell which faults led to it (run -engine emu for the chain)\n");
     fprintf(out, "  registers at the shutdown:\n");
@@ -910,6 +1365,36 @@ static void kvm_print_fault_report(struct engine *e, FILE *out)
             s.gdtr.base, s.gdtr.limit, s.idtr.base, s.idtr.limit);
 }
 
+/* The fallback's share of the guest's time and instructions (-stats, info kvm). */
+static void kvm_print_fallback(struct kvm_engine *k, FILE *out)
+{
+    const struct kvm_fallback *f = &k->fb;
+    uint64_t entries = 0;
+    for (int c = 0; c < FB_CAUSES; c++) entries += f->entries[c];
+
+    fprintf(out, "  fallback to the software CPU: %s%s\n", f->enabled ? "on" : "off (-kvm-fallback off)",
+            f->active ? ", the software CPU holds the guest now" : "");
+    if (!f->created) {
+        fprintf(out, "    not used: KVM ran every instruction (time in KVM_RUN 100%% of the guest's)\n");
+        return;
+    }
+    struct engine_counters c;
+    k->fb.soft.ops->get_counters((struct engine *)&k->fb.soft, &c);
+    uint64_t insns = c.instructions - f->instructions_base;
+    double guest = (double)k->stats.guest_ns + (double)f->ns;
+    fprintf(out, "    entries           %llu\n", (unsigned long long)entries);
+    for (int cause = 0; cause < FB_CAUSES; cause++)
+        if (f->entries[cause])
+            fprintf(out, "      %-34s %llu\n", kvm_fb_cause_names[cause], (unsigned long long)f->entries[cause]);
+    fprintf(out, "    instructions      %llu run by the software CPU (KVM counts none of its own)\n",
+            (unsigned long long)insns);
+    fprintf(out, "    time              %.3f ms in the software CPU, %.3f ms in KVM_RUN, %.3f ms moving the state\n",
+            f->ns / 1e6, k->stats.guest_ns / 1e6, f->transfer_ns / 1e6);
+    fprintf(out, "    share             %.1f%% of the guest's time in the software CPU, %.1f%% in KVM\n",
+            guest > 0 ? 100.0 * (double)f->ns / guest : 0.0,
+            guest > 0 ? 100.0 * (double)k->stats.guest_ns / guest : 0.0);
+}
+
 static void kvm_print_stats(struct engine *e, FILE *out)
 {
     struct kvm_engine *k = kvm_of(e);
@@ -921,6 +1406,7 @@ static void kvm_print_stats(struct engine *e, FILE *out)
         total_ns += k->stats.exit_ns[r];
     }
     fprintf(out, "engine kvm\n");
+    fprintf(out, "  host              %s: %s\n", kvm_host_name(k->host), kvm_host_description(k->host));
     fprintf(out, "  KVM_RUN calls     %llu\n", (unsigned long long)k->stats.runs);
     fprintf(out, "  time in KVM_RUN   %.3f ms\n", k->stats.guest_ns / 1e6);
     fprintf(out, "  exits             %llu  (handled in %.3f ms in user space)\n",
@@ -935,6 +1421,25 @@ static void kvm_print_stats(struct engine *e, FILE *out)
     fprintf(out, "  signal kicks      %llu  (slice timer, Ctrl-C)\n", (unsigned long long)k->stats.kicks);
     fprintf(out, "  interrupts injected %llu\n", (unsigned long long)k->stats.injected);
     fprintf(out, "  interrupt windows requested %llu\n", (unsigned long long)k->stats.window_requests);
+    fprintf(out, "  no-progress probes %llu  (%llu stalls, %llu guest spins; %.3f ms lost before the stalls were seen)\n",
+            (unsigned long long)k->stall.probes, (unsigned long long)k->stall.stalls,
+            (unsigned long long)k->stall.spins, k->stall.lost_ns / 1e6);
+    kvm_print_fallback(k, out);
+}
+
+/* The monitor's `info kvm` / `info engine`. */
+static void kvm_print_info(struct engine *e, FILE *out)
+{
+    struct kvm_engine *k = kvm_of(e);
+    fprintf(out, "engine kvm: the guest runs on the host CPU through /dev/kvm\n");
+    fprintf(out, "  host              %s: %s\n", kvm_host_name(k->host), kvm_host_description(k->host));
+    fprintf(out, "  capabilities      readonly-mem %s, guest-debug %s, debugregs %s, vcpu-events %s\n",
+            k->has_readonly_mem ? "yes" : "no", k->has_debug ? "yes" : "no",
+            k->has_debugregs ? "yes" : "no", k->has_events ? "yes" : "no");
+    fprintf(out, "  now               %s\n", k->fb.active ? kvm_fb_cause_names[k->fb.cause] : "in KVM");
+    if (k->fb.active)
+        fprintf(out, "                    (the software CPU holds the guest)\n");
+    kvm_print_fallback(k, out);
 }
 
 /* ---- create / destroy ---- */
@@ -1005,6 +1510,7 @@ static void kvm_destroy(struct engine *e)
         m->bus.map_changed = NULL;
         m->bus.map_opaque = NULL;
     }
+    if (k->fb.created) engine_emu_ops.destroy(&k->fb.soft);
     if (k->has_timer) timer_delete(k->timer);
     kvm_drop_slots(k);
     if (k->run && k->run != MAP_FAILED) munmap(k->run, k->run_size);
@@ -1035,8 +1541,12 @@ static int kvm_create(struct engine *e, struct machine *m)
         fprintf(stderr, "trapeze: kvm: out of host memory\n");
         return -ENOMEM;
     }
+    k->e = e;
     k->m = m;
     k->sys_fd = k->vm_fd = k->vcpu_fd = -1;
+    k->host = kvm_host_detect("/sys/module");
+    k->fb.enabled = e->options.kvm_fallback;
+    k->stall.needed = KVM_STALL_SAMPLES;
     e->priv = k;
 
     if ((k->sys_fd = kvm_open_device(false)) < 0) {
@@ -1166,4 +1676,5 @@ const struct engine_ops engine_kvm_ops = {
     .read_linear = kvm_read_linear,
     .write_linear = kvm_write_linear,
     .get_counters = kvm_get_counters,
+    .print_info = kvm_print_info,
 };
