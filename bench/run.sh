@@ -386,6 +386,55 @@ else
     echo "interrupts: skipped ($G/timerbench.elf is missing: make guests)"
 fi
 
+# ---- kvm on this host: what KVM really runs, and the fallback's share.
+# guests/ioloop_bios.rom stays in real mode, which every KVM host runs
+# (kvm-pvm through its instruction emulator), so each of its 100,000 OUTs
+# is one KVM_EXIT_IO: best wall time per OUT under kvm and emu, in the same
+# run, and -stats' split of the kvm figure into KVM_RUN and user space.
+# Then the fallback share -stats reports for the protected-mode guests
+# (on kvm-pvm the software CPU runs them: their kvm figures above are emu's).
+if echo " $ENGINES " | grep -q " kvm " && [ -e "$G/ioloop_bios.rom" ]; then
+    echo "measuring kvm on this host (guests/ioloop_bios.rom, best of $RUNS):" >&2
+    host=unknown
+    [ -d /sys/module/kvm_intel ] && host="VT-x (kvm-intel)"
+    [ -d /sys/module/kvm_amd ] && host="AMD-V (kvm-amd)"
+    [ -d /sys/module/kvm_pvm ] && host=kvm-pvm
+    printf "\nkvm on this host (%s): 100,000 OUTs in real mode (guests/ioloop_bios.rom)\n\n" "$host"
+    printf "%-12s %14s  %s\n" "engine" "us/OUT" "(best wall time / 100,000)"
+    for e in emu kvm; do
+        best=""
+        i=0
+        while [ $i -lt "$RUNS" ]; do
+            timed "$BUILD/trapeze" -engine $e -bios "$G/ioloop_bios.rom" -nographic -stats
+            [ -z "$(verdict 33 "")" ] || { best=failed; break; }
+            best=$(printf '%s\n%s\n' "${best:-$secs}" "$secs" | sort -n | head -n 1)
+            [ $e = kvm ] && cp "$tmp/err" "$tmp/kvm.stats"
+            i=$((i + 1))
+        done
+        if [ "$best" = failed ]; then printf "%-12s %14s\n" "trapeze-$e" failed
+        else awk -v n="trapeze-$e" -v t="$best" 'BEGIN { printf "%-12s %14.3f\n", n, t * 1e6 / 100000 }'
+        fi
+        [ $e = emu ] && emu_best=$best
+        [ $e = kvm ] && kvm_best=$best
+    done
+    if [ -e "$tmp/kvm.stats" ]; then
+        awk '/^  time in KVM_RUN/ { run = $4 } /^    KVM_EXIT_IO / { n = $2; user = $3 }
+             END { if (n) printf "kvm -stats: %.3f us in KVM_RUN and %.3f us in trapeze per KVM_EXIT_IO (%d exits)\n", run * 1000 / n, user * 1000 / n, n }' "$tmp/kvm.stats"
+    fi
+    case "$emu_best$kvm_best" in *failed*|"") ;;
+    *) awk -v a="$kvm_best" -v b="$emu_best" 'BEGIN { if (b > 0) printf "ratio: one real-mode OUT costs x%.1f under kvm against emu (same run)\n", a / b }' ;;
+    esac
+    printf "\nfallback share under kvm (-stats):\n"
+    for g in compute ioloop timer; do
+        [ -e "$G/$g.elf" ] || continue
+        timeout "$LIMIT" "$BUILD/trapeze" -engine kvm -kernel "$G/$g.elf" -nographic -stats </dev/null >/dev/null 2>"$tmp/fb"
+        share=$(grep -m 1 '^    share ' "$tmp/fb" | sed 's/^ *share *//')
+        printf "  %-10s %s\n" "$g" "${share:-no fallback: KVM ran every instruction}"
+    done
+else
+    echo "kvm on this host: skipped (no usable /dev/kvm, or $G/ioloop_bios.rom missing)"
+fi
+
 # ---- idle: guests/timer halts between 100 IRQ0 ticks at 1 kHz (100 ms of
 # virtual time); the host CPU time (user + system) it costs shows whether a
 # halted guest sleeps (vclock_idle) or spins.  trapeze only; median of STARTS.

@@ -14,7 +14,7 @@ GUEST_ELFS = $(GUEST_KERNELS:%=$(BUILD)/guests/%.elf)
 # boot.img: the name the PC board issue gives the boot-sector hello (a copy of boot_hello.img).
 GUEST_IMGS = $(GUEST_FLOPPIES:%=$(BUILD)/guests/%.img) $(BUILD)/guests/boot.img
 # -bios ROM images (flat, 64 KiB, reset vector at offset FFF0): NAME.rom
-GUEST_ROMS = $(BUILD)/guests/realmode_bios.rom $(BUILD)/guests/realmode.rom
+GUEST_ROMS = $(BUILD)/guests/realmode_bios.rom $(BUILD)/guests/realmode.rom $(BUILD)/guests/ioloop_bios.rom
 
 NASM ?= nasm
 GUEST_LD ?= ld

@@ -105,6 +105,7 @@ paging|-kernel $G/paging.elf
 compute|-kernel $G/compute.elf
 exit0|-kernel $G/exit0.elf
 ioloop|-kernel $G/ioloop.elf
+ioloop-bios|-bios $G/ioloop_bios.rom
 timer|-kernel $G/timer.elf
 syscall|-kernel $G/syscall.elf
 smc|-kernel $G/smc.elf

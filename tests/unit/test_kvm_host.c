@@ -9,8 +9,8 @@
  *   unpaged protected mode, LAR        KVM_EXIT_INTERNAL_ERROR, sub 1  runs to OUT 10h
  *   unpaged protected mode, LSL        KVM_EXIT_INTERNAL_ERROR, sub 1  runs to OUT 10h
  *   MOV CR0 setting PG, 32-bit paging  #GP in the guest (OUT 11h)      runs to OUT 10h
- *   real mode, single step of LGDT     step "done", RIP unchanged      RIP past LGDT
- *   real mode, CR0.PE then far JMP     no exit, RIP stuck (EINTR)      runs to OUT 10h
+ *   real mode, step from a hardware    KVM_EXIT_DEBUG, RIP unchanged   RIP past LGDT
+ *   breakpoint (RF = 1) on an LGDT     (the breakpoint fires again)
  *
  * Each probe is a few instruction bytes written out by hand (SDM Vol. 2
  * encodings) at guest-physical 0x1000 in 1 MiB of RAM, with a flat GDT at
@@ -300,7 +300,7 @@ TEST(probe_enable_32bit_paging)
     probe_close(&p);
 }
 
-TEST(probe_single_step_real_mode_lgdt)
+TEST(probe_step_from_breakpoint_at_real_mode_lgdt)
 {
     const char *why = probe_skip();
     if (why) SKIP(why);
@@ -314,37 +314,20 @@ TEST(probe_single_step_real_mode_lgdt)
     p.ram[GDT - 4] = GDT & 0xFF;
     p.ram[GDT - 3] = GDT >> 8;
     CHECK(probe_setup(&p, false, code, sizeof code));
-    struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
+    /* A debugger stopped at a breakpoint on the LGDT steps on with RF set
+       (SDM Vol. 3B 17.3.1.1), as trapeze's monitor does. */
+    struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP |
+                                              KVM_GUESTDBG_USE_HW_BP };
+    dbg.arch.debugreg[0] = CODE;
+    dbg.arch.debugreg[7] = 0x401;   /* L0, execute, 1 byte */
     CHECK(ioctl(p.vcpu, KVM_SET_GUEST_DEBUG, &dbg) == 0);
+    struct kvm_regs regs;
+    CHECK(ioctl(p.vcpu, KVM_GET_REGS, &regs) == 0);
+    regs.rflags |= 0x10000;         /* RF */
+    CHECK(ioctl(p.vcpu, KVM_SET_REGS, &regs) == 0);
     enum probe_end end = probe_run(&p, &port, &sub);
     CHECK_EQ(end, END_DEBUG);
-    /* kvm-pvm reports the step done without running it (KVM-HOSTS.md's no-progress case). */
+    /* kvm-pvm reports a debug exit without running it (KVM-HOSTS.md's no-progress case). */
     CHECK_EQ(probe_rip(&p), kvm_host_detect("/sys/module") == KVM_HOST_PVM ? CODE : CODE + 6);
-    probe_close(&p);
-}
-
-TEST(probe_real_mode_to_protected_mode)
-{
-    const char *why = probe_skip();
-    if (why) SKIP(why);
-    /* (GDTR set by the test) mov eax, cr0; or al, 1; mov cr0, eax;
-       jmp dword 0x08:CODE+17; [32-bit] out 0x10, al; hlt */
-    static const uint8_t code[] = { 0x0F, 0x20, 0xC0, 0x0C, 0x01, 0x0F, 0x22, 0xC0,
-                                    0x66, 0xEA, 0x11, 0x10, 0, 0, 0x08, 0, 0x90,
-                                    0xE6, 0x10, 0xF4 };
-    struct probe p;
-    unsigned port = 0;
-    uint32_t sub = 0;
-    CHECK(probe_open(&p));
-    CHECK(probe_setup(&p, false, code, sizeof code));
-    enum probe_end end = probe_run(&p, &port, &sub);
-    if (kvm_host_detect("/sys/module") == KVM_HOST_PVM) {
-        CHECK_EQ(end, END_NO_EXIT);   /* a second of KVM_RUN, no exit */
-        uint64_t rip = probe_rip(&p);
-        CHECK(rip < CODE + 17);       /* never reached the 32-bit code */
-    } else {
-        CHECK_EQ(end, END_OUT);
-        CHECK_EQ(port, 0x10);
-    }
     probe_close(&p);
 }
