@@ -218,6 +218,7 @@ done
 if [ -n "$no_kvm" ]; then
     echo "SKIP kvm-stats: $no_kvm"
     echo "SKIP kvm-icount-refused: $no_kvm"
+    echo "SKIP kvm-info-monitor: $no_kvm"
     exit $failed
 fi
 # The real-mode guest: KVM runs real mode on every host kind (kvm-pvm too).
@@ -227,6 +228,15 @@ if grep -q '^engine kvm' "$tmp/stats" && grep -q 'KVM_EXIT_IO  *[1-9]' "$tmp/sta
     echo "PASS kvm-stats"
 else
     fail "kvm-stats: no KVM_EXIT_IO count or host kind ($host_kind) in -stats: $(head -n 3 "$tmp/stats" | tr '\n' '|')"
+fi
+# The monitor's info kvm names the host and the fallback.
+printf 'info kvm\ncontinue\ninfo kvm\nquit\n' > "$tmp/info.script"
+timeout $LIMIT "$TRAPEZE" -engine kvm -kernel "$G/hello.elf" -nographic -monitor-script "$tmp/info.script" \
+    </dev/null >"$tmp/info" 2>&1
+if grep -q "^  host  *$host_kind" "$tmp/info" && grep -q '^  fallback to the software CPU: on' "$tmp/info"; then
+    echo "PASS kvm-info-monitor"
+else
+    fail "kvm-info-monitor: info kvm did not name the host ($host_kind) and the fallback: $(head -n 4 "$tmp/info" | tr '\n' '|')"
 fi
 timeout 10 "$TRAPEZE" -engine kvm -icount shift=0 -kernel "$G/hello.elf" -nographic </dev/null >/dev/null 2>"$tmp/icount"
 rc=$?
