@@ -1176,9 +1176,7 @@ static struct engine_exit kvm_fallback_run(struct kvm_engine *k, uint64_t budget
     f->soft.ops->get_state(&f->soft, &s);
     enum kvm_host_limit limit = kvm_host_mode_limit(k->host, &s);
     if (limit != KVM_LIMIT_NONE) {
-        enum kvm_fb_cause cause = kvm_fb_cause_of(limit);
-        if (cause != f->cause) f->entries[cause]++;   /* stays, for a new reason */
-        f->cause = cause;
+        f->cause = kvm_fb_cause_of(limit);   /* stays, maybe for a new reason */
         f->leave_soon = false;
         return x;
     }
@@ -1210,15 +1208,7 @@ static struct engine_exit kvm_run_common(struct engine *e, uint64_t budget, bool
     struct kvm_fallback *f = &k->fb;
 
     if (k->failed) return kvm_failed_exit(k);
-    if (f->active) {
-        /* A state set while the software CPU held it may suit KVM again. */
-        struct x86_state s;
-        f->soft.ops->get_state(&f->soft, &s);
-        if (kvm_host_mode_limit(k->host, &s) == KVM_LIMIT_NONE && !f->leave_soon)
-            kvm_fallback_leave(k, &s);
-        else
-            return kvm_fallback_run(k, budget, step);
-    }
+    if (f->active) return kvm_fallback_run(k, budget, step);
 
     enum kvm_host_limit limit = kvm_current_limit(k);
     if (limit != KVM_LIMIT_NONE) {
@@ -1234,15 +1224,18 @@ static struct engine_exit kvm_run_common(struct engine *e, uint64_t budget, bool
     enum kvm_stop stop;
     bool from_breakpoint = k->resume_from_breakpoint;   /* kvm_run_loop clears it */
     struct engine_exit x = kvm_run_loop(k, step, &stop);
-    if (stop == KVM_STOP_SUSPECT)
+    uint64_t stalled_since = 0;   /* the first identical sample, for lost_ns */
+    if (stop == KVM_STOP_SUSPECT) {
+        stalled_since = k->stall.since_ns;
         x = kvm_probe(k, &stop);
+    }
     switch (stop) {
     case KVM_STOP_NONE:
     case KVM_STOP_SUSPECT:
         return x;
     case KVM_STOP_STALL: {
         k->stall.stalls++;
-        if (k->stall.same) k->stall.lost_ns += kvm_host_ns() - k->stall.since_ns;
+        if (stalled_since) k->stall.lost_ns += kvm_host_ns() - stalled_since;
         k->stall.same = 0;
         k->stall.valid = false;
         k->stall.needed = KVM_STALL_SAMPLES;
@@ -1292,11 +1285,13 @@ static void kvm_get_state(struct engine *e, struct x86_state *s)
 static void kvm_set_state(struct engine *e, const struct x86_state *s)
 {
     struct kvm_engine *k = kvm_of(e);
-    if (k->fb.active) {
+    /* A state KVM can run goes to KVM (savevm, the monitor's set);
+       one it cannot stays with, or goes to, the software CPU at the next run. */
+    if (k->fb.active && kvm_host_mode_limit(k->host, s) != KVM_LIMIT_NONE) {
         k->fb.soft.ops->set_state(&k->fb.soft, s);
         engine_emu_memory_changed(&k->fb.soft);   /* loadvm wrote RAM */
-        k->fb.leave_soon = true;   /* KVM takes it back if it can run it */
     } else {
+        k->fb.active = false;
         kvm_hw_set_state(k, s);
     }
 }
@@ -1326,10 +1321,7 @@ static bool kvm_read_linear(struct engine *e, uint32_t lin, void *buf, uint32_t 
 static bool kvm_write_linear(struct engine *e, uint32_t lin, const void *buf, uint32_t len)
 {
     struct kvm_engine *k = kvm_of(e);
-    if (k->fb.active) {
-        bool ok = k->fb.soft.ops->write_linear(&k->fb.soft, lin, buf, len);
-        return ok;
-    }
+    if (k->fb.active) return k->fb.soft.ops->write_linear(&k->fb.soft, lin, buf, len);
     bool ok = kvm_access_linear(k, lin, (void *)(uintptr_t)buf, len, true);
     if (ok && k->fb.created) engine_emu_memory_changed(&k->fb.soft);
     return ok;
@@ -1379,7 +1371,7 @@ static void kvm_print_fallback(struct kvm_engine *k, FILE *out)
         return;
     }
     struct engine_counters c;
-    k->fb.soft.ops->get_counters((struct engine *)&k->fb.soft, &c);
+    k->fb.soft.ops->get_counters(&k->fb.soft, &c);
     uint64_t insns = c.instructions - f->instructions_base;
     double guest = (double)k->stats.guest_ns + (double)f->ns;
     fprintf(out, "    entries           %llu\n", (unsigned long long)entries);

@@ -24,26 +24,22 @@ enum kvm_host_kind kvm_host_detect(const char *sysfs_module)
     return KVM_HOST_UNKNOWN;
 }
 
+static const struct { const char *name, *description; } kvm_host_kinds[] = {
+    [KVM_HOST_UNKNOWN] = { "unknown", "no kvm_intel, kvm_amd or kvm_pvm module seen: treated as hardware assist" },
+    [KVM_HOST_VMX] = { "VT-x (kvm-intel)", "hardware assist: Intel VT-x runs the guest in VMX non-root mode" },
+    [KVM_HOST_SVM] = { "AMD-V (kvm-amd)", "hardware assist: AMD-V runs the guest in SVM guest mode" },
+    [KVM_HOST_PVM] = { "kvm-pvm", "a software hypervisor without VT-x: real mode through KVM's instruction "
+                                  "emulator, protected mode (unpaged or 32-bit paging) not at all" },
+};
+
 const char *kvm_host_name(enum kvm_host_kind kind)
 {
-    switch (kind) {
-    case KVM_HOST_VMX: return "VT-x (kvm-intel)";
-    case KVM_HOST_SVM: return "AMD-V (kvm-amd)";
-    case KVM_HOST_PVM: return "kvm-pvm";
-    default: return "unknown";
-    }
+    return kvm_host_kinds[kind <= KVM_HOST_PVM ? kind : KVM_HOST_UNKNOWN].name;
 }
 
 const char *kvm_host_description(enum kvm_host_kind kind)
 {
-    switch (kind) {
-    case KVM_HOST_VMX: return "hardware assist: Intel VT-x runs the guest in VMX non-root mode";
-    case KVM_HOST_SVM: return "hardware assist: AMD-V runs the guest in SVM guest mode";
-    case KVM_HOST_PVM:
-        return "a software hypervisor without VT-x: real mode through KVM's instruction emulator, "
-               "protected mode (unpaged or 32-bit paging) not at all";
-    default: return "no kvm_intel, kvm_amd or kvm_pvm module seen: treated as hardware assist";
-    }
+    return kvm_host_kinds[kind <= KVM_HOST_PVM ? kind : KVM_HOST_UNKNOWN].description;
 }
 
 enum kvm_host_limit kvm_host_mode_limit(enum kvm_host_kind kind, const struct x86_state *s)
