@@ -30,7 +30,7 @@ CFLAGS  += $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm
 
 # The emulator proper: every layer's .c files; monitor/main.c holds main().
-LAYERS   = cpu mmu devices machine machine/bios vmm monitor translator
+LAYERS   = base cpu mmu devices machine machine/bios vmm monitor translator
 LIB_SRCS = $(filter-out monitor/main.c,$(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/machine/bios/bios_rom.o
 # Linked as objects, not an archive, so every object's definitions count.

@@ -24,7 +24,7 @@
 #include <time.h>
 
 #include "machine/machine.h"
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 
 #define NS_PER_SEC        1000000000ll
 #define RTC_TBUC_NS       244000ll     /* UIP is set this long before an update (t_BUC) */

@@ -17,7 +17,7 @@
  *   0A register A   0B register B      0C register C   0D register D
  *   0E-7F RAM; 0x32 the century (PC/AT convention, kept like a time register)
  *
- * Time: the clock's time is the virtual clock (machine/clock.h) plus a
+ * Time: the clock's time is the virtual clock (base/clock.h) plus a
  * base, so -icount runs are deterministic.  The base is the host's time at
  * start (UTC by default, or local time), or a fixed date (-rtc base=...).
  * A guest that sets the time (SET bit, then the registers) moves the base.
@@ -35,7 +35,7 @@
 #include <stdio.h>
 
 #include "devices/irq.h"
-#include "machine/clock.h"
+#include "base/clock.h"
 #include "mmu/bus.h"
 
 #define CMOS_INDEX_PORT 0x70

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "machine/machine.h"
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 
 static const char debugport_shutdown_word[] = "Shutdown";
 

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "machine/machine.h"
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 
 /* Controller commands (AT Tech Ref "Commands (I/O Address Hex 64)"; PS/2 ref for A7-A9, D2-D4). */
 #define CMD_READ_RAM_FIRST   0x20  /* 20: command byte; 21-3F: RAM bytes 1-31 */

@@ -12,15 +12,15 @@
  *       the last block: DRQ clear, INTRQ
  *
  * An error ends any of them: ERR in Status, the reason in Error, INTRQ.
- * Every read and write goes straight to the image (machine/disk.c).
+ * Every read and write goes straight to the image (base/disk.c).
  */
 #include "devices/ide.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "machine/disk.h"
-#include "machine/snapshot.h"
+#include "base/disk.h"
+#include "base/snapshot.h"
 
 #define SECTOR 512u
 #define LBA28_MAX_SECTORS 0x0FFFFFFFu   /* IDENTIFY words 60-61 saturate here (ATA-6 8.15.30) */

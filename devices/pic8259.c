@@ -24,7 +24,7 @@
 
 #include <string.h>
 
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 
 /* PIIX ELCR1/ELCR2: IRQ 0, 1, 2, 8 and 13 are edge only (reserved bits). */
 #define ELCR1_MASK 0xF8

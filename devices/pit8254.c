@@ -32,7 +32,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 
 #define NS_PER_S 1000000000ull
 

@@ -9,7 +9,7 @@
  *   0x61 write: bit 0 GATE2, bit 1 speaker data, bits 2-3 stored
  *        read:  those bits, bit 4 the refresh toggle, bit 5 OUT2
  * CLK of every counter: 1.193182 MHz, derived from the virtual clock
- * (machine/clock.h): a counter's value is computed from vclock_now() when
+ * (base/clock.h): a counter's value is computed from vclock_now() when
  * read, and OUT0's edges are vtimers.
  *
  * Control word (data sheet "Control Word Format"):
@@ -34,7 +34,7 @@
 #include <stdio.h>
 
 #include "devices/irq.h"
-#include "machine/clock.h"
+#include "base/clock.h"
 #include "mmu/bus.h"
 
 #define PIT_BASE      0x40

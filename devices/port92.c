@@ -4,7 +4,7 @@
 #include "devices/port92.h"
 
 #include "machine/machine.h"
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 
 static uint32_t port92_read(void *opaque, uint32_t offset, unsigned size)
 {

@@ -19,7 +19,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 
 /* Receive trigger levels selected by FCR bits 7:6. */
 static const uint8_t uart_trigger_levels[4] = { 1, 4, 8, 14 };

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "devices/vga_font.h"
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 
 #define VGA_SNAPSHOT_VERSION 1
 #define NS_PER_S 1000000000ull

@@ -35,7 +35,7 @@
  * is told once on stderr that graphics modes are not modelled yet.
  *
  * Timing: Input Status 1's Display Enable and Vertical Retrace bits follow
- * the virtual clock (machine/clock.h) with mode 3's timing: a 28.322 MHz dot
+ * the virtual clock (base/clock.h) with mode 3's timing: a 28.322 MHz dot
  * clock, 900 dots a line (100 character clocks of 9 dots, 720 shown),
  * 449 lines a frame (400 shown), vertical retrace on lines 412 and 413
  * (CRTC Vertical Retrace Start 0x9C + Overflow bit 2, End 0xE) - a frame
@@ -48,7 +48,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "machine/clock.h"
+#include "base/clock.h"
 #include "mmu/bus.h"
 
 /* Ports (IBM VGA Tech Ref, "Register Ports"). */

@@ -16,8 +16,8 @@
 
 #include "cpu/irq_source.h"
 #include "cpu/x86_state.h"
-#include "machine/clock.h"
-#include "machine/disk.h"
+#include "base/clock.h"
+#include "base/disk.h"
 #include "mmu/bus.h"
 
 struct cpu;
@@ -84,7 +84,7 @@ struct snapshot;
  * A device as the board sees it: every device registers one of these in
  * machine_init, so savevm/loadvm, reset and the monitor's `info NAME` reach
  * all devices without knowing them.  'save'/'load' write and read the
- * device's register state as snapshot sections (machine/snapshot.h);
+ * device's register state as snapshot sections (base/snapshot.h);
  * 'info' prints it decoded, named as the data sheet names it.
  */
 struct machine_device {
@@ -127,7 +127,7 @@ struct machine {
     /* Called by devices to make the engine return at the next boundary. */
     void (*request_stop)(void *opaque);
     void *request_stop_opaque;
-    /* The virtual clock every device takes its time from (machine/clock.h). */
+    /* The virtual clock every device takes its time from (base/clock.h). */
     struct vclock clock;
     /* Registered devices, in the order machine_init wired them. */
     struct machine_device devices[MACHINE_MAX_DEVICES];

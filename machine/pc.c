@@ -52,7 +52,7 @@
 #include "machine/multiboot.h"
 #include "machine/pc_disks.h"
 #include "machine/pc_vga.h"
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 
 #define PC_DEFAULT_RAM   (128u << 20)
 #define PC_COM1_BASE     0x3F8

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "machine/machine.h"
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 
 int machine_add_device(struct machine *m, const struct machine_device *d)
 {

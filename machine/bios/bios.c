@@ -18,7 +18,7 @@
  * ports and guest memory (bus_port_read/write, bus_read/write), never
  * through their C internals.  Disks are the exception a real BIOS has too:
  * floppies have no controller model here, so int 13h reads the images in
- * m->disks[] directly (machine/disk.h), for floppies and hard disks alike.
+ * m->disks[] directly (base/disk.h), for floppies and hard disks alike.
  */
 #include "machine/bios/bios_internal.h"
 
@@ -26,7 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 
 
 /* ---- guest memory and ports, as the ROM would touch them ---- */

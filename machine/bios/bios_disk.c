@@ -3,7 +3,7 @@
  *
  * Drive numbers: 00h floppy A, 01h floppy B, 80h the first hard disk
  * present (IDE master, else slave), 81h the second.  Geometry is the
- * image's (machine/disk.h: floppies by size, hard disks 16 x 63 or the
+ * image's (base/disk.h: floppies by size, hard disks 16 x 63 or the
  * LBA-assisted BIOS translation).  Floppies have no controller model, so
  * this is their only path; hard disks are read from the same images the
  * IDE channel serves (as a BIOS's own IDE driver would reach them).

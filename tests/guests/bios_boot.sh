@@ -98,7 +98,7 @@ if trapeze boot_loader 33 -fda "$G/boot_loader.img" -hda "$tmp/hd.img" -m 128; t
     # The references, written out for -m 128, a 1.44 MB floppy and a 2 MiB disk:
     #  int11: bit 0 floppy, bits 5-4 = 10b 80x25 colour, bits 11-9 = 2 serial ports
     #  int13-08: 1.44 MB = 80 x 2 x 18: CX = 4F12h, DH = 1, DL = 1 drive, BL = 4
-    #  int13-48: 2 MiB = 4096 sectors = 4 x 16 x 63 (machine/disk.h)
+    #  int13-48: 2 MiB = 4096 sectors = 4 x 16 x 63 (base/disk.h)
     #  e820: the Multiboot map (machine/multiboot.c), 128 MiB
     cat > "$tmp/want.loader" <<'EOW'
 int11 0421

@@ -26,7 +26,7 @@ run timer-icount-shift0 -icount shift=0
 # How little host CPU an idle (halted) guest costs is a speed figure: it is
 # measured by `make bench` (bench/run.sh, "idle"), not asserted here.
 
-# At a monitor prompt the virtual clock stands still (machine/clock.h): the
+# At a monitor prompt the virtual clock stands still (base/clock.h): the
 # PIT's count element (CE, counting down at 1.193182 MHz while time flows)
 # reads the same before and after half a second of real time at the prompt.
 (echo "break main.wait"; echo c; echo "info pit"; sleep 0.5; echo "info pit"; echo quit) |

@@ -8,7 +8,7 @@
 #include "devices/port92.h"
 #include "devices/uart16550.h"
 #include "machine/machine.h"
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 #include "tests/test.h"
 
 static void uart_out(struct uart16550 *u, int reg, uint8_t v) { uart_io_ops.write(u, (uint32_t)reg, v, 1); }

@@ -1,5 +1,5 @@
 /*
- * test_disk.c - raw images (machine/disk.c): geometry as the ATA standard
+ * test_disk.c - raw images (base/disk.c): geometry as the ATA standard
  * and the BIOS derive it, floppy sizes, reads and writes straight to the
  * file, read-only images.
  *
@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "machine/disk.h"
+#include "base/disk.h"
 #include "tests/test.h"
 
 static uint8_t pattern(uint32_t sector, uint32_t i)

@@ -10,7 +10,7 @@
 
 #include "devices/i8042.h"
 #include "machine/machine.h"
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 #include "tests/test.h"
 
 static int irq1_high, irq12_high, irq1_edges;

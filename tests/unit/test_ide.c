@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "devices/ide.h"
-#include "machine/disk.h"
-#include "machine/snapshot.h"
+#include "base/disk.h"
+#include "base/snapshot.h"
 #include "tests/test.h"
 
 #define IMAGE_SECTORS 4032u   /* 4 cylinders of 16 x 63 */

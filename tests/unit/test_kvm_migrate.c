@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "machine/machine.h"
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 #include "vmm/engine.h"
 
 /* guests/pmode.asm's output when every check passes (tests/guests/pmode.sh). */

@@ -3,7 +3,7 @@
  * the expected values below are the data sheet's, written out by hand.
  */
 #include "devices/pic8259.h"
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 #include "tests/test.h"
 
 static void out8(struct pic8259 *p, uint16_t port, uint8_t v)

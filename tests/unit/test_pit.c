@@ -9,7 +9,7 @@
  * at tick 0, CE = N at tick 1 and t = tick - 1.
  */
 #include "devices/pit8254.h"
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 #include "tests/test.h"
 
 static uint64_t fake_instructions;

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 
 #include "devices/cmos_rtc.h"
-#include "machine/clock.h"
-#include "machine/snapshot.h"
+#include "base/clock.h"
+#include "base/snapshot.h"
 #include "tests/test.h"
 
 static uint64_t fake_ns;

@@ -26,7 +26,7 @@
 #include "devices/uart16550.h"
 #include "machine/bios/bios.h"
 #include "machine/machine.h"
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 #include "mmu/bus.h"
 #include "tests/test.h"
 

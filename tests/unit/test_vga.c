@@ -11,8 +11,8 @@
 
 #include "devices/vga.h"
 #include "devices/vga_font.h"
-#include "machine/clock.h"
-#include "machine/snapshot.h"
+#include "base/clock.h"
+#include "base/snapshot.h"
 #include "mmu/bus.h"
 #include "tests/test.h"
 

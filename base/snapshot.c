@@ -1,7 +1,7 @@
 /*
  * snapshot.c - named, versioned sections in memory and on disk.
  */
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 
 #include <errno.h>
 #include <stdio.h>

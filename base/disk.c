@@ -1,7 +1,7 @@
 /*
  * disk.c - raw disk and floppy images (see disk.h).
  */
-#include "machine/disk.h"
+#include "base/disk.h"
 
 #include <errno.h>
 #include <fcntl.h>

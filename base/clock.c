@@ -1,7 +1,7 @@
 /*
  * clock.c - the virtual clock and its timers (see clock.h).
  */
-#include "machine/clock.h"
+#include "base/clock.h"
 
 #include <time.h>
 
