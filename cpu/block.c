@@ -182,7 +182,7 @@ struct decoded_block *block_lookup_slow(struct cpu *cpu)
         cpu->mmu.stats.hits++;
     } else {
         uint32_t error;
-        if (!mmu_fill(&cpu->mmu, &cpu->s, lin, MMU_FETCH, user, &paddr, &error))
+        if (!mmu_fill(&cpu->mmu, &(struct paging_regs){ cpu->s.cr0, cpu->s.cr3, cpu->s.cr4 }, lin, MMU_FETCH, user, &paddr, &error))
             cpu_page_fault(cpu, lin, error);
     }
     bool host = e->tag_read == (lin & PAGE_MASK);

@@ -94,7 +94,7 @@ static struct tlb_entry *translate(struct cpu *cpu, uint32_t lin, enum mmu_acces
                                    bool user, uint32_t *paddr)
 {
     uint32_t error;
-    if (!mmu_fill(&cpu->mmu, &cpu->s, lin, access, user, paddr, &error))
+    if (!mmu_fill(&cpu->mmu, &(struct paging_regs){ cpu->s.cr0, cpu->s.cr3, cpu->s.cr4 }, lin, access, user, paddr, &error))
         cpu_page_fault(cpu, lin, error);
     return &cpu->mmu.tlb[user][(lin >> PAGE_SHIFT) % TLB_ENTRIES];
 }
@@ -244,7 +244,7 @@ static bool debug_access(struct cpu *cpu, uint32_t lin, void *buf, uint32_t len,
     uint8_t *p = buf;
     while (len > 0) {
         struct mmu_walk w;
-        mmu_walk(&cpu->mmu, &cpu->s, lin, MMU_READ, false, false, &w);
+        mmu_walk(&cpu->mmu, &(struct paging_regs){ cpu->s.cr0, cpu->s.cr3, cpu->s.cr4 }, lin, MMU_READ, false, false, &w);
         if (!w.ok) return false;
         uint32_t chunk = PAGE_SIZE - (lin & ~PAGE_MASK);
         if (chunk > len) chunk = len;

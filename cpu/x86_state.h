@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mmu/control_regs.h"   /* CR0_* and CR4_* */
+
 /* General registers, in ModRM encoding order (SDM Vol. 2A table 2-1). */
 enum x86_reg { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
 
@@ -42,29 +44,6 @@ enum x86_sreg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_COUNT };
 #define EFLAGS_VIP  0x00100000u /* virtual interrupt pending */
 #define EFLAGS_ID   0x00200000u /* CPUID available when toggleable */
 #define EFLAGS_ARITH (EFLAGS_CF | EFLAGS_PF | EFLAGS_AF | EFLAGS_ZF | EFLAGS_SF | EFLAGS_OF)
-
-/* CR0 (SDM Vol. 3A 2.5). */
-#define CR0_PE 0x00000001u /* protection enable */
-#define CR0_MP 0x00000002u /* monitor coprocessor */
-#define CR0_EM 0x00000004u /* x87 emulation: FPU opcodes raise #NM */
-#define CR0_TS 0x00000008u /* task switched */
-#define CR0_ET 0x00000010u /* extension type, hardwired 1 on 486+ */
-#define CR0_NE 0x00000020u /* numeric error */
-#define CR0_WP 0x00010000u /* supervisor writes honour read-only pages */
-#define CR0_AM 0x00040000u /* alignment mask */
-#define CR0_NW 0x20000000u /* not write-through */
-#define CR0_CD 0x40000000u /* cache disable */
-#define CR0_PG 0x80000000u /* paging */
-
-/* CR4 (SDM Vol. 3A 2.5). */
-#define CR4_VME 0x0001u /* virtual-8086 mode extensions */
-#define CR4_PVI 0x0002u /* protected-mode virtual interrupts */
-#define CR4_TSD 0x0004u /* RDTSC privileged */
-#define CR4_DE  0x0008u /* debugging extensions: I/O breakpoints */
-#define CR4_PSE 0x0010u /* 4 MiB pages */
-#define CR4_PAE 0x0020u /* physical address extension (not modelled) */
-#define CR4_MCE 0x0040u /* machine-check enable */
-#define CR4_PGE 0x0080u /* global pages */
 
 /* DR6 / DR7 (SDM Vol. 3B 17.2). */
 #define DR6_B0 0x0001u   /* breakpoint 0 condition met (B1..B3 follow) */

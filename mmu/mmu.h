@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cpu/x86_state.h"
+#include "mmu/control_regs.h"
 #include "mmu/bus.h"
 
 /* Page-table entry bits (SDM Vol. 3A table 4-5, 4-6). */
@@ -94,21 +94,22 @@ struct mmu_walk {
 void mmu_init(struct mmu *mmu, struct bus *bus);
 
 /*
- * Translate 'lin' for an access of kind 'access' by a CPU whose state is 's'.
+ * Translate 'lin' for an access of kind 'access' under the paging registers
+ * 'pr' (the CPU's own, or any CR3 a VMM wants walked).
  * 'user' says whether the access is a user access (CPL 3 and not a system
  * access to a descriptor table or TSS).  When 'update' is set, Accessed and
  * Dirty bits are written back to the guest's tables as hardware does.
  * Fills 'walk' with each level read; walk->ok false means #PF with
  * walk->fault_error (CR2 = lin is the caller's business).
  */
-void mmu_walk(struct mmu *mmu, const struct x86_state *s, uint32_t lin,
+void mmu_walk(struct mmu *mmu, const struct paging_regs *pr, uint32_t lin,
               enum mmu_access access, bool user, bool update, struct mmu_walk *walk);
 
 /*
  * Look 'lin' up for the software CPU: walk and fill the TLB entry.
  * Returns true and sets *paddr on success, false with *error on #PF.
  */
-bool mmu_fill(struct mmu *mmu, const struct x86_state *s, uint32_t lin,
+bool mmu_fill(struct mmu *mmu, const struct paging_regs *pr, uint32_t lin,
               enum mmu_access access, bool user, uint32_t *paddr, uint32_t *error);
 
 /* Flushes, as hardware does them (SDM Vol. 3A 4.10.4). */

@@ -73,7 +73,7 @@ static void walk_fault(struct mmu_walk *walk, uint32_t error, enum mmu_access ac
  * writes need R/W = 1 in every entry only when CR0.WP = 1.  Instruction
  * fetches are reads.
  */
-static bool walk_allows(const struct mmu_walk *walk, const struct x86_state *s,
+static bool walk_allows(const struct mmu_walk *walk, const struct paging_regs *s,
                         enum mmu_access access, bool user)
 {
     if (user && !walk->user)
@@ -85,7 +85,7 @@ static bool walk_allows(const struct mmu_walk *walk, const struct x86_state *s,
     return true;
 }
 
-void mmu_walk(struct mmu *mmu, const struct x86_state *s, uint32_t lin,
+void mmu_walk(struct mmu *mmu, const struct paging_regs *s, uint32_t lin,
               enum mmu_access access, bool user, bool update, struct mmu_walk *walk)
 {
     memset(walk, 0, sizeof *walk);
@@ -174,7 +174,7 @@ static void tlb_drop_page(struct mmu *mmu, uint32_t lin)
     }
 }
 
-bool mmu_fill(struct mmu *mmu, const struct x86_state *s, uint32_t lin,
+bool mmu_fill(struct mmu *mmu, const struct paging_regs *s, uint32_t lin,
               enum mmu_access access, bool user, uint32_t *paddr, uint32_t *error)
 {
     struct mmu_walk walk;

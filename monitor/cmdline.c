@@ -14,7 +14,7 @@
 
 #include "devices/chardev.h"
 #include "monitor/gdbstub.h"
-#include "machine/disk.h"
+#include "base/disk.h"
 #include "devices/cmos_rtc.h"
 #include "vmm/engine.h"
 

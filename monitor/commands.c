@@ -29,7 +29,7 @@
 #include <strings.h>
 
 #include "machine/machine.h"
-#include "machine/snapshot.h"
+#include "base/snapshot.h"
 #include "mmu/mmu.h"
 #include "monitor/disasm.h"
 #include "monitor/expr.h"
@@ -435,7 +435,7 @@ static bool physical_of(struct monitor *mon, const struct x86_state *s, uint32_t
     struct mmu mmu;
     struct mmu_walk w;
     mmu_init(&mmu, &mon->machine->bus);
-    mmu_walk(&mmu, s, lin, MMU_FETCH, s->cpl == 3, false, &w);
+    mmu_walk(&mmu, &(struct paging_regs){ s->cr0, s->cr3, s->cr4 }, lin, MMU_FETCH, s->cpl == 3, false, &w);
     *pa = w.paddr;
     return w.ok;
 }

@@ -143,7 +143,7 @@ static enum run_result run_guest(struct runner *r, uint64_t max_instructions, bo
 
 /*
  * Real time flows for the guest only while it runs: at a monitor prompt or
- * a debugger stop the virtual clock stands still (machine/clock.h), so a
+ * a debugger stop the virtual clock stands still (base/clock.h), so a
  * student stepping through a timer handler does not find a backlog of
  * ticks.  (-icount time counts instructions and needs no stopping.)
  */

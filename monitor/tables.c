@@ -303,7 +303,7 @@ void tables_print_translate(FILE *out, struct machine *m, const struct x86_state
     struct mmu_walk w;
     mmu_init(&mmu, &m->bus);
     bool user = s->cpl == 3;
-    mmu_walk(&mmu, s, lin, MMU_READ, user, false, &w);
+    mmu_walk(&mmu, &(struct paging_regs){ s->cr0, s->cr3, s->cr4 }, lin, MMU_READ, user, false, &w);
     if (!(s->cr0 & CR0_PG)) {
         fprintf(out, "linear %08x: paging is off (CR0.PG = 0): physical %08x\n", lin, lin);
         return;

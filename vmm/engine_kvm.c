@@ -31,7 +31,7 @@
  * The devices are the very ones the software CPU talks to: the exits above
  * call the same bus functions (mmu/bus.h) the CPU's IN/OUT and memory path
  * call, interrupts come from the board's cpu_irq_source (the PIC), and
- * time is machine/clock.h's virtual clock in real-time mode (-icount
+ * time is base/clock.h's virtual clock in real-time mode (-icount
  * counts instructions, which KVM cannot: refused with a clear line).
  * Guest RAM is the bus's own RAM, registered as KVM memory slots (see
  * kvm_memmap.h), so a snapshot taken under any engine loads here.

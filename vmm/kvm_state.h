@@ -114,7 +114,7 @@ void kvm_state_reset(struct x86_state *s, uint32_t signature);
  *   - CPUID.1:EBX bits 31:24 (initial APIC ID) zeroed;
  *   - the hypervisor leaves 0x40000000-0x4FFFFFFF (KVM's paravirtual
  *     clock, steal time, ...) removed: trapeze offers no paravirtual
- *     devices, and its time is the virtual clock of machine/clock.h;
+ *     devices, and its time is the virtual clock of base/clock.h;
  *   - CPUID.1:ECX bit 31 (hypervisor present) kept: it is true.
  * (SDM Vol. 2A CPUID, tables 3-10 and 3-11.)
  */

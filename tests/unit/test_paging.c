@@ -20,7 +20,7 @@
 
 static struct bus bus;
 static struct mmu mmu;
-static struct x86_state st;
+static struct paging_regs st;   /* CR0, CR3, CR4 as the walk sees them */
 
 static void put(uint32_t paddr, uint32_t value) { bus_write(&bus, paddr, value, 4); }
 static uint32_t get(uint32_t paddr) { return bus_read(&bus, paddr, 4); }
