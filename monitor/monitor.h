@@ -1,8 +1,8 @@
 /*
  * monitor.h - the monitor shell: a debugger for the whole machine.
  *
- * monitor/commands.c holds the command table and everything the commands
- * do; monitor/shell.c reads the lines (readline with history and
+ * monitor/commands.c holds the command table and the parser, the cmd_*.c
+ * files what the commands do (by concern); monitor/shell.c reads the lines (readline with history and
  * completion, or a -monitor-script file) and owns Ctrl-C and the
  * -serial mon:stdio switch.  The guest is driven only through the runner
  * (monitor/runner.h) and the engine interface (vmm/engine.h).
