@@ -1,0 +1,426 @@
+/*
+ * gdb_commands.c - the GDB stub's command handlers: one packet's contents
+ * in, one reply out (g G p P m M X c s C S vCont Z z q Q H T k D ?).
+ * Framing and the socket are gdb_packet.c's; the register convention and
+ * the break- and watchpoints are gdbstub.c's.
+ */
+#include "monitor/gdb_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * target.xml (gdb manual, "Target Descriptions" and "i386 Features").  gdb
+ * accepts an org.gnu.gdb.i386.core feature only with all of its registers,
+ * the x87 ones (st0-st7, fctrl..fop) included; without them it says
+ * "Architecture rejected target-supplied description" and refuses `set
+ * architecture`.  They are described, left out of the g packet, and read
+ * as unavailable ('x', cmd_read_register): there is no FPU.  The
+ * <architecture> is filled in when gdb reads the document (on connecting,
+ * guest stopped): i8086 in real or virtual-8086 mode, else i386, so gdb
+ * disassembles the code it starts in right.  gdb 13 lets `set architecture
+ * i386` override a target's i8086 but not `set architecture i8086` a
+ * target's i386, hence the choice by mode.  <osabi>none: a bare machine
+ * (without it gdb warns that its default GNU/Linux ABI has no i8086 handler).
+ */
+static const char gdb_target_xml_head[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n"
+    "<target version=\"1.0\">\n";
+static const char gdb_target_xml[] =
+    "  <osabi>none</osabi>\n"
+    "  <feature name=\"org.gnu.gdb.i386.core\">\n"
+    "    <flags id=\"i386_eflags\" size=\"4\">\n"
+    "      <field name=\"CF\" start=\"0\" end=\"0\"/>\n"
+    "      <field name=\"\" start=\"1\" end=\"1\"/>\n"
+    "      <field name=\"PF\" start=\"2\" end=\"2\"/>\n"
+    "      <field name=\"AF\" start=\"4\" end=\"4\"/>\n"
+    "      <field name=\"ZF\" start=\"6\" end=\"6\"/>\n"
+    "      <field name=\"SF\" start=\"7\" end=\"7\"/>\n"
+    "      <field name=\"TF\" start=\"8\" end=\"8\"/>\n"
+    "      <field name=\"IF\" start=\"9\" end=\"9\"/>\n"
+    "      <field name=\"DF\" start=\"10\" end=\"10\"/>\n"
+    "      <field name=\"OF\" start=\"11\" end=\"11\"/>\n"
+    "      <field name=\"NT\" start=\"14\" end=\"14\"/>\n"
+    "      <field name=\"RF\" start=\"16\" end=\"16\"/>\n"
+    "      <field name=\"VM\" start=\"17\" end=\"17\"/>\n"
+    "      <field name=\"AC\" start=\"18\" end=\"18\"/>\n"
+    "      <field name=\"VIF\" start=\"19\" end=\"19\"/>\n"
+    "      <field name=\"VIP\" start=\"20\" end=\"20\"/>\n"
+    "      <field name=\"ID\" start=\"21\" end=\"21\"/>\n"
+    "    </flags>\n"
+    "    <reg name=\"eax\" bitsize=\"32\" type=\"int32\" regnum=\"0\"/>\n"
+    "    <reg name=\"ecx\" bitsize=\"32\" type=\"int32\"/>\n"
+    "    <reg name=\"edx\" bitsize=\"32\" type=\"int32\"/>\n"
+    "    <reg name=\"ebx\" bitsize=\"32\" type=\"int32\"/>\n"
+    "    <reg name=\"esp\" bitsize=\"32\" type=\"data_ptr\"/>\n"
+    "    <reg name=\"ebp\" bitsize=\"32\" type=\"data_ptr\"/>\n"
+    "    <reg name=\"esi\" bitsize=\"32\" type=\"int32\"/>\n"
+    "    <reg name=\"edi\" bitsize=\"32\" type=\"int32\"/>\n"
+    "    <reg name=\"eip\" bitsize=\"32\" type=\"code_ptr\"/>\n"
+    "    <reg name=\"eflags\" bitsize=\"32\" type=\"i386_eflags\"/>\n"
+    "    <reg name=\"cs\" bitsize=\"32\" type=\"int32\"/>\n"
+    "    <reg name=\"ss\" bitsize=\"32\" type=\"int32\"/>\n"
+    "    <reg name=\"ds\" bitsize=\"32\" type=\"int32\"/>\n"
+    "    <reg name=\"es\" bitsize=\"32\" type=\"int32\"/>\n"
+    "    <reg name=\"fs\" bitsize=\"32\" type=\"int32\"/>\n"
+    "    <reg name=\"gs\" bitsize=\"32\" type=\"int32\"/>\n"
+    "    <reg name=\"st0\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"st1\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"st2\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"st3\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"st4\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"st5\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"st6\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"st7\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+    "    <reg name=\"fctrl\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "    <reg name=\"fstat\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "    <reg name=\"ftag\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "    <reg name=\"fiseg\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "    <reg name=\"fioff\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "    <reg name=\"foseg\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "    <reg name=\"fooff\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "    <reg name=\"fop\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    "  </feature>\n"
+    "</target>\n";
+
+/* ---------- commands ---------- */
+
+static void cmd_read_registers(struct gdbstub *g)
+{
+    struct x86_state s;
+    struct gdb_out *o = calloc(1, sizeof *o);
+    if (!o) { gdb_reply(g, "E0c"); return; }
+    gdb_engine(g)->ops->get_state(gdb_engine(g), &s);
+    for (int n = 0; n < GDB_REG_COUNT; n++)
+        gdb_out_reg32(o, gdb_reg_get(&s, n));
+    gdb_send_packet(g, o->buf, o->len);
+    free(o);
+}
+
+static const char *cmd_write_registers(struct gdbstub *g, const char *p, const char *end)
+{
+    struct engine *e = gdb_engine(g);
+    struct x86_state s;
+    uint32_t v[GDB_REG_COUNT];
+    for (int n = 0; n < GDB_REG_COUNT; n++)
+        if (!gdb_parse_reg32(&p, end, &v[n]))
+            return "E01";
+    if (p != end)
+        return "E01";
+    e->ops->get_state(e, &s);
+    /* Segments first: EIP is a linear address relative to the new CS. */
+    for (int n = GDB_CS; n < GDB_REG_COUNT; n++)
+        if (!gdb_reg_set(&s, n, v[n]))
+            return "E03";
+    for (int n = 0; n < GDB_CS; n++)
+        if (!gdb_reg_set(&s, n, v[n]))
+            return "E03";
+    e->ops->set_state(e, &s);
+    return "OK";
+}
+
+static void cmd_read_register(struct gdbstub *g, const char *p, const char *end)
+{
+    uint32_t n;
+    if (!gdb_parse_hex(&p, end, &n) || p != end) { gdb_reply(g, "E01"); return; }
+    if (n >= GDB_REG_COUNT && n < GDB_REG_COUNT + GDB_X87_REG_COUNT) {
+        /* st0-st7 (10 bytes), then fctrl..fop (4 bytes): unavailable, no FPU. */
+        gdb_reply(g, n < GDB_REG_COUNT + 8 ? "xxxxxxxxxxxxxxxxxxxx" : "xxxxxxxx");
+        return;
+    }
+    if (n >= GDB_REG_COUNT) { gdb_reply(g, "E02"); return; }
+    struct x86_state s;
+    struct gdb_out o = { .len = 0 };
+    gdb_engine(g)->ops->get_state(gdb_engine(g), &s);
+    gdb_out_reg32(&o, gdb_reg_get(&s, (int)n));
+    gdb_send_packet(g, o.buf, o.len);
+}
+
+static const char *cmd_write_register(struct gdbstub *g, const char *p, const char *end)
+{
+    uint32_t n, v;
+    if (!gdb_parse_hex(&p, end, &n) || !gdb_expect_char(&p, end, '=') || !gdb_parse_reg32(&p, end, &v) || p != end)
+        return "E01";
+    if (n >= GDB_REG_COUNT)
+        return "E02";
+    struct engine *e = gdb_engine(g);
+    struct x86_state s;
+    e->ops->get_state(e, &s);
+    if (!gdb_reg_set(&s, (int)n, v))
+        return "E03";
+    e->ops->set_state(e, &s);
+    return "OK";
+}
+
+/* m ADDR,LEN: as many bytes as can be read from ADDR on, or E14. */
+static void cmd_read_memory(struct gdbstub *g, const char *p, const char *end)
+{
+    uint32_t addr, len;
+    if (!gdb_parse_addr_len(&p, end, &addr, &len, 0)) { gdb_reply(g, "E01"); return; }
+    if (len > GDB_PACKET_MAX / 2)
+        len = GDB_PACKET_MAX / 2;   /* fewer bytes than asked is a valid reply */
+    struct engine *e = gdb_engine(g);
+    uint8_t buf[GDB_PACKET_MAX / 2];
+    uint32_t got = 0;
+    while (got < len) {
+        /* Up to the next page boundary at a time: a later page may be unmapped. */
+        uint32_t at = addr + got;
+        uint32_t chunk = 0x1000 - (at & 0xFFF);
+        if (chunk > len - got) chunk = len - got;
+        if (!e->ops->read_linear(e, at, buf + got, chunk))
+            break;
+        got += chunk;
+    }
+    if (got == 0 && len > 0) { gdb_reply(g, "E14"); return; }
+    struct gdb_out *o = calloc(1, sizeof *o);
+    if (!o) { gdb_reply(g, "E0c"); return; }
+    for (uint32_t i = 0; i < got; i++)
+        gdb_out_hex8(o, buf[i]);
+    gdb_send_packet(g, o->buf, o->len);
+    free(o);
+}
+
+/* M ADDR,LEN:HEX and X ADDR,LEN:BINARY. */
+static const char *cmd_write_memory(struct gdbstub *g, const char *p, const char *end, bool binary)
+{
+    uint32_t addr, len;
+    if (!gdb_parse_addr_len(&p, end, &addr, &len, ':'))
+        return "E01";
+    size_t have = (size_t)(end - p);
+    if (binary ? have != len : have != (size_t)len * 2)
+        return "E01";
+    if (len == 0)
+        return "OK";   /* gdb probes X support this way */
+    uint8_t buf[GDB_PACKET_MAX];
+    if (len > sizeof buf)
+        return "E01";
+    for (uint32_t i = 0; i < len; i++) {
+        if (binary) {
+            buf[i] = (uint8_t)p[i];
+        } else {
+            int hi = gdb_hex_value(p[2 * i]), lo = gdb_hex_value(p[2 * i + 1]);
+            if (hi < 0 || lo < 0)
+                return "E01";
+            buf[i] = (uint8_t)(hi << 4 | lo);
+        }
+    }
+    struct engine *e = gdb_engine(g);
+    return e->ops->write_linear(e, addr, buf, len) ? "OK" : "E14";
+}
+
+/* qXfer:features:read:ANNEX:OFFSET,LENGTH */
+static void cmd_xfer_features(struct gdbstub *g, const char *p, const char *end)
+{
+    static const char annex[] = "target.xml:";
+    size_t alen = sizeof annex - 1;
+    if ((size_t)(end - p) < alen || memcmp(p, annex, alen) != 0) {
+        gdb_reply(g, "E00");   /* no such annex */
+        return;
+    }
+    p += alen;
+    uint32_t off, len;
+    if (!gdb_parse_addr_len(&p, end, &off, &len, 0)) { gdb_reply(g, "E01"); return; }
+    struct x86_state s;
+    gdb_engine(g)->ops->get_state(gdb_engine(g), &s);
+    bool code16 = !(s.cr0 & CR0_PE) || (s.eflags & EFLAGS_VM);
+    static char doc[sizeof gdb_target_xml_head + sizeof gdb_target_xml + 64];
+    int total_len = snprintf(doc, sizeof doc, "%s  <architecture>%s</architecture>\n%s", gdb_target_xml_head,
+                             code16 ? "i8086" : "i386", gdb_target_xml);
+    size_t total = (size_t)total_len;
+    struct gdb_out *o = calloc(1, sizeof *o);
+    if (!o) { gdb_reply(g, "E0c"); return; }
+    if (off >= total) {
+        gdb_out_char(o, 'l');
+    } else {
+        size_t n = total - off;
+        /* Escaping can double a byte: stay within the reply buffer. */
+        if (n > len) n = len;
+        if (n > GDB_PACKET_MAX / 2) n = GDB_PACKET_MAX / 2;
+        gdb_out_char(o, off + n >= total ? 'l' : 'm');
+        gdb_out_binary(o, (const uint8_t *)doc + off, n);
+    }
+    gdb_send_packet(g, o->buf, o->len);
+    free(o);
+}
+
+/* c/s [ADDR] and C/S SIG[;ADDR]: set the PC if given, then resume. */
+static const char *cmd_resume(struct gdbstub *g, char kind, const char *p, const char *end)
+{
+    if (kind == 'C' || kind == 'S') {
+        uint32_t sig;   /* the signal to deliver: a guest has none; ignored */
+        if (!gdb_parse_hex(&p, end, &sig))
+            return "E01";
+        if (p != end && !gdb_expect_char(&p, end, ';'))
+            return "E01";
+    }
+    if (p != end) {
+        uint32_t addr;
+        if (!gdb_parse_hex(&p, end, &addr) || p != end)
+            return "E01";
+        struct engine *e = gdb_engine(g);
+        struct x86_state s;
+        e->ops->get_state(e, &s);
+        if (!gdb_set_pc(&s, addr))
+            return "E03";
+        e->ops->set_state(e, &s);
+    }
+    g->resume = (kind == 'c' || kind == 'C') ? GDB_RESUME_CONTINUE : GDB_RESUME_STEP;
+    return NULL;   /* the reply is the stop reply, later */
+}
+
+/*
+ * vCont;ACTION[:THREAD][;ACTION[:THREAD]]...: one thread, so the first
+ * action for it (or for all threads) decides.  Range stepping (r) was not
+ * offered; t (stop) is for non-stop mode, not offered either.
+ */
+static const char *cmd_vcont(struct gdbstub *g, const char *p, const char *end)
+{
+    if (!gdb_expect_char(&p, end, ';'))
+        return "E01";
+    char kind = 0;
+    while (p < end) {
+        char a = *p++;
+        if (a != 'c' && a != 's' && a != 'C' && a != 'S')
+            return "E01";
+        if (a == 'C' || a == 'S') {
+            uint32_t sig;
+            if (!gdb_parse_hex(&p, end, &sig))
+                return "E01";
+        }
+        bool ours = true;
+        if (p < end && *p == ':') {
+            p++;
+            if (p < end && *p == '-') {           /* -1: all threads */
+                p++;
+                uint32_t one;
+                if (!gdb_parse_hex(&p, end, &one) || one != 1)
+                    return "E01";
+            } else {
+                uint32_t tid;
+                if (!gdb_parse_hex(&p, end, &tid))
+                    return "E01";
+                ours = tid == 0 || tid == 1;
+            }
+        }
+        if (p < end && !gdb_expect_char(&p, end, ';'))
+            return "E01";
+        if (ours && !kind)
+            kind = a;
+    }
+    if (!kind)
+        return "E01";
+    g->resume = (kind == 'c' || kind == 'C') ? GDB_RESUME_CONTINUE : GDB_RESUME_STEP;
+    return NULL;
+}
+
+static bool starts_with(const char *p, const char *end, const char *word)
+{
+    size_t n = strlen(word);
+    return (size_t)(end - p) >= n && memcmp(p, word, n) == 0;
+}
+
+static bool equals(const char *p, const char *end, const char *word)
+{
+    return (size_t)(end - p) == strlen(word) && starts_with(p, end, word);
+}
+
+static void cmd_query(struct gdbstub *g, const char *p, const char *end)
+{
+    if (starts_with(p, end, "qSupported")) {
+        gdb_reply(g, "PacketSize=4000;qXfer:features:read+;swbreak+;hwbreak+;"
+                     "QStartNoAckMode+;vContSupported+");
+    } else if (starts_with(p, end, "qXfer:features:read:")) {
+        cmd_xfer_features(g, p + strlen("qXfer:features:read:"), end);
+    } else if (equals(p, end, "qC")) {
+        gdb_reply(g, "QC01");
+    } else if (starts_with(p, end, "qAttached")) {
+        gdb_reply(g, "1");   /* attached to a running machine: quitting detaches */
+    } else if (equals(p, end, "qfThreadInfo")) {
+        gdb_reply(g, "m01");
+    } else if (equals(p, end, "qsThreadInfo")) {
+        gdb_reply(g, "l");
+    } else if (equals(p, end, "QStartNoAckMode")) {
+        gdb_reply(g, "OK");
+        g->no_ack = true;
+    } else {
+        gdb_reply(g, "");
+    }
+}
+
+void gdbstub_command(struct gdbstub *g, const char *pkt, size_t len)
+{
+    const char *end = pkt + len;
+    if (len == 0) { gdb_reply(g, ""); return; }
+    const char *p = pkt + 1;
+    const char *reply = "";
+    switch (pkt[0]) {
+    case '?':
+        reply = g->stop_reply;
+        break;
+    case 'g':
+        if (len != 1) { reply = "E01"; break; }
+        cmd_read_registers(g);
+        return;
+    case 'G':
+        reply = cmd_write_registers(g, p, end);
+        break;
+    case 'p':
+        cmd_read_register(g, p, end);
+        return;
+    case 'P':
+        reply = cmd_write_register(g, p, end);
+        break;
+    case 'm':
+        cmd_read_memory(g, p, end);
+        return;
+    case 'M':
+        reply = cmd_write_memory(g, p, end, false);
+        break;
+    case 'X':
+        reply = cmd_write_memory(g, p, end, true);
+        break;
+    case 'c': case 's': case 'C': case 'S':
+        reply = cmd_resume(g, pkt[0], p, end);
+        if (!reply) return;
+        break;
+    case 'v':
+        if (equals(pkt, end, "vCont?")) {
+            reply = "vCont;c;C;s;S";
+        } else if (starts_with(pkt, end, "vCont;")) {
+            reply = cmd_vcont(g, pkt + 5, end);
+            if (!reply) return;
+        } else if (starts_with(pkt, end, "vKill")) {
+            reply = "OK";
+            g->resume = GDB_RESUME_KILL;
+        } else {
+            reply = "";   /* vMustReplyEmpty and others */
+        }
+        break;
+    case 'Z': case 'z':
+        reply = gdb_point(g, pkt[0] == 'Z', p, end);
+        break;
+    case 'H':
+        /* Hg/Hc THREAD: there is one thread (1); 0 and -1 mean any. */
+        reply = len >= 3 && (pkt[1] == 'g' || pkt[1] == 'c') ? "OK" : "E01";
+        break;
+    case 'T':
+        reply = (equals(p, end, "1") || equals(p, end, "01")) ? "OK" : "E01";
+        break;
+    case 'q': case 'Q':
+        cmd_query(g, pkt, end);
+        return;
+    case 'k':
+        g->resume = GDB_RESUME_KILL;
+        return;   /* no reply: gdb does not wait for one */
+    case 'D':
+        reply = "OK";
+        g->resume = GDB_RESUME_DETACH;
+        break;
+    default:
+        reply = "";   /* not supported: the empty reply (gdb manual E.1) */
+        break;
+    }
+    gdb_reply(g, reply);
+}
