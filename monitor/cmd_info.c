@@ -46,7 +46,7 @@ void cmd_info(struct monitor *mon, int argc, char **argv, const char *suffix, co
     else if (!strcmp(w, "idt")) tables_print_idt(mon->out, mon->engine, &s);
     else if (!strcmp(w, "ldt")) tables_print_ldt(mon->out, mon->engine, &s);
     else if (!strcmp(w, "tss")) tables_print_tss(mon->out, mon->engine, &s);
-    else if (!strcmp(w, "pt") || !strcmp(w, "mem") || !strcmp(w, "tab")) tables_print_pt(mon->out, mon->machine, &s);
+    else if (!strcmp(w, "pt") || !strcmp(w, "mem") || !strcmp(w, "tab")) tables_print_pt(mon->out, mon->engine, &s);
     else if (!strcmp(w, "tlb")) print_counters(mon, true);
     else if (!strcmp(w, "engine") || !strcmp(w, "kvm")) {
         const struct engine_ops *ops = mon->engine->ops;

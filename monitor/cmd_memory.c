@@ -233,5 +233,5 @@ void cmd_translate(struct monitor *mon, int argc, char **argv, const char *suffi
     if (argc != 2) { say(mon, "usage: translate ADDR\n"); return; }
     if (!mon_eval_address(mon, argv[1], &a)) return;
     get_state(mon, &s);
-    tables_print_translate(mon->out, mon->machine, &s, a);
+    tables_print_translate(mon->out, mon->engine, &s, a);
 }

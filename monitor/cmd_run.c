@@ -9,8 +9,6 @@
  */
 #include "monitor/commands.h"
 
-#include "mmu/mmu.h"
-
 const char *mon_vector_name(int v)
 {
     static const char *const names[32] = {
@@ -98,15 +96,15 @@ static void hit(struct monitor *mon, struct mon_bp *b, const char *what)
 
 enum go_mode { GO_STEP, GO_CONTINUE, GO_TO };
 
-/* The physical address of linear 'lin' now, or false when unmapped. */
+/* The (guest-)physical address of linear 'lin' now, or false when unmapped. */
 static bool physical_of(struct monitor *mon, const struct x86_state *s, uint32_t lin, uint32_t *pa)
 {
-    struct mmu mmu;
-    struct mmu_walk w;
-    mmu_init(&mmu, &mon->machine->bus);
-    mmu_walk(&mmu, &(struct paging_regs){ s->cr0, s->cr3, s->cr4 }, lin, MMU_FETCH, s->cpl == 3, false, &w);
-    *pa = w.paddr;
-    return w.ok;
+    struct engine_walk w[ENGINE_MAX_WALKS];
+    if (!mon->engine->ops->translate ||
+        mon->engine->ops->translate(mon->engine, lin, MMU_FETCH, s->cpl == 3, w, ENGINE_MAX_WALKS) < 1)
+        return false;
+    *pa = w[0].walk.paddr;
+    return w[0].walk.ok;
 }
 
 /* The exceptions and interrupts one step raised and delivered, one line each. */

@@ -12,15 +12,15 @@
  *   low dword:  31..16 segment selector | 15..0 offset 15:0
  *
  * Descriptor tables live at linear addresses (GDTR.base), read through the
- * engine's debug access; page tables live at physical addresses, read
- * from the bus.
+ * engine's debug access; page tables are walked by the engine (its
+ * translate op: mmu/'s walker, the guest's tables and any of the engine's
+ * own), never by hand here.
  */
 #include "monitor/tables.h"
 
 #include <string.h>
 
-#include "machine/machine.h"
-#include "mmu/mmu.h"
+#include "mmu/mmu.h"   /* the entry bits and struct mmu_walk: the walks are the engine's */
 #include "vmm/engine.h"
 
 /* System-segment and gate types, S = 0 (SDM Vol. 3A 3.5, table 3-2). */
@@ -260,32 +260,54 @@ static void run_add(FILE *out, struct pt_run *r, uint32_t lin, uint32_t phys, ui
     *r = (struct pt_run){ true, lin, phys, size, bits };
 }
 
-void tables_print_pt(FILE *out, struct machine *m, const struct x86_state *s)
+/*
+ * The mappings of one of the engine's walks ('which': 0 the guest's), found
+ * with the engine's translate (mmu/'s walker): one walk per 4 MiB, whose
+ * page directory entry says whether the region is unmapped, one 4 MiB page,
+ * or a page table whose 1024 pages are walked one by one.
+ */
+static void print_mappings(FILE *out, struct engine *e, int which)
 {
-    if (!(s->cr0 & CR0_PG)) {
-        fprintf(out, "paging is off (CR0.PG = 0): linear = physical\n");
-        return;
-    }
-    uint32_t pd = s->cr3 & PTE_FRAME;
-    fprintf(out, "page directory at %08x (CR3 %08x); linear range, size, physical, rights (combined U/S, R/W)\n",
-            pd, s->cr3);
     struct pt_run run = { 0 };
-    for (uint32_t i = 0; i < 1024; i++) {
-        uint32_t pde = bus_read(&m->bus, pd + i * 4, 4);
-        uint32_t lin = i << 22;
-        if (!(pde & PTE_P)) { run_flush(out, &run); continue; }
-        if ((s->cr4 & CR4_PSE) && (pde & PTE_PS)) {
-            run_add(out, &run, lin, pde & 0xFFC00000u, 1u << 22, pde & (PTE_U | PTE_W));
+    for (uint64_t region = 0; region < 0x100000000ull; region += 1u << 22) {
+        struct engine_walk w[ENGINE_MAX_WALKS];
+        uint32_t lin = (uint32_t)region;
+        if (e->ops->translate(e, lin, MMU_READ, false, w, ENGINE_MAX_WALKS) <= which) return;
+        if (!w[which].walk.ok && w[which].walk.levels < 2) { run_flush(out, &run); continue; }
+        if (w[which].walk.ok && w[which].walk.large) {
+            run_add(out, &run, lin, w[which].walk.paddr, 1u << 22,
+                    (w[which].walk.user ? PTE_U : 0) | (w[which].walk.writable ? PTE_W : 0));
             continue;
         }
-        uint32_t pt = pde & PTE_FRAME;
         for (uint32_t j = 0; j < 1024; j++) {
-            uint32_t pte = bus_read(&m->bus, pt + j * 4, 4);
-            if (!(pte & PTE_P)) { run_flush(out, &run); continue; }
-            run_add(out, &run, lin | j << 12, pte & PTE_FRAME, 4096, pde & pte & (PTE_U | PTE_W));
+            uint32_t page = lin | j << 12;
+            if (j && e->ops->translate(e, page, MMU_READ, false, w, ENGINE_MAX_WALKS) <= which) return;
+            if (!w[which].walk.ok) { run_flush(out, &run); continue; }
+            run_add(out, &run, page, w[which].walk.paddr, 4096,
+                    (w[which].walk.user ? PTE_U : 0) | (w[which].walk.writable ? PTE_W : 0));
         }
     }
     run_flush(out, &run);
+}
+
+void tables_print_pt(FILE *out, struct engine *e, const struct x86_state *s)
+{
+    struct engine_walk w[ENGINE_MAX_WALKS];
+    if (!e->ops->translate) {
+        fprintf(out, "error: the %s engine cannot walk page tables\n", e->ops->name);
+        return;
+    }
+    int n = e->ops->translate(e, 0, MMU_READ, false, w, ENGINE_MAX_WALKS);
+    for (int k = 0; k < n; k++) {
+        if (!(w[k].regs.cr0 & CR0_PG)) {
+            fprintf(out, "%s%spaging is off (CR0.PG = 0): linear = physical\n", n > 1 ? w[k].name : "",
+                    n > 1 ? " page tables: " : "");
+            continue;
+        }
+        fprintf(out, "%s%spage directory at %08x (CR3 %08x); linear range, size, physical, rights (combined U/S, R/W)\n",
+                n > 1 ? w[k].name : "", n > 1 ? " page tables: " : "", w[k].regs.cr3 & PTE_FRAME, w[k].regs.cr3);
+        print_mappings(out, e, k);
+    }
 }
 
 static void describe_entry(FILE *out, uint32_t e, bool pde)
@@ -297,35 +319,47 @@ static void describe_entry(FILE *out, uint32_t e, bool pde)
     if (!pde || (e & PTE_PS)) fprintf(out, " G=%u", !!(e & PTE_G));
 }
 
-void tables_print_translate(FILE *out, struct machine *m, const struct x86_state *s, uint32_t lin)
+/* One walk of 'lin', each level, then the physical address or the #PF. */
+static void print_walk(FILE *out, const struct engine_walk *ew, uint32_t lin, bool user, const char *indent)
 {
-    struct mmu mmu;
-    struct mmu_walk w;
-    mmu_init(&mmu, &m->bus);
-    bool user = s->cpl == 3;
-    mmu_walk(&mmu, &(struct paging_regs){ s->cr0, s->cr3, s->cr4 }, lin, MMU_READ, user, false, &w);
-    if (!(s->cr0 & CR0_PG)) {
-        fprintf(out, "linear %08x: paging is off (CR0.PG = 0): physical %08x\n", lin, lin);
+    const struct mmu_walk *w = &ew->walk;
+    if (!(ew->regs.cr0 & CR0_PG)) {
+        fprintf(out, "%slinear %08x: paging is off (CR0.PG = 0): physical %08x\n", indent, lin, lin);
         return;
     }
-    fprintf(out, "linear %08x = directory %03x, table %03x, offset %03x (CR3 %08x)\n",
-            lin, lin >> 22, (lin >> 12) & 0x3FF, lin & 0xFFF, s->cr3);
-    for (int k = 0; k < w.levels; k++) {
+    fprintf(out, "%slinear %08x = directory %03x, table %03x, offset %03x (CR3 %08x)\n",
+            indent, lin, lin >> 22, (lin >> 12) & 0x3FF, lin & 0xFFF, ew->regs.cr3);
+    for (int k = 0; k < w->levels; k++) {
         bool pde = k == 0;
-        fprintf(out, "  %s at %08x = %08x  ", pde ? "PDE" : "PTE", w.level[k].entry_paddr, w.level[k].entry);
-        describe_entry(out, w.level[k].entry, pde);
-        if (w.level[k].entry & PTE_P)
-            fprintf(out, "  -> %s %08x", (pde && !w.large) ? "page table" : "page frame",
-                    pde && w.large ? w.level[k].entry & 0xFFC00000u : w.level[k].entry & PTE_FRAME);
+        fprintf(out, "%s  %s at %08x = %08x  ", indent, pde ? "PDE" : "PTE", w->level[k].entry_paddr, w->level[k].entry);
+        describe_entry(out, w->level[k].entry, pde);
+        if (w->level[k].entry & PTE_P)
+            fprintf(out, "  -> %s %08x", (pde && !w->large) ? "page table" : "page frame",
+                    pde && w->large ? w->level[k].entry & 0xFFC00000u : w->level[k].entry & PTE_FRAME);
         fputc('\n', out);
     }
-    if (w.ok) {
-        fprintf(out, "  physical %08x (%s page, %s, %s%s)\n", w.paddr, w.large ? "4 MiB" : "4 KiB",
-                w.writable ? "writable" : "read-only", w.user ? "user" : "supervisor",
-                w.global ? ", global" : "");
+    if (w->ok) {
+        fprintf(out, "%s  physical %08x (%s page, %s, %s%s)\n", indent, w->paddr, w->large ? "4 MiB" : "4 KiB",
+                w->writable ? "writable" : "read-only", w->user ? "user" : "supervisor",
+                w->global ? ", global" : "");
     } else {
-        fprintf(out, "  #PF on a %s read: error code %x (P=%u W/R=%u U/S=%u RSVD=%u), CR2 would be %08x\n",
-                user ? "user" : "supervisor", w.fault_error, !!(w.fault_error & PF_P),
-                !!(w.fault_error & PF_W), !!(w.fault_error & PF_U), !!(w.fault_error & PF_RSVD), lin);
+        fprintf(out, "%s  #PF on a %s read: error code %x (P=%u W/R=%u U/S=%u RSVD=%u), CR2 would be %08x\n",
+                indent, user ? "user" : "supervisor", w->fault_error, !!(w->fault_error & PF_P),
+                !!(w->fault_error & PF_W), !!(w->fault_error & PF_U), !!(w->fault_error & PF_RSVD), lin);
+    }
+}
+
+void tables_print_translate(FILE *out, struct engine *e, const struct x86_state *s, uint32_t lin)
+{
+    struct engine_walk w[ENGINE_MAX_WALKS];
+    bool user = s->cpl == 3;
+    if (!e->ops->translate) {
+        fprintf(out, "error: the %s engine cannot walk page tables\n", e->ops->name);
+        return;
+    }
+    int n = e->ops->translate(e, lin, MMU_READ, user, w, ENGINE_MAX_WALKS);
+    for (int k = 0; k < n; k++) {
+        if (n > 1) fprintf(out, "%s page tables:\n", w[k].name);
+        print_walk(out, &w[k], lin, user, n > 1 ? "  " : "");
     }
 }

@@ -13,16 +13,17 @@
 #include "cpu/x86_state.h"
 
 struct engine;
-struct machine;
 
 void tables_print_gdt(FILE *out, struct engine *e, const struct x86_state *s);
 void tables_print_ldt(FILE *out, struct engine *e, const struct x86_state *s);
 void tables_print_idt(FILE *out, struct engine *e, const struct x86_state *s);
 void tables_print_tss(FILE *out, struct engine *e, const struct x86_state *s);
-/* The page directory and tables from CR3, runs of like pages collapsed. */
-void tables_print_pt(FILE *out, struct machine *m, const struct x86_state *s);
-/* The walk of 'lin' for a read at CPL 'cpl' rights: each level, then the result or #PF. */
-void tables_print_translate(FILE *out, struct machine *m, const struct x86_state *s, uint32_t lin);
+/* The mappings of the page tables the engine walks (the guest's, and an
+ * engine's own such as tae's shadow), runs of like pages collapsed. */
+void tables_print_pt(FILE *out, struct engine *e, const struct x86_state *s);
+/* The walk of 'lin' for a read with the rights of s->cpl, by the engine's
+ * translate: each level, then the result or #PF; each named walk. */
+void tables_print_translate(FILE *out, struct engine *e, const struct x86_state *s, uint32_t lin);
 /* One decoded descriptor (8 bytes as two dwords), on one line without newline. */
 void tables_describe_descriptor(FILE *out, uint32_t lo, uint32_t hi);
 /* A segment register's hidden part (attr as x86_state.h lays it out). */

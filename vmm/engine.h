@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "cpu/x86_state.h"
+#include "mmu/mmu.h"   /* struct mmu_walk, enum mmu_access: what a translate returns */
 
 struct machine;
 
@@ -65,6 +66,18 @@ struct engine_counters {
     uint64_t blocks_decoded, block_invalidations;
 };
 
+/*
+ * One page walk of a linear address, named (the monitor's `translate` and
+ * `info pt`): the guest's own page tables, or tables an engine runs the
+ * guest on instead (tae's shadow page table).
+ */
+struct engine_walk {
+    const char *name;          /* "guest", "shadow", ... */
+    struct paging_regs regs;   /* the CR0, CR3 and CR4 walked under */
+    struct mmu_walk walk;      /* each level read, the result or the #PF */
+};
+#define ENGINE_MAX_WALKS 2
+
 struct engine;
 
 struct engine_ops {
@@ -96,6 +109,15 @@ struct engine_ops {
     /* Debug memory access through the guest's current paging. */
     bool (*read_linear)(struct engine *e, uint32_t lin, void *buf, uint32_t len);
     bool (*write_linear)(struct engine *e, uint32_t lin, const void *buf, uint32_t len);
+    /*
+     * Walk linear 'lin' for an access of kind 'access' ('user': a CPL 3
+     * access) with mmu/'s walker, setting no Accessed or Dirty bit:
+     * walks[0] is the guest's own tables under the guest's CR0/CR3/CR4; an
+     * engine that runs the guest on tables of its own adds them after it
+     * (tae: "shadow").  Returns how many walks it filled, 1 to 'max'.
+     */
+    int (*translate)(struct engine *e, uint32_t lin, enum mmu_access access, bool user,
+                     struct engine_walk *walks, int max);
     /* Copy the event counters (struct engine_counters). */
     void (*get_counters)(struct engine *e, struct engine_counters *c);
     /* What the engine runs on and how it stands now (the monitor's

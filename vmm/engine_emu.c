@@ -186,6 +186,19 @@ static bool emu_write_linear(struct engine *e, uint32_t lin, const void *buf, ui
     return cpu_write_linear(emu_cpu(e), lin, buf, len);
 }
 
+/* The guest's tables are the only ones: the CPU walks them itself. */
+static int emu_translate(struct engine *e, uint32_t lin, enum mmu_access access, bool user,
+                         struct engine_walk *walks, int max)
+{
+    struct cpu *cpu = emu_cpu(e);
+    if (max < 1)
+        return 0;
+    walks[0].name = "guest";
+    walks[0].regs = (struct paging_regs){ cpu->s.cr0, cpu->s.cr3, cpu->s.cr4 };
+    mmu_walk(&cpu->mmu, &walks[0].regs, lin, access, user, false, &walks[0].walk);
+    return 1;
+}
+
 static void emu_print_segment(FILE *out, const char *name, const struct x86_segment *sg)
 {
     fprintf(out, "  %-4s %04x base %08x limit %08x attr %04x\n",
@@ -297,6 +310,7 @@ const struct engine_ops engine_emu_ops = {
     .print_stats = emu_print_stats,
     .print_fault_report = emu_print_fault_report,
     .read_linear = emu_read_linear,
+    .translate = emu_translate,
     .write_linear = emu_write_linear,
     .get_counters = emu_get_counters,
     .print_info = emu_print_info,

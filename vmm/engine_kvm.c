@@ -165,6 +165,26 @@ static bool kvm_translate(struct kvm_engine *k, uint32_t lin, uint32_t *phys)
     return true;
 }
 
+/*
+ * The guest's own tables, walked by mmu/'s walker on the board's RAM under
+ * the guest's CR0/CR3/CR4 (KVM's own tables - EPT/NPT, or kvm-pvm's shadow
+ * pages - are the kernel's and not visible here).
+ */
+static int kvm_translate_walk(struct engine *e, uint32_t lin, enum mmu_access access, bool user,
+                              struct engine_walk *walks, int max)
+{
+    struct x86_state s;
+    struct mmu mmu;
+    if (max < 1)
+        return 0;
+    kvm_get_state(e, &s);
+    mmu_init(&mmu, &kvm_of(e)->m->bus);
+    walks[0].name = "guest";
+    walks[0].regs = (struct paging_regs){ s.cr0, s.cr3, s.cr4 };
+    mmu_walk(&mmu, &walks[0].regs, lin, access, user, false, &walks[0].walk);
+    return 1;
+}
+
 bool kvm_access_linear(struct kvm_engine *k, uint32_t lin, void *buf, uint32_t len, bool write)
 {
     uint8_t *b = buf;
@@ -431,6 +451,7 @@ const struct engine_ops engine_kvm_ops = {
     .print_stats = kvm_print_stats,
     .print_fault_report = kvm_print_fault_report,
     .read_linear = kvm_read_linear,
+    .translate = kvm_translate_walk,
     .write_linear = kvm_write_linear,
     .get_counters = kvm_get_counters,
     .print_info = kvm_print_info,
