@@ -33,7 +33,9 @@ void mon_print_insn_line(const struct monitor *mon, FILE *out, const char *prefi
     for (uint32_t k = 0; k < d->size && k < 8; k++)
         snprintf(bytes + 3 * k, 4, "%02x ", d->bytes[k]);
     if (d->size > 8) strcat(bytes, "..");
-    if (bits == 16)
+    if (bits == 0)   /* no segment to name: the address alone, linear (cs 0) or physical (cs 1) */
+        fprintf(out, "%s%-9s (%08x)  %-24s %s%s\n", prefix, cs ? "physical" : "linear", lin, bytes, d->text, label);
+    else if (bits == 16)
         fprintf(out, "%s%04x:%04x (%08x)  %-24s %s%s\n", prefix, cs, eip & 0xFFFF, lin, bytes, d->text, label);
     else
         fprintf(out, "%s%04x:%08x (%08x)  %-24s %s%s\n", prefix, cs, eip, lin, bytes, d->text, label);
@@ -91,8 +93,17 @@ void mon_dump_memory(struct monitor *mon, bool physical, uint32_t addr, int coun
             }
             disasm_one(tables_code_bits(&s), addr, buf, sizeof buf, &d);
             if (!d.size) d.size = 1;
-            mon_print_insn_line(mon, out, addr == code_linear(&s) && !physical ? "=> " : "   ",
-                            s.seg[SEG_CS].selector, addr - s.seg[SEG_CS].base, tables_code_bits(&s), addr, &d);
+            /* Labelled with the segment the address was given in, else CS
+             * when the address lies in it, else by the linear address only. */
+            const char *prefix = addr == code_linear(&s) && !physical ? "=> " : "   ";
+            if (mon->x_sel >= 0)
+                mon_print_insn_line(mon, out, prefix, (uint16_t)mon->x_sel, addr - mon->x_sel_base,
+                                    tables_code_bits(&s), addr, &d);
+            else if (!physical && addr - s.seg[SEG_CS].base <= s.seg[SEG_CS].limit)
+                mon_print_insn_line(mon, out, prefix, s.seg[SEG_CS].selector, addr - s.seg[SEG_CS].base,
+                                    tables_code_bits(&s), addr, &d);
+            else
+                mon_print_insn_line(mon, out, prefix, physical, 0, 0, addr, &d);
             addr += d.size;
         }
         mon->x_next = addr;
@@ -190,7 +201,11 @@ static void examine(struct monitor *mon, bool physical, int argc, char **argv, c
     uint32_t addr = mon->x_next;
     if (suffix && !mon_parse_format(mon, suffix, &count, &format, &unit)) return;
     if (argc > 2) { say(mon, "usage: %s/NFU ADDR  (N count, F x d u c s i, U b h w g)\n", argv[0]); return; }
-    if (argc == 2 && !mon_eval_address(mon, argv[1], &addr)) return;
+    if (argc == 2) {
+        if (!mon_eval_address(mon, argv[1], &addr)) return;
+        mon->x_sel = physical ? -1 : mon->addr_sel;
+        mon->x_sel_base = mon->addr_sel_base;
+    }
     mon->x_format = format;
     mon->x_unit = unit;
     mon_dump_memory(mon, physical, addr, count, format, unit);
@@ -206,9 +221,12 @@ void cmd_disas(struct monitor *mon, int argc, char **argv, const char *suffix, c
     get_state(mon, &s);
     addr = code_linear(&s);
     if (argc > 3) { say(mon, "usage: disas [ADDR] [N]\n"); return; }
+    mon->addr_sel = -1;
     if (argc >= 2 && !mon_eval_address(mon, argv[1], &addr)) return;
     if (argc == 3 && !mon_eval(mon, argv[2], &n)) return;
     if (n == 0 || n > 4096) { say(mon, "error: N must be 1 to 4096\n"); return; }
+    mon->x_sel = mon->addr_sel;
+    mon->x_sel_base = mon->addr_sel_base;
     mon_dump_memory(mon, false, addr, (int)n, 'i', 'b');
 }
 

@@ -13,7 +13,11 @@ void mon_show_displays(struct monitor *mon)
         if (d->memory) {
             uint32_t a;
             say(mon, "%d: x/%d%c%c %s\n", d->id, d->count, d->format, d->unit, d->text);
-            if (mon_eval_address(mon, d->text, &a)) mon_dump_memory(mon, false, a, d->count, d->format, d->unit);
+            if (mon_eval_address(mon, d->text, &a)) {
+                mon->x_sel = mon->addr_sel;
+                mon->x_sel_base = mon->addr_sel_base;
+                mon_dump_memory(mon, false, a, d->count, d->format, d->unit);
+            }
         } else {
             uint32_t v;
             struct x86_state s;

@@ -129,6 +129,17 @@ static void trace_step(struct monitor *mon, const struct x86_state *before, cons
     print_events(t, "      ", c0, c1);
 }
 
+/* Whether the engine has a breakpoint of this run at 'lin': a user's, or
+ * (has_target) the run's own target. */
+static bool engine_breakpoint_at(struct monitor *mon, uint32_t lin, bool has_target, uint32_t target)
+{
+    if (has_target && lin == target) return true;
+    for (int k = 0; k < MON_MAX_BPS; k++)
+        if (mon->bps[k].id && mon->bps[k].installed && mon->bps[k].kind == BP_LINEAR && mon->bps[k].addr == lin)
+            return true;
+    return false;
+}
+
 /*
  * Run the guest.  GO_STEP runs 'count' instructions showing each; GO_TO
  * stops at linear 'target' (with 'min_esp': only once ESP > min_esp, for
@@ -154,6 +165,7 @@ static void mon_go(struct monitor *mon, enum go_mode mode, uint64_t count, uint3
             if (mon->bps[k].id && mon->bps[k].installed && mon->bps[k].kind == BP_LINEAR && mon->bps[k].addr == target)
                 target_is_user_bp = true;
     }
+    bool has_target = mode == GO_TO && !slow;   /* the target is an engine breakpoint */
     fflush(mon->out);
     mon->interrupt = 0;
     mon->call_frame_valid = false;
@@ -163,12 +175,22 @@ static void mon_go(struct monitor *mon, enum go_mode mode, uint64_t count, uint3
     while (!stopped) {
         struct x86_state before, after;
         get_state(mon, &before);
-        if (slow) {
+        /*
+         * Standing on a breakpoint, whatever stopped there (a breakpoint, a
+         * step, a watchpoint, Ctrl-C): step over it first with it lifted,
+         * as gdb does, so neither a step nor a run stops at once on it
+         * without running the instruction.
+         */
+        uint32_t here = code_linear(&before);
+        bool lifted = engine_breakpoint_at(mon, here, has_target, target);
+        if (slow || lifted) {
             struct disasm_insn d;
             struct engine_counters c0, c1;
-            mon_decode_at(mon, &before, code_linear(&before), &d);
+            mon_decode_at(mon, &before, here, &d);
             mon->engine->ops->get_counters(mon->engine, &c0);
+            if (lifted) mon->engine->ops->clear_breakpoint(mon->engine, here);
             enum run_result res = runner_run(r, 1, true);
+            if (lifted) mon->engine->ops->set_breakpoint(mon->engine, here);
             mon->engine->ops->get_counters(mon->engine, &c1);
             get_state(mon, &after);
             if (mon->trace) trace_step(mon, &before, &d, &c0, &c1);

@@ -46,19 +46,66 @@ bool mon_eval(struct monitor *mon, const char *text, uint32_t *v)
     return true;
 }
 
-/* An address: an expression, or SEL:OFF (real mode: SEL*16+OFF; protected: the descriptor's base). */
+/*
+ * An address written alone as the monitor prints addresses - hex digits
+ * only, no 0x: 00007c36, 7c00, fffffff0, 40401000 - is hex.  A word that
+ * starts with a letter is a register or symbol first (`add` is the symbol
+ * add if there is one).  True with *v when 'text' is such a number.
+ */
+static bool bare_hex(struct monitor *mon, const char *text, uint32_t *v, bool *too_big)
+{
+    while (isspace((unsigned char)*text)) text++;
+    size_t n = 0;
+    while (isxdigit((unsigned char)text[n])) n++;
+    const char *after = text + n;
+    while (isspace((unsigned char)*after)) after++;
+    if (!n || *after) return false;
+    char word[64];
+    uint32_t ignored;
+    if (!isdigit((unsigned char)text[0])) {
+        if (n >= sizeof word) return false;
+        memcpy(word, text, n);
+        word[n] = '\0';
+        if (expr_find_reg(word) || symbols_lookup(&mon->symbols, word, &ignored)) return false;
+    }
+    uint64_t value = 0;
+    *too_big = false;
+    for (size_t k = 0; k < n; k++) {
+        int c = tolower((unsigned char)text[k]);
+        value = value << 4 | (unsigned)(isdigit(c) ? c - '0' : c - 'a' + 10);
+        if (value > 0xFFFFFFFFu) { *too_big = true; return true; }
+    }
+    *v = (uint32_t)value;
+    return true;
+}
+
+/* An address or a half of SEL:OFF: a bare hex number, or an expression. */
+static bool eval_address_part(struct monitor *mon, const char *text, uint32_t *v)
+{
+    bool too_big;
+    if (!bare_hex(mon, text, v, &too_big)) return mon_eval(mon, text, v);
+    if (too_big) { say(mon, "error: %s: number too large (32 bits at most)\n", text); return false; }
+    return true;
+}
+
+/*
+ * An address: a bare hex number (as the monitor prints them), an
+ * expression, or SEL:OFF (each half a bare hex number or an expression;
+ * real mode: SEL*16+OFF; protected: the descriptor's base).
+ */
 bool mon_eval_address(struct monitor *mon, const char *text, uint32_t *lin)
 {
     const char *colon = strchr(text, ':');
+    mon->addr_sel = -1;
     if (!colon || strchr(colon + 1, ':'))
-        return mon_eval(mon, text, lin);
+        return eval_address_part(mon, text, lin);
     char sel_text[64];
     size_t n = (size_t)(colon - text);
     if (n >= sizeof sel_text) { say(mon, "error: %s: selector too long\n", text); return false; }
     memcpy(sel_text, text, n);
     sel_text[n] = '\0';
     uint32_t sel, off, base;
-    if (!mon_eval(mon, sel_text, &sel) || !mon_eval(mon, colon + 1, &off)) return false;
+    if (!eval_address_part(mon, sel_text, &sel) || !eval_address_part(mon, colon + 1, &off)) return false;
     if (sel > 0xFFFF) { say(mon, "error: %s: a selector has 16 bits\n", text); return false; }
     struct x86_state s;
     const char *why = NULL;
@@ -68,6 +115,8 @@ bool mon_eval_address(struct monitor *mon, const char *text, uint32_t *lin)
         return false;
     }
     *lin = base + off;
+    mon->addr_sel = (int32_t)sel;
+    mon->addr_sel_base = base;
     return true;
 }
 
@@ -152,6 +201,7 @@ void monitor_init(struct monitor *mon, struct runner *r, FILE *out)
     mon->engine = r->engine;
     mon->machine = r->machine;
     mon->out = out;
+    mon->addr_sel = mon->x_sel = -1;
 }
 
 void monitor_destroy(struct monitor *mon)

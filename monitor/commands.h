@@ -43,6 +43,8 @@ bool mon_eval_address(struct monitor *mon, const char *text, uint32_t *lin);
 
 /* cmd_memory.c: instructions and memory shown. */
 bool mon_decode_at(struct monitor *mon, const struct x86_state *s, uint32_t lin, struct disasm_insn *d);
+/* "CS:EIP (linear)  bytes  insn": 'bits' 16 or 32; 0 when no segment applies
+ * (then 'cs' 0 labels 'lin' linear, 1 physical). */
 void mon_print_insn_line(const struct monitor *mon, FILE *out, const char *prefix, uint16_t cs, uint32_t eip,
                          int bits, uint32_t lin, const struct disasm_insn *d);
 bool mon_parse_format(struct monitor *mon, const char *fmt, int *count, char *format, char *unit);

@@ -162,7 +162,15 @@ static uint32_t parse_primary(struct parser *ps)
         uint32_t v = 0;
         int base = 10;
         if (ps->p[0] == '0' && (ps->p[1] == 'x' || ps->p[1] == 'X')) { base = 16; ps->p += 2; }
-        else if (ps->p[0] == '0' && (ps->p[1] == 'b' || ps->p[1] == 'B')) { base = 2; ps->p += 2; }
+        else if (ps->p[0] == '0' && (ps->p[1] == 'b' || ps->p[1] == 'B') && (ps->p[2] == '0' || ps->p[2] == '1') &&
+                 !isxdigit((unsigned char)ps->p[2 + strspn(ps->p + 2, "01")])) { base = 2; ps->p += 2; }
+        else {
+            /* A number with a hex letter is hex (7c00, 1f): it cannot be decimal. */
+            const char *q = ps->p;
+            while (isxdigit((unsigned char)*q)) q++;
+            for (const char *c = ps->p; c < q; c++)
+                if (!isdigit((unsigned char)*c)) base = 16;
+        }
         int digits = 0;
         for (;; ps->p++) {
             int c = (unsigned char)*ps->p, d;
@@ -193,6 +201,13 @@ static uint32_t parse_primary(struct parser *ps)
         const struct expr_reg *r = expr_find_reg(name);
         if (r) return expr_reg_get(ps->s, r);
         if (symbols_lookup(ps->syms, name, &v)) return v;
+        /* Neither: hex digits only (fff0, deadbeef) are a hex number. */
+        if (start[0] != '$' && n <= 8 && strspn(name, "0123456789abcdefABCDEF") == (size_t)n) {
+            v = 0;
+            for (int k = 0; k < n; k++)
+                v = v << 4 | (uint32_t)(isdigit((unsigned char)name[k]) ? name[k] - '0' : tolower((unsigned char)name[k]) - 'a' + 10);
+            return v;
+        }
         return fail(ps, "'%s' is no register or symbol", name);
     }
     if (!*ps->p) return fail(ps, "expression ends too early");

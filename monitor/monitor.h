@@ -72,6 +72,10 @@ struct monitor {
     /* `x` remembers its last format and where it ended, as gdb does. */
     char x_format, x_unit;
     uint32_t x_next;
+    /* The selector of the last SEL:OFF address read (-1: the address had
+     * none) and its base; x/i and disas label their lines with it. */
+    int32_t addr_sel, x_sel;
+    uint32_t addr_sel_base, x_sel_base;
 };
 
 void monitor_init(struct monitor *mon, struct runner *r, FILE *out);

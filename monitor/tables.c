@@ -168,12 +168,14 @@ int tables_code_bits(const struct x86_state *s)
 bool tables_segment_base(struct engine *e, const struct x86_state *s, uint16_t sel,
                          uint32_t *base, const char **why)
 {
+    /* A selector a segment register holds now: its base, as CS:IP is shown
+     * (the RESET CS f000 has base ffff0000, not f0000: SDM Vol. 3A 9.1.4). */
+    for (int k = 0; k < SEG_COUNT; k++)
+        if (s->seg[k].selector == sel) { *base = s->seg[k].base; return true; }
     if (!(s->cr0 & CR0_PE) || (s->eflags & EFLAGS_VM)) {
         *base = (uint32_t)sel << 4;
         return true;
     }
-    for (int k = 0; k < SEG_COUNT; k++)
-        if (s->seg[k].selector == sel) { *base = s->seg[k].base; return true; }
     uint32_t tbase = s->gdtr.base, tlimit = s->gdtr.limit;
     if (sel & 4) { tbase = s->ldtr.base; tlimit = s->ldtr.limit; }
     if ((sel & ~7u) + 7u > tlimit) { *why = "selector outside its descriptor table"; return false; }

@@ -33,8 +33,10 @@ void tables_describe_cache(FILE *out, const struct x86_segment *sg);
  * real and virtual-8086 mode run 16-bit code, 20.1). */
 int tables_code_bits(const struct x86_state *s);
 
-/* Linear address of 'sel:off': real/VM86 mode sel*16+off; protected mode the
- * descriptor's base from the GDT or LDT.  False with 'why' when not found. */
+/* Base of selector 'sel' for 'sel:off': the base of a segment register
+ * holding 'sel' now (as CS:IP is shown); else real/VM86 mode sel*16,
+ * protected mode the descriptor's base from the GDT or LDT.  False with
+ * 'why' when not found. */
 bool tables_segment_base(struct engine *e, const struct x86_state *s, uint16_t sel,
                          uint32_t *base, const char **why);
 

@@ -132,9 +132,21 @@ static struct engine_exit emu_run(struct engine *e, uint64_t budget)
     return emu_exit(cpu_run(emu_cpu(e), budget, false));
 }
 
+/*
+ * A step that leaves the instruction a breakpoint stopped on (it ran, or an
+ * interrupt was taken before it) ends the continuing from that breakpoint:
+ * the next time the guest gets there it stops again.  Without this a step
+ * with the breakpoint lifted (the monitor steps over breakpoints as gdb
+ * does) would leave the resume armed, and the next run would pass the
+ * breakpoint once unseen.
+ */
 static struct engine_exit emu_step(struct engine *e)
 {
-    return emu_exit(cpu_run(emu_cpu(e), 1, true));
+    struct cpu *cpu = emu_cpu(e);
+    struct engine_exit exit = emu_exit(cpu_run(cpu, 1, true));
+    if (cpu->breakpoint_resume_armed && cpu->s.seg[SEG_CS].base + cpu->s.eip != cpu->breakpoint_resume_lin)
+        cpu->breakpoint_resume_armed = false;
+    return exit;
 }
 
 static void emu_get_state(struct engine *e, struct x86_state *s) { cpu_get_state(emu_cpu(e), s); }
