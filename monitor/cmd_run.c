@@ -297,7 +297,8 @@ static bool parse_count(struct monitor *mon, const char *text, uint64_t *n)
 {
     uint32_t v;
     if (!mon_eval(mon, text, &v)) return false;
-    if (v == 0) { say(mon, "error: %s: the count must be at least 1\n", text); return false; }
+    /* A negative count (-1 is 0xffffffff) is refused, not run 4 billion times. */
+    if (v == 0 || v > 0x7FFFFFFFu) { say(mon, "error: %s: the count must be 1 to 2147483647\n", text); return false; }
     *n = v;
     return true;
 }

@@ -52,6 +52,18 @@ bool disasm_one(int bits, uint32_t address, const uint8_t *buf, size_t len, stru
         snprintf(out->text, sizeof out->text, "%s", insn->mnemonic);
 
     const cs_detail *d = insn->detail;
+    /*
+     * MOV Sreg, r/m16 (8E /r) reads 16 bits whatever the operand size (SDM
+     * Vol. 2B MOV: "MOV Sreg, r/m16"); nasm writes `mov ds, ax` in 32-bit
+     * code and encodes it 8E D8 without a 66 prefix.  capstone (and GNU
+     * objdump 2.40) name the 32-bit register for that encoding, "mov ds,
+     * eax", as if 32 bits moved: name the 16 bits that do.
+     */
+    if (d && insn->id == X86_INS_MOV && d->x86.opcode[0] == 0x8E && d->x86.op_count == 2 &&
+        d->x86.operands[1].type == X86_OP_REG && d->x86.operands[1].size == 4) {
+        char *e = strstr(out->text, ", e");
+        if (e) memmove(e + 2, e + 3, strlen(e + 3) + 1);
+    }
     for (int g = 0; d && g < d->groups_count; g++) {
         if (d->groups[g] == CS_GRP_CALL) out->is_call = true;
         if (d->groups[g] == CS_GRP_INT) out->is_int = true;

@@ -97,9 +97,16 @@ void tables_describe_cache(FILE *out, const struct x86_segment *sg)
 static void print_table(FILE *out, struct engine *e, const char *name, uint32_t base, uint32_t limit)
 {
     bool idt = strcmp(name, "IDT") == 0;
+    /* 8-byte descriptors; an IDT has 256 vectors at most (SDM Vol. 3A 6.10), a
+     * larger limit is allowed but reaches no more. */
     uint32_t entries = (limit + 1) / 8;
-    fprintf(out, "%s base %08x limit %04x (%u entries)\n", name, base, limit, entries);
-    if (entries > 8192) entries = 8192;
+    if (idt && entries > 256) {
+        fprintf(out, "%s base %08x limit %04x (256 vectors; the limit reaches %u descriptors, past the last vector)\n",
+                name, base, limit, entries);
+        entries = 256;
+    } else {
+        fprintf(out, "%s base %08x limit %04x (%u %s)\n", name, base, limit, entries, idt ? "vectors" : "entries");
+    }
     for (uint32_t k = 0; k < entries; k++) {
         uint8_t b[8];
         if (!e->ops->read_linear(e, base + k * 8, b, 8)) {
@@ -129,6 +136,12 @@ static void print_table(FILE *out, struct engine *e, const char *name, uint32_t 
 
 void tables_print_gdt(FILE *out, struct engine *e, const struct x86_state *s)
 {
+    if (!(s->cr0 & CR0_PE)) {
+        /* Real mode loads segments as SEL*16 and reads no descriptor (SDM Vol. 3A 20.1.1). */
+        fprintf(out, "GDTR base %08x limit %04x: real mode, no GDT in use (segment bases are selector * 16; "
+                     "the GDT is read once CR0.PE is set)\n", s->gdtr.base, s->gdtr.limit);
+        return;
+    }
     print_table(out, e, "GDT", s->gdtr.base, s->gdtr.limit);
 }
 
@@ -147,8 +160,9 @@ void tables_print_idt(FILE *out, struct engine *e, const struct x86_state *s)
     if (!(s->cr0 & CR0_PE)) {
         /* Real mode: the interrupt vector table, 4-byte offset:segment pairs (SDM Vol. 3A 20.1.4). */
         uint32_t n = (s->idtr.limit + 1u) / 4u;
+        if (n > 256) n = 256;   /* 256 vectors at most, whatever the limit */
         fprintf(out, "IVT (real mode) base %08x limit %04x (%u vectors)\n", s->idtr.base, s->idtr.limit, n);
-        for (uint32_t v = 0; v < n && v < 256; v++) {
+        for (uint32_t v = 0; v < n; v++) {
             uint8_t b[4];
             if (!e->ops->read_linear(e, s->idtr.base + v * 4, b, 4)) break;
             fprintf(out, "  %02x -> %04x:%04x\n", v, get16(b + 2), get16(b));
