@@ -166,6 +166,18 @@ static void mon_go(struct monitor *mon, enum go_mode mode, uint64_t count, uint3
                 target_is_user_bp = true;
     }
     bool has_target = mode == GO_TO && !slow;   /* the target is an engine breakpoint */
+    /* Exceptions with a vector breakpoint stop when raised, delivered or not
+     * (an absent gate, a #DF, a triple fault), where the engine can. */
+    uint32_t stops = 0;
+    for (int k = 0; k < MON_MAX_BPS; k++)
+        if (mon->bps[k].id && mon->bps[k].enabled && mon->bps[k].kind == BP_VECTOR && mon->bps[k].addr < 32)
+            stops |= 1u << mon->bps[k].addr;
+    bool exception_stops = stops && mon->engine->ops->set_exception_stops &&
+                           mon->engine->ops->set_exception_stops(mon->engine, stops) == 0;
+    /* A fault held by the last stop is delivered by this run's first step:
+     * its vector's counters move then, which is no new hit. */
+    uint32_t passing = exception_stops ? mon->held_exceptions : 0;
+    mon->held_exceptions = 0;
     fflush(mon->out);
     mon->interrupt = 0;
     mon->call_frame_valid = false;
@@ -212,12 +224,30 @@ static void mon_go(struct monitor *mon, enum go_mode mode, uint64_t count, uint3
             }
             if (res == RUN_FINISHED) { report_finished(mon); show_next = false; break; }
             if (res == RUN_WATCHPOINT) goto watchpoint;
+            if (res == RUN_BREAKPOINT && r->last_exit.exception) {
+                int v = r->last_exit.vector;
+                for (int k = 0; k < MON_MAX_BPS && !stopped; k++) {
+                    struct mon_bp *b = &mon->bps[k];
+                    char what[160], code[32] = "";
+                    if (!b->id || !b->enabled || b->kind != BP_VECTOR || b->addr != (uint32_t)v) continue;
+                    if (r->last_exit.has_error_code)
+                        snprintf(code, sizeof code, ", error code 0x%04x", r->last_exit.error_code);
+                    snprintf(what, sizeof what, "vector 0x%02x %s raised%s%s", v, mon_vector_name(v), code,
+                             r->last_exit.exception_delivered ? "" : " (not delivered yet: `step` or `c` delivers it)");
+                    if (condition_holds(mon, b)) { hit(mon, b, what); stopped = true; }
+                }
+                if (!r->last_exit.exception_delivered) mon->held_exceptions |= 1u << v;
+                if (stopped) break;
+                passing |= 1u << v;   /* a condition that does not hold: run on, delivering it */
+                continue;
+            }
             if (mon->interrupt) { say(mon, "interrupted (Ctrl-C)\n"); break; }
             /* What the instruction just run fired. */
             for (int k = 0; k < MON_MAX_BPS && !stopped; k++) {
                 struct mon_bp *b = &mon->bps[k];
                 char what[96];
                 if (!b->id || !b->enabled) continue;
+                if (b->kind == BP_VECTOR && b->addr < 32 && (passing & (1u << b->addr))) continue;
                 if (b->kind == BP_VECTOR && (c1.interrupts[b->addr] != c0.interrupts[b->addr] ||
                                              (b->addr < 32 && c1.exceptions[b->addr] != c0.exceptions[b->addr]))) {
                     snprintf(what, sizeof what, "vector 0x%02x %s raised", b->addr, mon_vector_name((int)b->addr));
@@ -228,6 +258,7 @@ static void mon_go(struct monitor *mon, enum go_mode mode, uint64_t count, uint3
                 if (condition_holds(mon, b)) { hit(mon, b, what); stopped = true; }
             }
             if (stopped) break;
+            passing = 0;
             steps++;
             if (mode == GO_STEP && steps >= count) break;
             uint32_t lin = code_linear(&after), pa;
@@ -280,6 +311,7 @@ watchpoint:
         }
     }
     uninstall_all(mon);
+    if (exception_stops) mon->engine->ops->set_exception_stops(mon->engine, 0);
     if (mode == GO_TO && !slow && !target_is_user_bp) mon->engine->ops->clear_breakpoint(mon->engine, target);
     if (show_next) monitor_show_location(mon);
 }

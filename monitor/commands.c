@@ -131,7 +131,7 @@ static const struct command commands[] = {
     { "continue", "c", cmd_continue, "continue", "run until a breakpoint, Ctrl-C (Ctrl-A c with -serial mon:stdio) or the guest's end" },
     { "until", NULL, cmd_until, "until ADDR", "run until the instruction at linear ADDR (or CS:IP) is next" },
     { "finish", "fin", cmd_finish, "finish", "run until the current function returns; works right after `step` entered a near CALL (return address at [ESP])" },
-    { "break", "b", cmd_break, "break [ADDR|CS:IP|phys ADDR|vector N|io PORT] [if COND]", "stop before the instruction at a linear or physical address, on an exception or interrupt vector, or after an I/O port access" },
+    { "break", "b", cmd_break, "break [ADDR|CS:IP|phys ADDR|vector N|io PORT] [if COND]", "stop before the instruction at a linear or physical address, as an exception is raised (before delivery) or at an interrupt's handler, or after an I/O port access; ADDR alone is hex (7c00, 0000:7c00)" },
     { "tbreak", "tb", cmd_tbreak, "tbreak ADDR [if COND]", "a breakpoint deleted when first hit" },
     { "watch", NULL, cmd_watch, "watch [phys] ADDR [LEN] [if COND]", "stop after an instruction writes linear (or physical) memory, LEN bytes (default 4)" },
     { "rwatch", NULL, cmd_rwatch, "rwatch [phys] ADDR [LEN] [if COND]", "stop after an instruction reads the memory" },
@@ -189,6 +189,9 @@ static void cmd_help(struct monitor *mon, int argc, char **argv, const char *suf
     for (const struct command *c = commands; c->name; c++)
         say(mon, "  %-44s %s\n", c->usage, c->alias ? c->alias : "");
     say(mon, "Expressions: eax+4, [esp], byte[0xb8000], eax == 5 && ecx != 0; addresses may be CS:IP.\n"
+             "Numbers: 0x1f hex, 0b101 binary, 'A'; a number with a hex letter (7c00, fff0) is hex; digits only\n"
+             "are decimal in an expression (main+16, step 100) but hex as an address alone or in SEL:OFF, as the\n"
+             "monitor prints them (break 00007c36, until 0000:7c00).\n"
              "`help CMD` explains one; an empty line repeats step/next.\n");
 }
 

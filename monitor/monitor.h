@@ -65,6 +65,8 @@ struct monitor {
     bool quit;               /* `quit` was given */
     volatile int interrupt;  /* Ctrl-C while the guest runs (set by the signal handler) */
     bool mux;                /* -serial mon:stdio: a `c` hands the console to the guest */
+    /* Faults an exception stop left raised but not delivered (bit v). */
+    uint32_t held_exceptions;
     /* `finish`: the frame the last step entered by a CALL. */
     bool call_frame_valid;
     uint32_t call_frame_esp;

@@ -137,10 +137,14 @@ static void print_table(FILE *out, struct engine *e, const char *name, uint32_t 
 void tables_print_gdt(FILE *out, struct engine *e, const struct x86_state *s)
 {
     if (!(s->cr0 & CR0_PE)) {
-        /* Real mode loads segments as SEL*16 and reads no descriptor (SDM Vol. 3A 20.1.1). */
+        /* Real mode loads segments as SEL*16 and reads no descriptor (SDM
+         * Vol. 3A 20.1.1).  GDTR base 0 limit FFFF is its RESET value (9.1.1,
+         * table 9-1): the IVT is there, not descriptors.  A GDTR the guest
+         * loaded (LGDT before setting PE) is decoded: that is the GDT to come. */
         fprintf(out, "GDTR base %08x limit %04x: real mode, no GDT in use (segment bases are selector * 16; "
                      "the GDT is read once CR0.PE is set)\n", s->gdtr.base, s->gdtr.limit);
-        return;
+        if (s->gdtr.base == 0 && s->gdtr.limit == 0xFFFF) return;
+        fprintf(out, "the GDT that GDTR points to (loaded by LGDT):\n");
     }
     print_table(out, e, "GDT", s->gdtr.base, s->gdtr.limit);
 }

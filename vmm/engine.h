@@ -42,6 +42,15 @@ struct engine_exit {
     enum engine_watch_kind watch_kind;   /* WATCHPOINT: the kind of the one hit */
     bool watch_physical;                 /* WATCHPOINT: it watches physical addresses */
     bool host_failure;        /* ERROR: the host cannot go on (KVM), not the guest: status 6 */
+    /* BREAKPOINT from an exception stop (set_exception_stops): 'vector'
+     * was raised.  A fault is not delivered yet (the state is as the fault
+     * found it, EIP at its instruction); a trap or INT n was delivered
+     * (exception_delivered: the state is the handler's first instruction). */
+    bool exception;
+    bool exception_delivered;
+    int vector;
+    bool has_error_code;
+    uint32_t error_code;
 };
 
 /* Choices the command line makes for an engine (engine_create_with). */
@@ -102,6 +111,16 @@ struct engine_ops {
                           enum engine_watch_kind kind, bool physical);
     int (*clear_watchpoint)(struct engine *e, uint32_t addr, uint32_t len,
                             enum engine_watch_kind kind, bool physical);
+    /*
+     * Stop on the exceptions in 'vectors' (bit v: vector v < 32) the moment
+     * they are raised, whether or not they can be delivered: run and step
+     * return ENGINE_EXIT_BREAKPOINT with .exception (see struct
+     * engine_exit).  The next run or step delivers a held fault, with
+     * whatever its delivery raises (#GP, #DF, a triple fault).  0 ends the
+     * stops.  NULL: the engine cannot (the monitor sees vectors only after
+     * their delivery).
+     */
+    int (*set_exception_stops)(struct engine *e, uint32_t vectors);
     void (*request_exit)(struct engine *e);               /* async-signal safe */
     void (*print_stats)(struct engine *e, FILE *out);
     /* The chain of faults behind a SHUTDOWN exit, printed for the user. */

@@ -16,7 +16,14 @@
 #include "vmm/engine.h"
 #include "vmm/engine_emu.h"
 
-static struct cpu *emu_cpu(struct engine *e) { return e->priv; }
+/* The engine's state: the CPU, and the monitor's exception stops. */
+struct emu_engine {
+    struct cpu cpu;             /* first: e->priv is also the struct cpu */
+    uint32_t exception_stops;   /* set_exception_stops: bit v stops on vector v */
+    uint32_t exception_held;    /* faults held at the current instruction: the next run delivers them */
+};
+
+static struct cpu *emu_cpu(struct engine *e) { return &((struct emu_engine *)e->priv)->cpu; }
 
 /* Exception names (SDM Vol. 3A table 6-1), for fault reports and stats. */
 static const char *const emu_vector_names[32] = {
@@ -50,6 +57,7 @@ static void emu_reset(struct engine *e)
     struct cpu *cpu = emu_cpu(e);
     struct machine *m = e->machine;
 
+    ((struct emu_engine *)e->priv)->exception_held = 0;
     cpu_hard_reset(cpu);
     if (!m->boot_from_reset)
         cpu_set_state(cpu, &m->boot_state);
@@ -63,18 +71,19 @@ static uint64_t emu_instructions(void *opaque)
 
 static int emu_create(struct engine *e, struct machine *m)
 {
-    struct cpu *cpu = calloc(1, sizeof *cpu);
-    if (!cpu) {
+    struct emu_engine *u = calloc(1, sizeof *u);
+    struct cpu *cpu = u ? &u->cpu : NULL;
+    if (!u) {
         fprintf(stderr, "trapeze: emu: out of host memory for the CPU\n");
         return -ENOMEM;
     }
     int err = cpu_init(cpu, &m->bus);
     if (err < 0) {
         fprintf(stderr, "trapeze: emu: cannot create the CPU: %s\n", strerror(-err));
-        free(cpu);
+        free(u);
         return err;
     }
-    e->priv = cpu;
+    e->priv = u;
     emu_reset(e);
     m->request_stop = emu_request_stop;
     m->request_stop_opaque = cpu;
@@ -94,7 +103,7 @@ static void emu_destroy(struct engine *e)
     if (e->machine->clock.instructions_opaque == cpu)
         vclock_set_counter(&e->machine->clock, NULL, NULL);
     cpu_destroy(cpu);
-    free(cpu);
+    free(e->priv);
     e->priv = NULL;
 }
 
@@ -127,9 +136,58 @@ static struct engine_exit emu_exit(struct cpu_exit x)
     return out;
 }
 
+/*
+ * Exception stops (set_exception_stops) use the CPU's VMM hook: vectors in
+ * cpu->exit_on_exception come back from cpu_run before delivery, EIP at a
+ * fault's instruction, nothing pushed.  A fault is held: the next run or
+ * step runs its instruction again with that vector (and any held before
+ * at the same instruction) passed to the guest, so the fault is raised
+ * again and delivered with all its consequences (a #GP for an absent gate,
+ * #DF, a triple fault), each one a stop of its own when asked for.  A trap
+ * or INT n (EIP already past the instruction) cannot be re-run: it is
+ * delivered at once and reported from its handler.
+ */
+static struct engine_exit emu_go(struct engine *e, uint64_t budget, bool step)
+{
+    struct emu_engine *u = e->priv;
+    struct cpu *cpu = &u->cpu;
+    for (;;) {
+        bool passing = u->exception_held != 0;
+        cpu->exit_on_exception = u->exception_stops & ~u->exception_held;
+        struct cpu_exit x = cpu_run(cpu, passing ? 1 : budget, passing || step);
+        cpu->exit_on_exception = 0;
+        if (x.reason != CPU_EXIT_EXCEPTION) {
+            u->exception_held = 0;   /* the held instruction ran (or something else happened) */
+            struct engine_exit out = emu_exit(x);
+            if (passing && !step && out.reason == ENGINE_EXIT_STEP) continue;   /* now the run itself */
+            return out;
+        }
+        struct engine_exit out = { .reason = ENGINE_EXIT_BREAKPOINT, .exception = true, .vector = x.vector,
+                                   .has_error_code = x.has_error_code, .error_code = x.error_code };
+        if (cpu->s.eip == cpu->insn_eip) {
+            /* A fault: held, and counted when it is raised again. */
+            u->exception_held |= 1u << x.vector;
+            cpu->stats.exceptions[x.vector]--;
+        } else {
+            u->exception_held = 0;
+            cpu_inject_interrupt(cpu, x.vector, x.has_error_code, x.error_code);
+            out.exception_delivered = true;
+        }
+        out.address = cpu->s.seg[SEG_CS].base + cpu->s.eip;
+        return out;
+    }
+}
+
+static int emu_set_exception_stops(struct engine *e, uint32_t vectors)
+{
+    struct emu_engine *u = e->priv;
+    u->exception_stops = vectors;
+    return 0;
+}
+
 static struct engine_exit emu_run(struct engine *e, uint64_t budget)
 {
-    return emu_exit(cpu_run(emu_cpu(e), budget, false));
+    return emu_go(e, budget, false);
 }
 
 /*
@@ -143,14 +201,18 @@ static struct engine_exit emu_run(struct engine *e, uint64_t budget)
 static struct engine_exit emu_step(struct engine *e)
 {
     struct cpu *cpu = emu_cpu(e);
-    struct engine_exit exit = emu_exit(cpu_run(cpu, 1, true));
+    struct engine_exit exit = emu_go(e, 1, true);
     if (cpu->breakpoint_resume_armed && cpu->s.seg[SEG_CS].base + cpu->s.eip != cpu->breakpoint_resume_lin)
         cpu->breakpoint_resume_armed = false;
     return exit;
 }
 
 static void emu_get_state(struct engine *e, struct x86_state *s) { cpu_get_state(emu_cpu(e), s); }
-static void emu_set_state(struct engine *e, const struct x86_state *s) { cpu_set_state(emu_cpu(e), s); }
+static void emu_set_state(struct engine *e, const struct x86_state *s)
+{
+    ((struct emu_engine *)e->priv)->exception_held = 0;   /* a new state: nothing held */
+    cpu_set_state(emu_cpu(e), s);
+}
 void engine_emu_memory_changed(struct engine *e) { cpu_forget_code(emu_cpu(e)); }
 
 void engine_emu_inject(struct engine *e, int vector, bool has_error, uint32_t error_code)
@@ -321,6 +383,7 @@ const struct engine_ops engine_emu_ops = {
     .request_exit = emu_request_exit,
     .print_stats = emu_print_stats,
     .print_fault_report = emu_print_fault_report,
+    .set_exception_stops = emu_set_exception_stops,
     .read_linear = emu_read_linear,
     .translate = emu_translate,
     .write_linear = emu_write_linear,

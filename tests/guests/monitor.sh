@@ -74,7 +74,7 @@ cg=$(sym "$PMODE" callgate_same)
 isr0=$(sym "$PMODE" isr0)
 k0=$(sym "$PMODE" kstack0_top)
 lv=$(sym "$PMODE" last_vector)
-run pm "$PMODE" "break setup_idt" "c" "info gdt" "delete" "break vector 0" "c" "info idt" "info tss" \
+run pm "$PMODE" "break setup_idt" "c" "info gdt" "delete" "break vector 0" "c" "step" "info idt" "info tss" \
     "watch last_vector" "c" "print [last_vector]" "sregs" "quit"
 # dq 0x00CFFA000000FFFF: ring 3 code; 0x00CF12000000FFFF: data with P = 0 (pmode.asm gdt)
 check monitor-gdt-ring3-code "$tmp/pm.out" "0018 [00cffa00 0000ffff] code execute/read base 00000000 limit ffffffff (raw fffff G=1) DPL 3 P=1 D=1 32-bit"
@@ -84,6 +84,7 @@ check monitor-gdt-tss "$tmp/pm.out" "32-bit TSS (available) base $tss limit 0000
 # make_gate(callgate_same, KCODE, 0 params, TYPE_CALL_GATE0 0x8C)
 check monitor-gdt-call-gate "$tmp/pm.out" "0030 [$(printf '%04x' $((0x$cg >> 16)))8c00 0008$(printf '%04x' $((0x$cg & 0xffff)))] 32-bit call gate -> 0008:$cg params 0 DPL 0 P=1"
 check monitor-break-vector "$tmp/pm.out" "Breakpoint 2, vector 0x00 #DE raised"
+# The stop comes as #DE is raised, before delivery; `step` delivers it to isr0.
 check monitor-vector-at-handler "$tmp/pm.out" "=> 0008:$isr0"
 check monitor-idt-task-gate "$tmp/pm.out" "int 0x08 [00008500 00400000] task gate TSS selector 0040 DPL 0 P=1"
 check monitor-idt-dpl3-gate "$tmp/pm.out" "int 0x80 [0010ee00"
