@@ -177,6 +177,21 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
+bool monitor_command_runs_guest(const char *line)
+{
+    char word[32];
+    size_t n = 0;
+    while (isspace((unsigned char)*line)) line++;
+    while (line[n] && !isspace((unsigned char)line[n]) && line[n] != '/' && n < sizeof word - 1) {
+        word[n] = line[n];
+        n++;
+    }
+    word[n] = '\0';
+    const struct command *c = find_command(word);
+    return c && (c->run == cmd_step || c->run == cmd_next || c->run == cmd_continue || c->run == cmd_until ||
+                 c->run == cmd_finish || c->run == cmd_loadvm);
+}
+
 static void cmd_help(struct monitor *mon, int argc, char **argv, const char *suffix, const char *rest)
 {
     if (argc == 2) {

@@ -1,10 +1,13 @@
 /*
  * gdb_commands.c - the GDB stub's command handlers: one packet's contents
- * in, one reply out (g G p P m M X c s C S vCont Z z q Q H T k D ?).
+ * in, one reply out (g G p P m M X c s C S vCont Z z q Q H T k D ?;
+ * qRcmd runs a monitor command).
  * Framing and the socket are gdb_packet.c's; the register convention and
  * the break- and watchpoints are gdbstub.c's.
  */
 #include "monitor/gdb_private.h"
+
+#include "monitor/monitor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +85,34 @@ static const char gdb_target_xml[] =
     "    <reg name=\"foseg\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
     "    <reg name=\"fooff\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
     "    <reg name=\"fop\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+    /* CR0 and CR4 bits: SDM Vol. 3A 2.5 (mmu/control_regs.h). */
+    "    <flags id=\"i386_cr0\" size=\"4\">\n"
+    "      <field name=\"PE\" start=\"0\" end=\"0\"/>\n"
+    "      <field name=\"MP\" start=\"1\" end=\"1\"/>\n"
+    "      <field name=\"EM\" start=\"2\" end=\"2\"/>\n"
+    "      <field name=\"TS\" start=\"3\" end=\"3\"/>\n"
+    "      <field name=\"ET\" start=\"4\" end=\"4\"/>\n"
+    "      <field name=\"NE\" start=\"5\" end=\"5\"/>\n"
+    "      <field name=\"WP\" start=\"16\" end=\"16\"/>\n"
+    "      <field name=\"AM\" start=\"18\" end=\"18\"/>\n"
+    "      <field name=\"NW\" start=\"29\" end=\"29\"/>\n"
+    "      <field name=\"CD\" start=\"30\" end=\"30\"/>\n"
+    "      <field name=\"PG\" start=\"31\" end=\"31\"/>\n"
+    "    </flags>\n"
+    "    <flags id=\"i386_cr4\" size=\"4\">\n"
+    "      <field name=\"VME\" start=\"0\" end=\"0\"/>\n"
+    "      <field name=\"PVI\" start=\"1\" end=\"1\"/>\n"
+    "      <field name=\"TSD\" start=\"2\" end=\"2\"/>\n"
+    "      <field name=\"DE\" start=\"3\" end=\"3\"/>\n"
+    "      <field name=\"PSE\" start=\"4\" end=\"4\"/>\n"
+    "      <field name=\"PAE\" start=\"5\" end=\"5\"/>\n"
+    "      <field name=\"MCE\" start=\"6\" end=\"6\"/>\n"
+    "      <field name=\"PGE\" start=\"7\" end=\"7\"/>\n"
+    "    </flags>\n"
+    "    <reg name=\"cr0\" bitsize=\"32\" type=\"i386_cr0\" regnum=\"32\"/>\n"
+    "    <reg name=\"cr2\" bitsize=\"32\" type=\"int32\"/>\n"
+    "    <reg name=\"cr3\" bitsize=\"32\" type=\"int32\"/>\n"
+    "    <reg name=\"cr4\" bitsize=\"32\" type=\"i386_cr4\"/>\n"
     "  </feature>\n"
     "</target>\n";
 
@@ -130,7 +161,7 @@ static void cmd_read_register(struct gdbstub *g, const char *p, const char *end)
         gdb_reply(g, n < GDB_REG_COUNT + 8 ? "xxxxxxxxxxxxxxxxxxxx" : "xxxxxxxx");
         return;
     }
-    if (n >= GDB_REG_COUNT) { gdb_reply(g, "E02"); return; }
+    if (n >= GDB_ALL_REG_COUNT) { gdb_reply(g, "E02"); return; }
     struct x86_state s;
     struct gdb_out o = { .len = 0 };
     gdb_engine(g)->ops->get_state(gdb_engine(g), &s);
@@ -143,7 +174,7 @@ static const char *cmd_write_register(struct gdbstub *g, const char *p, const ch
     uint32_t n, v;
     if (!gdb_parse_hex(&p, end, &n) || !gdb_expect_char(&p, end, '=') || !gdb_parse_reg32(&p, end, &v) || p != end)
         return "E01";
-    if (n >= GDB_REG_COUNT)
+    if (n >= GDB_ALL_REG_COUNT || (n >= GDB_REG_COUNT && n < GDB_CR0))
         return "E02";
     struct engine *e = gdb_engine(g);
     struct x86_state s;
@@ -326,8 +357,68 @@ static bool equals(const char *p, const char *end, const char *word)
     return (size_t)(end - p) == strlen(word) && starts_with(p, end, word);
 }
 
+/*
+ * qRcmd,HEX: gdb's `monitor CMD`.  The command runs in the trapeze monitor
+ * (monitor/commands.c) on the stopped guest, and its output goes back as
+ * O packets (hex text, gdb prints it), then OK, as QEMU's gdbstub does.
+ * Commands that run the guest are refused: gdb's stepi and continue do that.
+ */
+static void cmd_monitor(struct gdbstub *g, const char *p, const char *end)
+{
+    size_t n = (size_t)(end - p);
+    if (n % 2 || n / 2 >= 1024) { gdb_reply(g, "E01"); return; }
+    char line[1024];
+    for (size_t k = 0; k < n / 2; k++) {
+        int hi = gdb_hex_value(p[2 * k]), lo = gdb_hex_value(p[2 * k + 1]);
+        if (hi < 0 || lo < 0) { gdb_reply(g, "E01"); return; }
+        line[k] = (char)(hi << 4 | lo);
+        if (!line[k]) { gdb_reply(g, "E01"); return; }
+    }
+    line[n / 2] = '\0';
+
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *out = open_memstream(&text, &text_len);
+    struct monitor *mon = calloc(1, sizeof *mon);
+    if (!out || !mon) {
+        if (out) fclose(out);
+        free(text);
+        free(mon);
+        gdb_reply(g, "E0c");
+        return;
+    }
+    monitor_init(mon, g->runner, out);
+    if (monitor_command_runs_guest(line))
+        fprintf(out, "error: `%s` runs the guest: use gdb's stepi, next, continue (the monitor's run commands "
+                     "are not served from gdb)\n", line);
+    else
+        monitor_execute(mon, line);
+    monitor_destroy(mon);
+    free(mon);
+    fclose(out);
+
+    /* One O packet per chunk: "O" then two hex digits a byte. */
+    struct gdb_out *o = malloc(sizeof *o);
+    if (!o) { free(text); gdb_reply(g, "E0c"); return; }
+    for (size_t at = 0; at < text_len;) {
+        size_t chunk = text_len - at > 1024 ? 1024 : text_len - at;
+        o->len = 0;
+        gdb_out_char(o, 'O');
+        for (size_t k = 0; k < chunk; k++) gdb_out_hex8(o, (uint8_t)text[at + k]);
+        gdb_send_packet(g, o->buf, o->len);
+        at += chunk;
+    }
+    free(o);
+    free(text);
+    gdb_reply(g, "OK");
+}
+
 static void cmd_query(struct gdbstub *g, const char *p, const char *end)
 {
+    if (starts_with(p, end, "qRcmd,")) {
+        cmd_monitor(g, p + strlen("qRcmd,"), end);
+        return;
+    }
     if (starts_with(p, end, "qSupported")) {
         gdb_reply(g, "PacketSize=4000;qXfer:features:read+;swbreak+;hwbreak+;"
                      "QStartNoAckMode+;vContSupported+");

@@ -25,6 +25,9 @@ enum {
 };
 /* The x87 registers target.xml describes after them (st0-st7, fctrl..fop). */
 enum { GDB_X87_REG_COUNT = 16 };
+/* Then the control registers (QEMU's i386 target has them too): read and
+ * written with p/P only, not in the g packet. */
+enum { GDB_CR0 = GDB_REG_COUNT + GDB_X87_REG_COUNT, GDB_CR2, GDB_CR3, GDB_CR4, GDB_ALL_REG_COUNT };
 
 static inline struct engine *gdb_engine(struct gdbstub *g) { return g->runner->engine; }
 

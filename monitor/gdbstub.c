@@ -84,6 +84,10 @@ uint32_t gdb_reg_get(const struct x86_state *s, int n)
     if (n <= GDB_EDI) return s->regs[n];   /* the same order as enum x86_reg */
     if (n == GDB_EIP) return gdb_pc(s);
     if (n == GDB_EFLAGS) return s->eflags;
+    if (n == GDB_CR0) return s->cr0;
+    if (n == GDB_CR2) return s->cr2;
+    if (n == GDB_CR3) return s->cr3;
+    if (n == GDB_CR4) return s->cr4;
     return s->seg[gdb_sreg[n - GDB_CS]].selector;
 }
 
@@ -97,6 +101,11 @@ bool gdb_reg_set(struct x86_state *s, int n, uint32_t v)
 {
     if (n <= GDB_EDI) { s->regs[n] = v; return true; }
     if (n == GDB_EIP) return gdb_set_pc(s, v);
+    /* The control registers as the monitor's `set cr0` writes them. */
+    if (n == GDB_CR0) { s->cr0 = v; return true; }
+    if (n == GDB_CR2) { s->cr2 = v; return true; }
+    if (n == GDB_CR3) { s->cr3 = v; return true; }
+    if (n == GDB_CR4) { s->cr4 = v; return true; }
     if (n == GDB_EFLAGS) {
         s->eflags = v | EFLAGS_FIXED1;
         return true;

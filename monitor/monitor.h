@@ -86,6 +86,10 @@ void monitor_destroy(struct monitor *mon);
 /* Run one command line (errors are one printed line).  False once `quit` was given. */
 bool monitor_execute(struct monitor *mon, const char *line);
 
+/* Whether the command of 'line' runs the guest (step, next, continue,
+ * until, finish) or replaces its state (loadvm): gdb's qRcmd refuses those. */
+bool monitor_command_runs_guest(const char *line);
+
 /* Print where the guest stands ("=> CS:EIP bytes insn"), then the displays. */
 void monitor_show_location(struct monitor *mon);
 
