@@ -3,6 +3,7 @@
  * stub's interface):
  *   gdb_packet.c    framing, replies, hex parsing, the socket
  *   gdb_commands.c  one packet's command -> its reply
+ *   gdb_target.c    target.xml
  *   gdbstub.c       registers and the address convention, break- and
  *                   watchpoints, the serving loop
  */
@@ -71,6 +72,11 @@ bool gdb_accept(struct gdbstub *g);
 bool gdb_read_some(struct gdbstub *g, int timeout_ms);
 /* The runner's poll hook while the guest runs. */
 void gdb_poll(void *opaque);
+
+/* ---- gdb_target.c: target.xml (architecture i8086 for code16, else
+ * i386) into buf, NUL-terminated; its length.  GDB_TARGET_XML_MAX bytes suffice. */
+#define GDB_TARGET_XML_MAX 8192
+size_t gdb_target_xml(char *buf, size_t size, bool code16);
 
 /* ---- gdbstub.c: registers and the address convention */
 /* The PC gdb sees: the linear address CS.base + EIP. */

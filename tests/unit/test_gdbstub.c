@@ -233,7 +233,11 @@ TEST(registers_in_protected_mode)
     CHECK_STR(askz("Pb=18000000"), "E03");               /* SS: no descriptor loads */
     CHECK_STR(askz("p10"), "xxxxxxxxxxxxxxxxxxxx");     /* st0: 10 bytes, unavailable (no FPU) */
     CHECK_STR(askz("p1f"), "xxxxxxxx");                 /* fop */
-    CHECK_STR(askz("p20"), "E02");                      /* no register 32 */
+    CHECK_STR(askz("p20"), "01000000");                 /* cr0 = PE */
+    CHECK_STR(askz("P21=44332211"), "OK");               /* cr2 */
+    CHECK_EQ(fake_state.cr2, 0x11223344);
+    CHECK_STR(askz("p23"), "00000000");                 /* cr4 */
+    CHECK_STR(askz("p24"), "E02");                      /* no register 36 */
     CHECK_STR(askz("P10=00000000"), "E02");              /* st0 cannot be written */
     CHECK_STR(askz("P0=1234"), "E01");
     /* G writes everything back (unchanged segments are fine). */
