@@ -173,14 +173,21 @@ static bool kvm_translate(struct kvm_engine *k, uint32_t lin, uint32_t *phys)
 static int kvm_translate_walk(struct engine *e, uint32_t lin, enum mmu_access access, bool user,
                               struct engine_walk *walks, int max)
 {
-    struct x86_state s;
+    struct kvm_engine *k = kvm_of(e);
     struct mmu mmu;
     if (max < 1)
         return 0;
-    kvm_get_state(e, &s);
-    mmu_init(&mmu, &kvm_of(e)->m->bus);
+    if (k->fb.active) {
+        /* The software CPU holds the guest: its walk is the guest's. */
+        return k->fb.soft.ops->translate(&k->fb.soft, lin, access, user, walks, max);
+    }
+    /* Only the control registers (info pt walks up to a million pages). */
+    struct kvm_sregs sregs;
+    if (kvm_ioctl(k->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+        memset(&sregs, 0, sizeof sregs);   /* paging off: linear = physical */
+    mmu_init(&mmu, &k->m->bus);
     walks[0].name = "guest";
-    walks[0].regs = (struct paging_regs){ s.cr0, s.cr3, s.cr4 };
+    walks[0].regs = (struct paging_regs){ (uint32_t)sregs.cr0, (uint32_t)sregs.cr3, (uint32_t)sregs.cr4 };
     mmu_walk(&mmu, &walks[0].regs, lin, access, user, false, &walks[0].walk);
     return 1;
 }
