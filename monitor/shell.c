@@ -198,6 +198,13 @@ static char *read_plain_line(struct monitor *mon)
     return line;
 }
 
+/* While readline waits for a line, the SDL window keeps showing the screen and answering. */
+static int shell_event_hook(void)
+{
+    if (shell_monitor) machine_display_refresh(shell_monitor->machine);
+    return 0;
+}
+
 static int run_interactive(struct monitor *mon)
 {
     char path_buf[4096];
@@ -208,6 +215,7 @@ static int run_interactive(struct monitor *mon)
     if (tty) {
         rl_readline_name = "trapeze";
         rl_attempted_completion_function = shell_complete;
+        rl_event_hook = shell_event_hook;
         if (mon->mux) rl_bind_keyseq("\\C-ac", shell_key_continue);
         using_history();
         if (hist && read_history(hist) != 0)
