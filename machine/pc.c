@@ -370,6 +370,7 @@ int machine_init(struct machine *m, const struct machine_config *config)
     if ((err = pc_load(m)) < 0)
         goto fail_ports;
     port92_reset(m->port92);   /* reads back the A20 the loader set */
+    machine_display_refresh(m);   /* the window shows the screen before the first run (a -monitor prompt) */
     return 0;
 
 fail_ports:

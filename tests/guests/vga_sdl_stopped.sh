@@ -2,8 +2,9 @@
 # tests/guests/vga_sdl_stopped.sh - the SDL window while the guest is not
 # running (SDL's offscreen video driver: no display needed).
 #
-#   vga-sdl-shows-stopped-guest  guests/vga_text.elf stopped at a breakpoint
-#       after it wrote the first lines, then stepped: `info window` must say
+#   vga-sdl-shows-stopped-guest  guests/vga_text.elf at the monitor's first
+#       prompt, stopped at a breakpoint after it wrote the first lines, then
+#       stepped: at each of the three stops `info window` must say
 #       the window shows the screen as it is (the frame it last presented is
 #       the screen rendered now), not "nothing drawn yet" (a black window:
 #       with -icount shift=0 no 1/60 s of virtual time passes, so only a
@@ -29,6 +30,7 @@ no_video() { grep -q 'SDL video does not start\|cannot open the window\|no displ
 
 # ---- a stopped guest's screen ----
 cat > "$tmp/script" <<'EOF'
+info window
 break main.colour
 continue
 info window
@@ -44,7 +46,7 @@ else
     shown=$(grep -c '^SDL window .*it shows the screen as it is now$' "$tmp/got")
     if [ $rc -ne 0 ]; then
         fail "vga-sdl-shows-stopped-guest: exit status $rc; stderr: $(head -n 1 "$tmp/err")"
-    elif [ "$shown" -ne 2 ]; then
+    elif [ "$shown" -ne 3 ]; then
         fail "vga-sdl-shows-stopped-guest: the window at the stops: $(grep '^SDL window' "$tmp/got" | tr '\n' '|')"
     else
         echo "PASS vga-sdl-shows-stopped-guest"
