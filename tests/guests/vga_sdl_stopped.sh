@@ -15,6 +15,9 @@
 #       (and its window, titled "trapeze - guest halted") alive until the
 #       window is closed; SIGINT closes it here: status 4, the halt line,
 #       the window's line, and the -sdl-screenshot written at close.
+#   vga-sdl-halted-title-x11     the same under Xvfb (xvfb-run) with SDL's X11
+#       driver: the X window is there, titled "trapeze - guest halted"
+#       (xwininfo); SKIPs without xvfb-run or xwininfo.
 # Each run is bounded by timeout(1); the halting ROM runs two instructions.
 # SKIPs when SDL video does not start here.
 . "$(dirname "$0")/lib.shinc"
@@ -91,5 +94,34 @@ elif ! head -c 2 "$tmp/halt.ppm" 2>/dev/null | grep -q P6; then
     fail "vga-sdl-halted-keeps-window: no -sdl-screenshot written at the close"
 else
     echo "PASS vga-sdl-halted-keeps-window"
+fi
+
+# ---- the same under Xvfb: the X window's title ----
+if ! command -v xvfb-run >/dev/null 2>&1 || ! command -v xwininfo >/dev/null 2>&1; then
+    echo "SKIP vga-sdl-halted-title-x11: xvfb-run or xwininfo is not installed"
+    exit $failed
+fi
+cat > "$tmp/x11.sh" <<XEOF
+"$TRAPEZE" -bios "$tmp/halt.rom" -display sdl </dev/null >/dev/null 2>"$tmp/x11.err" &
+p=\$!
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    xwininfo -root -tree 2>/dev/null | grep -q '"trapeze - guest halted"' && break
+    sleep 0.5
+done
+xwininfo -root -tree 2>/dev/null | grep '"trapeze' > "$tmp/x11.windows"
+kill -INT \$p
+wait \$p
+echo \$? > "$tmp/x11.rc"
+XEOF
+SDL_VIDEODRIVER=x11 timeout 30 xvfb-run -a sh "$tmp/x11.sh" >/dev/null 2>&1
+if no_video "$tmp/x11.err" 2>/dev/null; then
+    echo "SKIP vga-sdl-halted-title-x11: SDL's X11 driver does not start under Xvfb: $(head -n 1 "$tmp/x11.err")"
+elif ! grep -q '"trapeze - guest halted"' "$tmp/x11.windows" 2>/dev/null; then
+    fail "vga-sdl-halted-title-x11: no X window titled \"trapeze - guest halted\"" \
+        "($(cat "$tmp/x11.windows" "$tmp/x11.err" 2>/dev/null | tr '\n' '|'))"
+elif [ "$(cat "$tmp/x11.rc" 2>/dev/null)" != 4 ]; then
+    fail "vga-sdl-halted-title-x11: exit status $(cat "$tmp/x11.rc" 2>/dev/null) after the close, want 4"
+else
+    echo "PASS vga-sdl-halted-title-x11"
 fi
 exit $failed
