@@ -35,8 +35,13 @@ struct vga_sdl {
     uint64_t last_frame_ns;       /* virtual time of the last redraw */
     bool drawn;                   /* at least one frame drawn since the window was (re)exposed */
     bool cursor_on, blink_on;     /* the phases the shown frame was drawn in */
+    /* What the shown frame was drawn from: registers and cells, so a
+       refresh at each stop costs a compare, not a render, when nothing changed. */
+    struct vga_state shown_state;
+    uint8_t shown_cells[VGA_TEXT_ROWS * VGA_TEXT_COLS * 2];
     bool is_closed;               /* the user closed the window */
     unsigned long frames;         /* frames presented (`info window`) */
+    uint32_t present_ms;          /* host time (SDL_GetTicks) of the last frame presented */
     FILE *screenshot;             /* -sdl-screenshot, or NULL */
     char *screenshot_path;
 };
@@ -72,6 +77,14 @@ static int vga_sdl_resize(struct vga_sdl *d)
     return 0;
 }
 
+/* The screen's cells as the CRTC scans them out now. */
+static void vga_sdl_cells(const struct vga_sdl *d, uint8_t *cells)
+{
+    for (int row = 0; row < VGA_TEXT_ROWS; row++)
+        for (int col = 0; col < VGA_TEXT_COLS; col++, cells += 2)
+            vga_text_cell(d->vga, row, col, &cells[0], &cells[1]);
+}
+
 static void vga_sdl_draw(struct vga_sdl *d, bool cursor_on, bool blink_on)
 {
     vga_warn_unmodelled(d->vga);
@@ -80,12 +93,15 @@ static void vga_sdl_draw(struct vga_sdl *d, bool cursor_on, bool blink_on)
     vga_render(d->vga, d->pixels, d->width, cursor_on, blink_on);
     d->cursor_on = cursor_on;
     d->blink_on = blink_on;
+    memcpy(&d->shown_state, &d->vga->st, sizeof d->shown_state);
+    vga_sdl_cells(d, d->shown_cells);
     SDL_UpdateTexture(d->texture, NULL, d->pixels, d->width * (int)sizeof *d->pixels);
     SDL_RenderClear(d->renderer);
     SDL_RenderCopy(d->renderer, d->texture, NULL, NULL);
     SDL_RenderPresent(d->renderer);
     d->drawn = true;
     d->frames++;
+    d->present_ms = SDL_GetTicks();
 }
 
 /* Whether the window shows the screen as it is now (in the phases last drawn). */
@@ -232,10 +248,25 @@ void vga_sdl_refresh(struct vga_sdl *d)
     vga_sdl_handle_events(d);
     uint64_t now = vclock_now(d->clock);
     bool cursor_on = vga_cursor_blink_on(now), blink_on = vga_char_blink_on(now);
-    if (cursor_on != d->cursor_on || blink_on != d->blink_on || !vga_sdl_current(d)) {
-        d->last_frame_ns = now;
-        vga_sdl_draw(d, cursor_on, blink_on);
+    uint8_t cells[sizeof d->shown_cells];
+    vga_sdl_cells(d, cells);
+    if (d->drawn && cursor_on == d->cursor_on && blink_on == d->blink_on &&
+        memcmp(&d->shown_state, &d->vga->st, sizeof d->shown_state) == 0 &&
+        memcmp(d->shown_cells, cells, sizeof cells) == 0)
+        return;   /* it shows this already */
+    d->last_frame_ns = now;
+    vga_sdl_draw(d, cursor_on, blink_on);
+}
+
+void vga_sdl_refresh_at_most(struct vga_sdl *d, unsigned interval_ms)
+{
+    if (!d)
+        return;
+    if (d->drawn && SDL_GetTicks() - d->present_ms < interval_ms) {
+        vga_sdl_handle_events(d);
+        return;
     }
+    vga_sdl_refresh(d);
 }
 
 bool vga_sdl_wait(struct vga_sdl *d, int timeout_ms)

@@ -51,6 +51,8 @@ void vga_sdl_poll(struct vga_sdl *d);
 
 /* Handle window events and redraw if the window does not show the screen as it is now. */
 void vga_sdl_refresh(struct vga_sdl *d);
+/* The same, but no new frame sooner than 'interval_ms' of host time after the last. */
+void vga_sdl_refresh_at_most(struct vga_sdl *d, unsigned interval_ms);
 
 /*
  * Wait up to 'timeout_ms' for a window event, then vga_sdl_refresh.

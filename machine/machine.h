@@ -166,6 +166,13 @@ struct board_line machine_board_line(struct machine *m, enum board_signal what);
  * No window: nothing.  (machine/pc_vga.c)
  */
 void machine_display_refresh(struct machine *m);
+/*
+ * After one single step: machine_display_refresh, but a new frame at most
+ * every 20 ms of host time (the monitor steps thousands of instructions in
+ * a loop for `until`, traces and I/O breakpoints; its prompt, which calls
+ * machine_display_refresh, draws the last).
+ */
+void machine_display_step(struct machine *m);
 
 /*
  * The run ended because the guest 'why' (e.g. "halted"): with an SDL window,

@@ -23,6 +23,10 @@
 #include "devices/vga_sdl.h"
 #include "machine/machine.h"
 
+/* Single steps redraw at most this often (host time): a monitor loop that
+   steps thousands of instructions is not slowed by a frame for each. */
+#define PC_VGA_STEP_FRAME_MS 20
+
 /* The window's keys, as USB HID usage IDs, to the keyboard. */
 static void pc_vga_key_event(void *opaque, int usage, bool pressed)
 {
@@ -100,6 +104,12 @@ void machine_display_refresh(struct machine *m)
 {
     if (m->sdl)
         vga_sdl_refresh(m->sdl);
+}
+
+void machine_display_step(struct machine *m)
+{
+    if (m->sdl)
+        vga_sdl_refresh_at_most(m->sdl, PC_VGA_STEP_FRAME_MS);
 }
 
 /* Set from a signal handler while machine_display_hold waits (one process, one terminal). */

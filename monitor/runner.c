@@ -154,7 +154,10 @@ enum run_result runner_run(struct runner *r, uint64_t max_instructions, bool ste
     vclock_resume(&r->machine->clock);
     enum run_result result = run_guest(r, max_instructions, step);
     vclock_stop(&r->machine->clock);
-    machine_display_refresh(r->machine);   /* the window shows where the guest stopped */
+    if (result == RUN_STEPPED)
+        machine_display_step(r->machine);      /* at most 50 frames a second of steps */
+    else
+        machine_display_refresh(r->machine);   /* the window shows where the guest stopped */
     return result;
 }
 

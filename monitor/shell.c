@@ -170,6 +170,7 @@ static int run_script(struct monitor *mon, const char *path)
     while (!mon->quit && (n = getline(&line, &cap, f)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
         fprintf(mon->out, PROMPT "%s\n", line);
+        machine_display_refresh(mon->machine);   /* the window as at an interactive prompt */
         monitor_execute(mon, line);
         fflush(mon->out);
     }
