@@ -6,6 +6,7 @@
 #   make asan       the test suite under AddressSanitizer + UBSan
 #   make bench      the benchmark report
 #   make sweep      the long random differential sweep against Unicorn
+#   make check-layers  the layers point down only (tools/check_layers.sh; make test runs it)
 #   V=1             show the commands
 #
 # Folder fragments (guests/guests.mk, tests/tests.mk, bench/bench.mk) are
@@ -36,7 +37,7 @@ LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/machine/bios/bios_rom.o
 # Linked as objects, not an archive, so every object's definitions count.
 LIB      = $(LIB_OBJS)
 
-.PHONY: all run test asan bench sweep clean deps check-tools
+.PHONY: all run test asan bench sweep clean deps check-tools check-layers
 all: $(BUILD)/trapeze guests
 
 $(BUILD)/%.o: %.c
@@ -67,6 +68,11 @@ run: $(BUILD)/.deps
 	$(Q)$(BUILD)/trapeze -kernel $(BUILD)/guests/hello.elf -nographic; status=$$?; \
 	    echo "trapeze exited with status $$status (33: the guest wrote 0x10 to isa-debug-exit, its pass value)"; \
 	    [ $$status -eq 33 ]
+
+# DESIGN.md's arrows point down: every layer's includes, and its objects'
+# undefined symbols (nm), against the table in tools/check_layers.sh.
+check-layers: all
+	$(Q)BUILD=$(BUILD) sh tools/check_layers.sh
 
 clean:
 	rm -rf $(BUILD)

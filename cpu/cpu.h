@@ -11,7 +11,7 @@
  *     back as CPU_EXIT_EXCEPTION with vector and error code, EIP at the
  *     faulting instruction, nothing pushed on the guest stack.
  *
- * Worked example (tests/test_cpu_owner.c): a VMM runs a CLI at CPL 1 with
+ * Worked example (tests/unit/test_cpu_run.c, owner_receives_gp_of_cli_at_cpl1): a VMM runs a CLI at CPL 1 with
  * exit_on_exception = 1 << X86_GP; cpu_run returns CPU_EXIT_EXCEPTION,
  * vector 13, error code 0, and EIP still points at the CLI.
  */

@@ -38,7 +38,7 @@ static inline uint32_t size_mask(unsigned size)
 }
 static inline uint32_t sign_bit(unsigned size) { return 1u << (size * 8 - 1); }
 
-/* ---------- faults (exception.c) ---------- */
+/* ---------- faults (run.c) ---------- */
 
 /* Raise exception 'vector' without / with an error code: never returns. */
 _Noreturn void cpu_fault(struct cpu *cpu, int vector);
@@ -210,7 +210,7 @@ static inline void rm_write(struct cpu *cpu, const struct x86_insn *i, unsigned 
     else cpu_write(cpu, i->seg, cpu_ea(cpu, i), v, size);
 }
 
-/* ---------- stack (stack.c) ---------- */
+/* ---------- stack (exec_stack.c) ---------- */
 
 /* Stack width is SS.B: 32-bit ESP or 16-bit SP. */
 static inline bool stack32(const struct cpu *cpu) { return (cpu->s.seg[SEG_SS].attr & SEG_ATTR_DB) != 0; }
@@ -261,7 +261,7 @@ enum task_switch_reason { TASK_JMP, TASK_CALL, TASK_IRET, TASK_INT };
 void cpu_task_switch(struct cpu *cpu, uint16_t tss_selector, struct x86_descriptor tss_desc,
                      enum task_switch_reason reason, bool has_error, uint32_t error_code);
 
-/* ---------- I/O permission (io.c) ---------- */
+/* ---------- I/O permission (exec_io.c) ---------- */
 
 /* #GP(0) unless the port access is allowed: CPL <= IOPL or the TSS I/O bitmap. */
 void cpu_check_io(struct cpu *cpu, uint16_t port, unsigned size);
@@ -269,7 +269,7 @@ void cpu_check_io(struct cpu *cpu, uint16_t port, unsigned size);
 uint32_t cpu_port_in(struct cpu *cpu, uint16_t port, unsigned size);
 void cpu_port_out(struct cpu *cpu, uint16_t port, uint32_t value, unsigned size);
 
-/* ---------- control registers (system.c) ---------- */
+/* ---------- control registers (exec_system.c) ---------- */
 void cpu_write_cr0(struct cpu *cpu, uint32_t value);
 void cpu_write_cr3(struct cpu *cpu, uint32_t value);
 void cpu_write_cr4(struct cpu *cpu, uint32_t value);

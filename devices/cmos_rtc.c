@@ -23,7 +23,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "machine/machine.h"
 #include "base/snapshot.h"
 
 #define NS_PER_SEC        1000000000ll
@@ -530,11 +529,10 @@ static int64_t base_seconds(const struct rtc_base *base)
     return (int64_t)now;
 }
 
-void cmos_rtc_init(struct cmos_rtc *r, struct machine *m, struct vclock *clock,
+void cmos_rtc_init(struct cmos_rtc *r, struct vclock *clock,
                    struct irq_line irq, const struct rtc_base *base, uint32_t ram_size)
 {
     memset(r, 0, sizeof *r);
-    r->machine = m;
     r->clock = clock;
     r->irq = irq;
     vtimer_init(&r->timer, clock, "rtc", rtc_timer_fire, r);
@@ -612,7 +610,7 @@ int cmos_rtc_load(void *opaque, const struct snapshot *snap)
     return 0;
 }
 
-static void cmos_rtc_reset_hook(void *opaque)
+void cmos_rtc_reset_device(void *opaque)
 {
     cmos_rtc_reset(opaque);
 }
@@ -642,9 +640,3 @@ void cmos_rtc_info(void *opaque, FILE *out)
             s->nmi_disabled ? "disabled" : "enabled", s->cmos[CMOS_CHECKSUM_HI], s->cmos[CMOS_CHECKSUM_LO]);
 }
 
-int cmos_rtc_register(struct cmos_rtc *r)
-{
-    struct machine_device d = { .name = "cmos", .opaque = r, .save = cmos_rtc_save,
-                                .load = cmos_rtc_load, .reset = cmos_rtc_reset_hook, .info = cmos_rtc_info };
-    return machine_add_device(r->machine, &d);
-}

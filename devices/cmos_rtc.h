@@ -104,8 +104,6 @@
 #define RTC_HOURS_PM 0x80 /* 12-hour mode: bit 7 of the hours (and hours alarm) */
 #define RTC_ALARM_DONT_CARE 0xC0 /* an alarm byte with both top bits set matches any value */
 
-struct machine;
-
 /* -rtc base=: where the clock's time starts. */
 enum rtc_base_kind { RTC_BASE_UTC, RTC_BASE_LOCALTIME, RTC_BASE_FIXED };
 
@@ -137,7 +135,6 @@ struct cmos_rtc_state {
 };
 
 struct cmos_rtc {
-    struct machine *machine;
     struct vclock *clock;
     struct irq_line irq;       /* IRQ 8 */
     struct vtimer timer;       /* next periodic edge or update, when an interrupt needs it */
@@ -150,7 +147,7 @@ struct cmos_rtc {
  * checksum.  The divider runs at 32.768 kHz, periodic rate 6 (1024 Hz), BCD,
  * 24-hour mode: what a PC BIOS sets up.
  */
-void cmos_rtc_init(struct cmos_rtc *r, struct machine *m, struct vclock *clock,
+void cmos_rtc_init(struct cmos_rtc *r, struct vclock *clock,
                    struct irq_line irq, const struct rtc_base *base, uint32_t ram_size);
 /* The RESET pin: clears PIE AIE UIE SQWE and IRQF PF AF UF; time and RAM kept. */
 void cmos_rtc_reset(struct cmos_rtc *r);
@@ -162,13 +159,11 @@ void cmos_rtc_set_nvram(struct cmos_rtc *r, uint8_t index, uint8_t value);
 /* The current RTC time, seconds since 1970 (in the RTC's own zone). */
 int64_t cmos_rtc_time(struct cmos_rtc *r);
 
-/* Register with the board (name "cmos").  0 or -ENOSPC. */
-int cmos_rtc_register(struct cmos_rtc *r);
-
-/* The registry hooks, for tests (opaque = the cmos_rtc). */
+/* The board's registry hooks (opaque = the cmos_rtc); machine/pc.c registers them as "cmos". */
 struct snapshot;
 int cmos_rtc_save(void *opaque, struct snapshot *s);
 int cmos_rtc_load(void *opaque, const struct snapshot *s);
+void cmos_rtc_reset_device(void *opaque);
 void cmos_rtc_info(void *opaque, FILE *out);
 
 extern const struct io_ops cmos_rtc_ops;   /* 2 ports at 0x70 (offset 0 index, 1 data) */

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "machine/machine.h"
 #include "base/snapshot.h"
 
 static const char debugport_shutdown_word[] = "Shutdown";
@@ -31,8 +30,7 @@ static uint32_t debugport_exit_read(void *opaque, uint32_t offset, unsigned size
 static void debugport_exit_write(void *opaque, uint32_t offset, uint32_t value, unsigned size)
 {
     struct debugport *d = opaque;
-    d->machine->debug_exit_value = (int)(value & 0xFF);
-    machine_stop(d->machine, MACHINE_DEBUG_EXIT);
+    board_line_signal(&d->debug_exit, value & 0xFF);
 }
 
 static uint32_t debugport_shutdown_read(void *opaque, uint32_t offset, unsigned size)
@@ -55,7 +53,7 @@ static void debugport_shutdown_write(void *opaque, uint32_t offset, uint32_t val
         d->shutdown_match = (c == debugport_shutdown_word[0]) ? 1 : 0;
     if (d->shutdown_match == sizeof debugport_shutdown_word - 1) {
         d->shutdown_match = 0;
-        machine_stop(d->machine, MACHINE_POWER_OFF);
+        board_line_signal(&d->power_off, 1);
     }
 }
 
@@ -69,10 +67,14 @@ const struct io_ops debugport_shutdown_ops = {
     .read = debugport_shutdown_read, .write = debugport_shutdown_write,
 };
 
-int debugport_init(struct debugport *d, struct machine *m, const char *spec)
+int debugport_init(struct debugport *d, const char *spec, uint16_t exit_iobase, uint16_t exit_iosize,
+                   struct board_line power_off, struct board_line debug_exit)
 {
     memset(d, 0, sizeof *d);
-    d->machine = m;
+    d->exit_iobase = exit_iobase;
+    d->exit_iosize = exit_iosize;
+    d->power_off = power_off;
+    d->debug_exit = debug_exit;
     return chardev_open(&d->console, spec, "-debugcon", false);
 }
 
@@ -114,6 +116,6 @@ void debugport_info(void *opaque, FILE *out)
     struct debugport *d = opaque;
     fprintf(out, "debug console 0xE9, isa-debug-exit 0x%02x (%u ports), Bochs shutdown 0x8900: "
             "%u of 8 bytes of \"Shutdown\" seen\n",
-            d->machine->config.debug_exit_iobase, d->machine->config.debug_exit_iosize,
+            d->exit_iobase, d->exit_iosize,
             d->shutdown_match);
 }

@@ -10,8 +10,9 @@
  *   0x8900  Bochs shutdown port: the bytes of "Shutdown", written one by
  *           one, power the machine off (exit status 0).
  *
- * None of them exits the process: they file a stop with the machine
- * (machine_stop), and the run loop ends the run (STYLE.md 7).
+ * None of them exits the process: they signal the board on a line
+ * (board_line.h: BOARD_DEBUG_EXIT with the byte, BOARD_POWER_OFF), the
+ * board files a stop and the run loop ends the run (STYLE.md 7).
  */
 #ifndef TRAPEZE_DEBUGPORT_H
 #define TRAPEZE_DEBUGPORT_H
@@ -19,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "devices/board_line.h"
 #include "devices/chardev.h"
 #include "mmu/bus.h"
 
@@ -27,16 +29,21 @@
 #define DEBUGPORT_EXIT_SIZE 4       /* default iosize */
 #define DEBUGPORT_SHUTDOWN  0x8900
 
-struct machine;
-
 struct debugport {
-    struct machine *machine;
     struct chardev console;     /* the -debugcon backend */
+    uint16_t exit_iobase;       /* where the board put isa-debug-exit (for `info`) */
+    uint16_t exit_iosize;
+    struct board_line power_off;   /* "Shutdown" seen */
+    struct board_line debug_exit;  /* a write to isa-debug-exit, with its low byte */
     unsigned shutdown_match;    /* how many bytes of "Shutdown" came in order */
 };
 
-/* Open the -debugcon backend 'spec'; 0 or -errno after one printed line. */
-int debugport_init(struct debugport *d, struct machine *m, const char *spec);
+/*
+ * Open the -debugcon backend 'spec'; 'exit_iobase'/'exit_iosize' say where
+ * the board claims isa-debug-exit's ports.  0 or -errno after one printed line.
+ */
+int debugport_init(struct debugport *d, const char *spec, uint16_t exit_iobase, uint16_t exit_iosize,
+                   struct board_line power_off, struct board_line debug_exit);
 void debugport_destroy(struct debugport *d);
 void debugport_reset(struct debugport *d);
 

@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "machine/machine.h"
 #include "base/snapshot.h"
 
 /* Controller commands (AT Tech Ref "Commands (I/O Address Hex 64)"; PS/2 ref for A7-A9, D2-D4). */
@@ -457,7 +456,7 @@ static uint8_t controller_output_port(const struct i8042 *k)
     const struct i8042_state *s = &k->s;
     uint8_t v = s->output_port & (uint8_t)~(I8042_OUT_OBF | I8042_OUT_AUX_OBF | I8042_OUT_A20);
     /* A20 reads back the gate as it is: port 0x92 drives the same gate. */
-    if (bus_a20_enabled(&k->machine->bus)) v |= I8042_OUT_A20;
+    if (board_line_sense(&k->a20)) v |= I8042_OUT_A20;
     if ((s->status & I8042_STR_OBF) && !(s->status & I8042_STR_AUX_OBF)) v |= I8042_OUT_OBF;
     if ((s->status & I8042_STR_OBF) && (s->status & I8042_STR_AUX_OBF)) v |= I8042_OUT_AUX_OBF;
     return v;
@@ -466,10 +465,10 @@ static uint8_t controller_output_port(const struct i8042 *k)
 static void controller_write_output_port(struct i8042 *k, uint8_t v)
 {
     k->s.output_port = v;
-    bus_set_a20(&k->machine->bus, (v & I8042_OUT_A20) != 0);
+    board_line_signal(&k->a20, (v & I8042_OUT_A20) != 0);
     /* Bit 0 drives the CPU's RESET line: 0 holds the processor in reset. */
     if (!(v & I8042_OUT_RESET))
-        machine_stop(k->machine, MACHINE_RESET_REQUEST);
+        board_line_signal(&k->reset, 1);
 }
 
 static void controller_write_command_byte(struct i8042 *k, uint8_t v)
@@ -498,7 +497,7 @@ static void controller_command(struct i8042 *k, uint8_t cmd)
         /* Bits 0-3 = 0 pulse output port bits 0-3 low for 6 us; a pulse on
            bit 0 (FE, or any even F0-FF command) resets the CPU. */
         if (!(cmd & I8042_OUT_RESET))
-            machine_stop(k->machine, MACHINE_RESET_REQUEST);
+            board_line_signal(&k->reset, 1);
         return;
     }
     switch (cmd) {
@@ -635,15 +634,17 @@ void i8042_reset(struct i8042 *k)
     s->status = I8042_STR_INH;   /* keylock switch: not inhibited */
     s->input_port = KBD_INPUT_PORT_DEFAULT;
     s->output_port = I8042_OUT_RESET | I8042_OUT_KBD_CLK | I8042_OUT_KBD_DATA;
-    if (bus_a20_enabled(&k->machine->bus)) s->output_port |= I8042_OUT_A20;
+    if (board_line_sense(&k->a20)) s->output_port |= I8042_OUT_A20;
     controller_write_command_byte(k, I8042_CB_KBD_INT | I8042_CB_SYS | I8042_CB_AUX_DIS | I8042_CB_XLATE);
     keyboard_power_on(s);
 }
 
-void i8042_init(struct i8042 *k, struct machine *m, struct irq_line irq1, struct irq_line irq12)
+void i8042_init(struct i8042 *k, struct irq_line irq1, struct irq_line irq12,
+                struct board_line reset, struct board_line a20)
 {
     memset(k, 0, sizeof *k);
-    k->machine = m;
+    k->reset = reset;
+    k->a20 = a20;
     k->irq1 = irq1;
     k->irq12 = irq12;
     i8042_reset(k);
@@ -673,7 +674,7 @@ int i8042_load(void *opaque, const struct snapshot *snap)
     return 0;
 }
 
-static void i8042_reset_hook(void *opaque)
+void i8042_reset_device(void *opaque)
 {
     i8042_reset(opaque);
 }
@@ -695,7 +696,7 @@ void i8042_info(void *opaque, FILE *out)
             cb & I8042_CB_KBD_DIS ? "disabled" : "enabled", cb & I8042_CB_AUX_DIS ? "disabled" : "enabled",
             cb & I8042_CB_XLATE ? "on (set 1)" : "off");
     fprintf(out, "  output port 0x%02x (A20 %s), input port 0x%02x, output buffer 0x%02x\n",
-            controller_output_port(k), bus_a20_enabled(&k->machine->bus) ? "on" : "off",
+            controller_output_port(k), board_line_sense(&k->a20) ? "on" : "off",
             s->input_port, s->output_buffer);
     if (s->pending_command)
         fprintf(out, "  waiting for the data byte of command 0x%02x\n", s->pending_command);
@@ -708,9 +709,3 @@ void i8042_info(void *opaque, FILE *out)
     fputc('\n', out);
 }
 
-int i8042_register(struct i8042 *k)
-{
-    struct machine_device d = { .name = "i8042", .opaque = k, .save = i8042_save,
-                                .load = i8042_load, .reset = i8042_reset_hook, .info = i8042_info };
-    return machine_add_device(k->machine, &d);
-}

@@ -38,6 +38,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "devices/board_line.h"
 #include "devices/irq.h"
 #include "mmu/bus.h"
 
@@ -81,8 +82,6 @@
 
 #define I8042_KBD_FIFO     16    /* the MF II keyboard buffers 16 bytes */
 
-struct machine;
-
 /*
  * The whole device state as plain data (no pointers): saved and loaded as
  * the snapshot section "i8042".
@@ -119,14 +118,16 @@ struct i8042_state {
 #define I8042_COMMAND_BYTE(st) ((st)->ram[0])
 
 struct i8042 {
-    struct machine *machine;   /* bus_set_a20 and machine_stop (reset) */
+    struct board_line reset;   /* output port bit 0 low, or a pulse on it: the CPU's RESET */
+    struct board_line a20;     /* output port bit 1: the A20 gate (port 0x92 drives it too) */
     struct irq_line irq1;      /* keyboard */
     struct irq_line irq12;     /* aux */
     struct i8042_state s;
 };
 
-/* Power-on: self test passed, keyboard on, A20 gate as the bus has it. */
-void i8042_init(struct i8042 *k, struct machine *m, struct irq_line irq1, struct irq_line irq12);
+/* Power-on: self test passed, keyboard on, A20 gate as the board has it. */
+void i8042_init(struct i8042 *k, struct irq_line irq1, struct irq_line irq12,
+                struct board_line reset, struct board_line a20);
 void i8042_reset(struct i8042 *k);
 
 /*
@@ -161,15 +162,13 @@ extern const struct io_ops i8042_data_ops;      /* 1 port at 0x60 */
 extern const struct io_ops i8042_command_ops;   /* 1 port at 0x64 */
 
 /*
- * Register with the board (machine_add_device, name "i8042": save/load as
- * snapshot section "i8042", reset, info).  0 or -ENOSPC.
+ * The board's registry hooks (opaque = the i8042): save/load as snapshot
+ * section "i8042", reset, info.  machine/pc.c registers them as "i8042".
  */
-int i8042_register(struct i8042 *k);
-
-/* The registry hooks, for tests (opaque = the i8042). */
 struct snapshot;
 int i8042_save(void *opaque, struct snapshot *s);
 int i8042_load(void *opaque, const struct snapshot *s);
+void i8042_reset_device(void *opaque);
 void i8042_info(void *opaque, FILE *out);
 
 #endif

@@ -61,8 +61,8 @@ static int chip_highest(const struct pic8259_chip *c, uint8_t bits)
     return -1;
 }
 
-/* The request the chip would present on INT now, or -1.  'sfnm_bits': IRs
- * that do not block themselves (the master's slaves in SFNM). */
+/* The request the chip would present on INT now, or -1.  In SFNM (a master
+ * with slaves) a slave's IR in service does not block that IR (below). */
 static int chip_pending(const struct pic8259_chip *c)
 {
     if (c->init_step) return -1;   /* not initialized: INT stays low */

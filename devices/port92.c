@@ -3,7 +3,6 @@
  */
 #include "devices/port92.h"
 
-#include "machine/machine.h"
 #include "base/snapshot.h"
 
 static uint32_t port92_read(void *opaque, uint32_t offset, unsigned size)
@@ -11,7 +10,7 @@ static uint32_t port92_read(void *opaque, uint32_t offset, unsigned size)
     struct port92 *p = opaque;
     /* A20 reads back the gate as it is, whoever (8042, loader) set it last. */
     uint8_t v = (uint8_t)(p->value & ~PORT92_A20);
-    if (bus_a20_enabled(&p->machine->bus))
+    if (board_line_sense(&p->a20))
         v |= PORT92_A20;
     return v;
 }
@@ -22,23 +21,24 @@ static void port92_write(void *opaque, uint32_t offset, uint32_t value, unsigned
     uint8_t old = p->value;
 
     p->value = (uint8_t)value;
-    bus_set_a20(&p->machine->bus, (value & PORT92_A20) != 0);
+    board_line_signal(&p->a20, (value & PORT92_A20) != 0);
     /* The reset fires on the 0 -> 1 transition of bit 0, as the PIIX does. */
     if ((value & PORT92_FAST_RESET) && !(old & PORT92_FAST_RESET))
-        machine_stop(p->machine, MACHINE_RESET_REQUEST);
+        board_line_signal(&p->reset, 1);
 }
 
 const struct io_ops port92_ops = { .read = port92_read, .write = port92_write };
 
-void port92_init(struct port92 *p, struct machine *m)
+void port92_init(struct port92 *p, struct board_line reset, struct board_line a20)
 {
-    p->machine = m;
+    p->reset = reset;
+    p->a20 = a20;
     port92_reset(p);
 }
 
 void port92_reset(struct port92 *p)
 {
-    p->value = bus_a20_enabled(&p->machine->bus) ? PORT92_A20 : 0;
+    p->value = board_line_sense(&p->a20) ? PORT92_A20 : 0;
 }
 
 /* ---- the board's registry ---- */
@@ -62,5 +62,5 @@ void port92_info(void *opaque, FILE *out)
 {
     struct port92 *p = opaque;
     fprintf(out, "port 0x92: %02x (A20 %s, fast reset bit %d)\n", (uint8_t)port92_read(p, 0, 1),
-            bus_a20_enabled(&p->machine->bus) ? "on" : "off", p->value & PORT92_FAST_RESET);
+            board_line_sense(&p->a20) ? "on" : "off", p->value & PORT92_FAST_RESET);
 }

@@ -15,21 +15,21 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "devices/board_line.h"
 #include "mmu/bus.h"
 
 #define PORT92            0x92
 #define PORT92_FAST_RESET 0x01  /* write 1: reset the CPU */
 #define PORT92_A20        0x02  /* A20 gate enable */
 
-struct machine;
-
 struct port92 {
-    struct machine *machine;
+    struct board_line reset;    /* the CPU's RESET: bit 0's 0 -> 1 edge */
+    struct board_line a20;      /* the A20 gate: bit 1 drives it, reads sense it */
     uint8_t value;              /* the bits last written, bit 0 as written */
 };
 
-void port92_init(struct port92 *p, struct machine *m);
-/* Chipset reset: the A20 bit follows the bus (which the board set). */
+void port92_init(struct port92 *p, struct board_line reset, struct board_line a20);
+/* Chipset reset: the A20 bit follows the gate (which the board set). */
 void port92_reset(struct port92 *p);
 
 /* machine_device callbacks (opaque = the port92). */

@@ -18,6 +18,7 @@
 #include "cpu/x86_state.h"
 #include "base/clock.h"
 #include "base/disk.h"
+#include "devices/board_line.h"
 #include "mmu/bus.h"
 
 struct cpu;
@@ -124,7 +125,7 @@ struct machine {
     struct cpu_irq_source irq_source;
     enum machine_stop stop_reason;
     int debug_exit_value;         /* the byte written to isa-debug-exit */
-    /* Called by devices to make the engine return at the next boundary. */
+    /* Called by machine_stop to make the engine return at the next boundary. */
     void (*request_stop)(void *opaque);
     void *request_stop_opaque;
     /* The virtual clock every device takes its time from (base/clock.h). */
@@ -144,11 +145,42 @@ int machine_init(struct machine *m, const struct machine_config *config);
 void machine_destroy(struct machine *m);
 
 /*
- * Called from devices: stop the engine with 'reason'.  The first reason
- * filed wins until the run loop clears it (machine_reset); the engine is
- * told through m->request_stop.
+ * Stop the engine with 'reason' (the board's own: the BIOS, a device's
+ * board line).  The first reason filed wins until the run loop clears it
+ * (machine_reset); the engine is told through m->request_stop.
  */
 void machine_stop(struct machine *m, enum machine_stop reason);
+
+/*
+ * The line a device signals the board on (devices/board_line.h): reset and
+ * power-off, debug exit and window closed file a stop (machine_stop); A20
+ * sets and senses the bus's gate.  machine_init hands them out.
+ */
+struct board_line machine_board_line(struct machine *m, enum board_signal what);
+
+/*
+ * The guest stopped (a monitor prompt, a breakpoint, a step, the end of a
+ * run), or a front end is waiting: make the SDL window, if there is one,
+ * show the screen as it is now and answer its events.  Called by the run
+ * loop at every stop and by the monitor while it waits for a line.
+ * No window: nothing.  (machine/pc_vga.c)
+ */
+void machine_display_refresh(struct machine *m);
+/*
+ * After one single step: machine_display_refresh, but a new frame at most
+ * every 20 ms of host time (the monitor steps thousands of instructions in
+ * a loop for `until`, traces and I/O breakpoints; its prompt, which calls
+ * machine_display_refresh, draws the last).
+ */
+void machine_display_step(struct machine *m);
+
+/*
+ * The run ended because the guest 'why' (e.g. "halted"): with an SDL window,
+ * keep it open, titled "trapeze - guest WHY", showing the screen, until the
+ * user closes it (or SIGINT/SIGTERM, which end the wait as the close does).
+ * No window: returns at once.  (machine/pc_vga.c)
+ */
+void machine_display_hold(struct machine *m, const char *why);
 
 /*
  * The board's RESET: devices back to their reset state, A20 on, RAM kept

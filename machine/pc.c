@@ -68,6 +68,45 @@ static struct irq_line pc_irq_line(struct machine *m, int irq)
     return (struct irq_line){ .raise = pic_raise_irq, .lower = pic_lower_irq, .opaque = m->pic, .irq = irq };
 }
 
+/*
+ * What the devices' board lines (devices/board_line.h) do on this board:
+ * the A20 gate is the bus's, the rest file a stop for the run loop (the
+ * first stop filed wins, machine_stop).
+ */
+static void pc_board_signal(void *opaque, enum board_signal what, uint32_t value)
+{
+    struct machine *m = opaque;
+    switch (what) {
+    case BOARD_RESET:
+        machine_stop(m, MACHINE_RESET_REQUEST);
+        break;
+    case BOARD_A20:
+        bus_set_a20(&m->bus, value != 0);
+        break;
+    case BOARD_POWER_OFF:
+        machine_stop(m, MACHINE_POWER_OFF);
+        break;
+    case BOARD_DEBUG_EXIT:
+        m->debug_exit_value = (int)(value & 0xFF);
+        machine_stop(m, MACHINE_DEBUG_EXIT);
+        break;
+    case BOARD_WINDOW_CLOSED:
+        machine_stop(m, MACHINE_POWER_OFF);   /* as QEMU quits */
+        break;
+    }
+}
+
+static uint32_t pc_board_sense(void *opaque, enum board_signal what)
+{
+    struct machine *m = opaque;
+    return what == BOARD_A20 ? bus_a20_enabled(&m->bus) : 0;
+}
+
+struct board_line machine_board_line(struct machine *m, enum board_signal what)
+{
+    return (struct board_line){ .signal = pc_board_signal, .sense = pc_board_sense, .opaque = m, .what = what };
+}
+
 /* The board's devices in the registry (savevm/loadvm, reset, `info NAME`). */
 static int pc_register_devices(struct machine *m)
 {
@@ -78,6 +117,8 @@ static int pc_register_devices(struct machine *m)
         { "com2", m->com2, uart_save, uart_load, uart_reset_device, uart_info },
         { "debugport", m->debug, debugport_save, debugport_load, debugport_reset_device, debugport_info },
         { "port92", m->port92, port92_save, port92_load, port92_reset_device, port92_info },
+        { "cmos", m->rtc, cmos_rtc_save, cmos_rtc_load, cmos_rtc_reset_device, cmos_rtc_info },
+        { "i8042", m->kbd, i8042_save, i8042_load, i8042_reset_device, i8042_info },
     };
     for (size_t k = 0; k < sizeof devices / sizeof devices[0]; k++) {
         int err = machine_add_device(m, &devices[k]);
@@ -267,8 +308,9 @@ int machine_init(struct machine *m, const struct machine_config *config)
         err = -EINVAL;
         goto fail;
     }
-    cmos_rtc_init(m->rtc, m, &m->clock, pc_irq_line(m, CMOS_IRQ), &rtc_base, c->ram_size);
-    i8042_init(m->kbd, m, pc_irq_line(m, 1), pc_irq_line(m, 12));
+    cmos_rtc_init(m->rtc, &m->clock, pc_irq_line(m, CMOS_IRQ), &rtc_base, c->ram_size);
+    i8042_init(m->kbd, pc_irq_line(m, 1), pc_irq_line(m, 12),
+               machine_board_line(m, BOARD_RESET), machine_board_line(m, BOARD_A20));
     m->kbd_term->in.in_fd = -1;   /* not reading stdin until kbd_terminal_init */
 
     /* The devices, at the ports a PC has them. */
@@ -276,11 +318,12 @@ int machine_init(struct machine *m, const struct machine_config *config)
     if (err < 0) goto fail_com1;
     err = uart_init(m->com2, c->serial2, "-serial", pc_irq_line(m, PC_COM2_IRQ));
     if (err < 0) goto fail_com2;
-    err = debugport_init(m->debug, m, c->debugcon);
+    err = debugport_init(m->debug, c->debugcon, c->debug_exit_iobase, c->debug_exit_iosize,
+                         machine_board_line(m, BOARD_POWER_OFF), machine_board_line(m, BOARD_DEBUG_EXIT));
     if (err < 0) goto fail_debug;
     /* After the serial ports: stdin is the keyboard only if no -serial stdio took it. */
     kbd_terminal_init(m->kbd_term, m->kbd);
-    port92_init(m->port92, m);
+    port92_init(m->port92, machine_board_line(m, BOARD_RESET), machine_board_line(m, BOARD_A20));
 
     if ((err = bus_add_ports(&m->bus, "com1", PC_COM1_BASE, 8, &uart_io_ops, m->com1)) < 0 ||
         (err = bus_add_ports(&m->bus, "com2", PC_COM2_BASE, 8, &uart_io_ops, m->com2)) < 0 ||
@@ -303,8 +346,7 @@ int machine_init(struct machine *m, const struct machine_config *config)
         goto fail_ports;
     }
 
-    if ((err = pc_register_devices(m)) < 0 || (err = cmos_rtc_register(m->rtc)) < 0 ||
-        (err = i8042_register(m->kbd)) < 0) {
+    if ((err = pc_register_devices(m)) < 0) {
         fprintf(stderr, "trapeze: too many devices for the board's registry\n");
         goto fail_ports;
     }
@@ -328,6 +370,7 @@ int machine_init(struct machine *m, const struct machine_config *config)
     if ((err = pc_load(m)) < 0)
         goto fail_ports;
     port92_reset(m->port92);   /* reads back the A20 the loader set */
+    machine_display_refresh(m);   /* the window shows the screen before the first run (a -monitor prompt) */
     return 0;
 
 fail_ports:

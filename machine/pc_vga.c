@@ -5,11 +5,15 @@
  *                     Output bit 0), sequencer, graphics, attribute, DAC
  *   memory 0xB8000    the text buffer: plain guest RAM the renderer reads
  *   SDL window        keys to the 8042 keyboard (i8042_key_event); closing
- *                     it powers the machine off
+ *                     it powers the machine off (BOARD_WINDOW_CLOSED); kept
+ *                     up to date at every stop (machine_display_refresh) and
+ *                     kept open after the guest halted for good
+ *                     (machine_display_hold); registry entry "window"
  */
 #include "machine/pc_vga.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,10 @@
 #include "devices/vga.h"
 #include "devices/vga_sdl.h"
 #include "machine/machine.h"
+
+/* Single steps redraw at most this often (host time): a monitor loop that
+   steps thousands of instructions is not slowed by a frame for each. */
+#define PC_VGA_STEP_FRAME_MS 20
 
 /* The window's keys, as USB HID usage IDs, to the keyboard. */
 static void pc_vga_key_event(void *opaque, int usage, bool pressed)
@@ -60,8 +68,8 @@ int pc_vga_attach(struct machine *m)
     bool want = c->display == MACHINE_DISPLAY_SDL ||
                 (c->display == MACHINE_DISPLAY_AUTO && vga_sdl_display_available());
     if (want) {
-        err = vga_sdl_open(&m->sdl, m->vga, m, pc_vga_key_event, m, c->sdl_screenshot,
-                           c->display == MACHINE_DISPLAY_AUTO);
+        err = vga_sdl_open(&m->sdl, m->vga, &m->clock, machine_board_line(m, BOARD_WINDOW_CLOSED),
+                           pc_vga_key_event, m, c->sdl_screenshot, c->display == MACHINE_DISPLAY_AUTO);
         if (err < 0 && (c->display == MACHINE_DISPLAY_SDL || err != -ENODEV)) {
             /* Asked for, or a bad screenshot path (said already): no dump either. */
             if (m->screendump) {
@@ -69,6 +77,11 @@ int pc_vga_attach(struct machine *m)
                 remove(c->screendump);
                 m->screendump = NULL;
             }
+            return err;
+        }
+        struct machine_device win = { .name = "window", .opaque = m->sdl, .info = vga_sdl_info };
+        if (m->sdl && (err = machine_add_device(m, &win)) < 0) {
+            fprintf(stderr, "trapeze: too many devices for the board's registry\n");
             return err;
         }
     }
@@ -85,6 +98,48 @@ void pc_vga_poll(struct machine *m)
 {
     if (m->sdl)
         vga_sdl_poll(m->sdl);
+}
+
+void machine_display_refresh(struct machine *m)
+{
+    if (m->sdl)
+        vga_sdl_refresh(m->sdl);
+}
+
+void machine_display_step(struct machine *m)
+{
+    if (m->sdl)
+        vga_sdl_refresh_at_most(m->sdl, PC_VGA_STEP_FRAME_MS);
+}
+
+/* Set from a signal handler while machine_display_hold waits (one process, one terminal). */
+static volatile sig_atomic_t pc_vga_hold_interrupted;
+
+static void pc_vga_hold_signal(int sig)
+{
+    pc_vga_hold_interrupted = 1;
+}
+
+void machine_display_hold(struct machine *m, const char *why)
+{
+    if (!m->sdl)
+        return;
+    char title[80];
+    snprintf(title, sizeof title, "trapeze - guest %s", why);
+    vga_sdl_set_title(m->sdl, title);
+    fprintf(stderr, "trapeze: the window stays open (\"%s\"); close it, or Ctrl-C, to end\n", title);
+
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = pc_vga_hold_signal;
+    sigemptyset(&sa.sa_mask);
+    pc_vga_hold_interrupted = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    while (!pc_vga_hold_interrupted && vga_sdl_wait(m->sdl, 100))
+        ;
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGINT, &old_int, NULL);
 }
 
 void pc_vga_close(struct machine *m)

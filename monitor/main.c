@@ -83,6 +83,8 @@ int main(int argc, char **argv)
         while (runner_run(&r, 0, false) != RUN_FINISHED)
             ;   /* no monitor: breakpoints and the like cannot happen */
         status = r.status;
+        if (r.halted_for_good)
+            machine_display_hold(m, "halted");   /* a window stays open until closed */
     }
 
     fflush(stdout);

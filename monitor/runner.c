@@ -40,6 +40,7 @@ void runner_init(struct runner *r, struct engine *e, struct machine *m, const st
     r->address = 0;
     r->interrupted = 0;
     r->finished = false;
+    r->halted_for_good = false;
     r->finish_message = NULL;
     r->last_exit = (struct engine_exit){ .reason = ENGINE_EXIT_BUDGET };
     r->poll = NULL;
@@ -114,6 +115,7 @@ static enum run_result halted_for_good(struct runner *r)
         fprintf(stderr, "trapeze: guest halted at %04x:%08x waiting for an interrupt, but no timer "
                         "is armed and no device can raise one\n",
                 s.seg[SEG_CS].selector, s.eip);
+    r->halted_for_good = true;
     return finish(r, STATUS_GUEST_STUCK);
 }
 
@@ -152,6 +154,10 @@ enum run_result runner_run(struct runner *r, uint64_t max_instructions, bool ste
     vclock_resume(&r->machine->clock);
     enum run_result result = run_guest(r, max_instructions, step);
     vclock_stop(&r->machine->clock);
+    if (result == RUN_STEPPED)
+        machine_display_step(r->machine);      /* at most 50 frames a second of steps */
+    else
+        machine_display_refresh(r->machine);   /* the window shows where the guest stopped */
     return result;
 }
 

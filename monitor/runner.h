@@ -43,6 +43,7 @@ struct runner {
     uint32_t address;         /* breakpoint / watchpoint address */
     volatile int interrupted; /* set by runner_interrupt (signal-safe) */
     bool finished;            /* the machine cannot run any more */
+    bool halted_for_good;     /* finished: the guest halted and nothing can wake it */
     const char *finish_message; /* why it finished, when there is one to print */
     /* BREAKPOINT / WATCHPOINT: the engine's exit (watchpoint kind, space). */
     struct engine_exit last_exit;

@@ -170,6 +170,7 @@ static int run_script(struct monitor *mon, const char *path)
     while (!mon->quit && (n = getline(&line, &cap, f)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
         fprintf(mon->out, PROMPT "%s\n", line);
+        machine_display_refresh(mon->machine);   /* the window as at an interactive prompt */
         monitor_execute(mon, line);
         fflush(mon->out);
     }
@@ -198,6 +199,13 @@ static char *read_plain_line(struct monitor *mon)
     return line;
 }
 
+/* While readline waits for a line, the SDL window keeps showing the screen and answering. */
+static int shell_event_hook(void)
+{
+    if (shell_monitor) machine_display_refresh(shell_monitor->machine);
+    return 0;
+}
+
 static int run_interactive(struct monitor *mon)
 {
     char path_buf[4096];
@@ -208,6 +216,7 @@ static int run_interactive(struct monitor *mon)
     if (tty) {
         rl_readline_name = "trapeze";
         rl_attempted_completion_function = shell_complete;
+        rl_event_hook = shell_event_hook;
         if (mon->mux) rl_bind_keyseq("\\C-ac", shell_key_continue);
         using_history();
         if (hist && read_history(hist) != 0)

@@ -1,9 +1,10 @@
 # tests/tests.mk - included by the top Makefile.
 #
 # Test programs (each prints PASS/FAIL/SKIP lines, see tests/test.h):
-#   tests/unit/test_*.c      host unit tests, linked with libtrapeze.a
+#   tests/unit/test_*.c      host unit tests, linked with the emulator's objects ($(LIB))
 #   tests/difftest/          the differential test against Unicorn
 #   tests/guests/*.sh        guest kernels run under build/trapeze
+#   tools/check_layers.sh    the layers point down only (includes, nm symbols)
 # tests/run.sh runs them in parallel and prints "N passed, N failed, N skipped".
 
 UNIT_SRCS  = $(wildcard tests/unit/test_*.c)
@@ -31,7 +32,7 @@ test-programs: all $(TEST_BINS)
 
 # BUILD is exported so the guest scripts find build/trapeze and the guests.
 test-run: test-programs
-	$(Q)BUILD=$(BUILD) sh tests/run.sh $(TEST_BINS) $(GUEST_TESTS)
+	$(Q)BUILD=$(BUILD) sh tests/run.sh $(TEST_BINS) $(GUEST_TESTS) tools/check_layers.sh
 
 test: $(BUILD)/.deps
 	$(Q)$(MAKE) --no-print-directory test-run

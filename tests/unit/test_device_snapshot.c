@@ -64,8 +64,8 @@ TEST(debugport_save_restore)
 {
     struct debugport a, b;
     struct snapshot s;
-    CHECK_EQ(debugport_init(&a, NULL, "none"), 0);
-    CHECK_EQ(debugport_init(&b, NULL, "none"), 0);
+    CHECK_EQ(debugport_init(&a, "none", DEBUGPORT_EXIT, DEBUGPORT_EXIT_SIZE, (struct board_line){ 0 }, (struct board_line){ 0 }), 0);
+    CHECK_EQ(debugport_init(&b, "none", DEBUGPORT_EXIT, DEBUGPORT_EXIT_SIZE, (struct board_line){ 0 }, (struct board_line){ 0 }), 0);
     const char *part = "Shut";
     for (const char *c = part; *c; c++) debugport_shutdown_ops.write(&a, 0, (uint8_t)*c, 1);
     snapshot_init(&s);
@@ -84,8 +84,8 @@ TEST(port92_save_restore)
     struct port92 a, b;
     struct snapshot s;
     CHECK_EQ(bus_init(&m->bus, 1u << 20), 0);
-    port92_init(&a, m);
-    port92_init(&b, m);
+    port92_init(&a, machine_board_line(m, BOARD_RESET), machine_board_line(m, BOARD_A20));
+    port92_init(&b, machine_board_line(m, BOARD_RESET), machine_board_line(m, BOARD_A20));
     port92_ops.write(&a, 0, 0x0E, 1);         /* A20 on, bits 2-3 */
     snapshot_init(&s);
     CHECK_EQ(port92_save(&a, &s), 0);

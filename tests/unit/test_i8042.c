@@ -32,8 +32,9 @@ static void setup(void)
     m->stop_reason = MACHINE_RUNNING;
     bus_set_a20(&m->bus, true);
     irq1_high = irq12_high = 0;
-    i8042_init(&kbc, m, (struct irq_line){ t_raise, t_lower, NULL, 1 },
-               (struct irq_line){ t_raise, t_lower, NULL, 12 });
+    i8042_init(&kbc, (struct irq_line){ t_raise, t_lower, NULL, 1 },
+               (struct irq_line){ t_raise, t_lower, NULL, 12 },
+               machine_board_line(m, BOARD_RESET), machine_board_line(m, BOARD_A20));
 }
 
 static uint8_t status(void) { return (uint8_t)i8042_command_ops.read(&kbc, 0, 1); }

@@ -37,7 +37,7 @@ static void setup_at(int64_t fixed)
     vclock_init(&clk, true, 0);
     vclock_set_counter(&clk, fake_count, NULL);
     struct rtc_base b = { .kind = RTC_BASE_FIXED, .fixed = fixed };
-    cmos_rtc_init(&rtc, NULL, &clk, (struct irq_line){ t_raise, t_lower, NULL, 8 }, &b, 128u << 20);
+    cmos_rtc_init(&rtc, &clk, (struct irq_line){ t_raise, t_lower, NULL, 8 }, &b, 128u << 20);
 }
 
 static void advance(uint64_t ns)
@@ -241,7 +241,7 @@ TEST(small_memory_extended)
     fake_ns = 0;
     vclock_init(&clk, true, 0);
     vclock_set_counter(&clk, fake_count, NULL);
-    cmos_rtc_init(&rtc, NULL, &clk, (struct irq_line){ 0 }, NULL, 8u << 20);
+    cmos_rtc_init(&rtc, &clk, (struct irq_line){ 0 }, NULL, 8u << 20);
     CHECK_EQ(rd(CMOS_EXT_MEM_LO) | rd(CMOS_EXT_MEM_HI) << 8, 7 * 1024);
     CHECK_EQ(rd(CMOS_HIGH_MEM_LO) | rd(CMOS_HIGH_MEM_HI) << 8, 0);
 }
