@@ -210,7 +210,9 @@ static int set_bios(struct options *o, const char *a) { o->machine.bios = a; ret
 static int set_nographic(struct options *o, const char *a)
 {
     o->headless = true;
+    o->nographic = true;
     o->machine.display = MACHINE_DISPLAY_NONE;
+    o->machine.serial_console = true;   /* as SeaBIOS's under QEMU -nographic */
     return 0;
 }
 static int set_screendump(struct options *o, const char *a) { o->machine.screendump = a; return 0; }
@@ -224,7 +226,7 @@ static int set_version(struct options *o, const char *a) { o->version = true; re
 static int set_monitor(struct options *o, const char *a)
 {
     if (!a || strcmp(a, "stdio") == 0) { o->monitor = true; return 0; }
-    if (strcmp(a, "none") == 0) { o->monitor = false; return 0; }
+    if (strcmp(a, "none") == 0) { o->monitor = false; o->monitor_none = true; return 0; }
     return bad("-monitor %s: the monitor runs on stdio only (use -monitor, -monitor stdio or -monitor none)", a);
 }
 
@@ -459,6 +461,11 @@ int cmdline_parse(struct options *o, int argc, char **argv)
         return bad("%s only goes with -kernel", o->machine.append ? "-append" : "-initrd");
     if (o->machine.sdl_screenshot && o->machine.display != MACHINE_DISPLAY_SDL)
         return bad("-sdl-screenshot needs -display sdl (the screenshot is the window's pixels)");
+    /* QEMU: -nographic with no -serial and no -monitor is -serial mon:stdio
+       (Ctrl-A x quits, Ctrl-A c the monitor); with gdb, gdb is the debugger. */
+    if (o->nographic && !o->machine.serial && !o->monitor && !o->monitor_none && !o->monitor_script &&
+        !(o->gdb && strcmp(o->gdb, "none") != 0))
+        o->monitor_mux = true;
     bool shell = o->monitor || o->monitor_script;
     if (o->gdb && strcmp(o->gdb, "none") != 0 && shell)
         return bad("-s/-gdb with the monitor shell: not supported yet (use one debugger at a time)");
