@@ -49,12 +49,17 @@ $(BUILD)/trapeze: $(BUILD)/monitor/main.o $(LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
-# Debian packages the build, the tests and the benchmark need.  Installs the
-# missing ones (as root, or through sudo) and remembers it in a stamp.
+# Debian packages: .deps-run what building and running needs (make run),
+# .deps also what the tests and the benchmark need (make test, asan, bench,
+# sweep).  Installs the missing ones (as root, or through sudo) and
+# remembers it in the stamp.
 deps: $(BUILD)/.deps
-$(BUILD)/.deps: tools/deps.sh
+$(BUILD)/.deps-run: tools/deps.sh
 	$(Q)mkdir -p $(BUILD)
-	$(Q)sh tools/deps.sh
+	$(Q)sh tools/deps.sh run
+	$(Q)touch $@
+$(BUILD)/.deps: tools/deps.sh $(BUILD)/.deps-run
+	$(Q)sh tools/deps.sh test
 	$(Q)touch $@
 
 include guests/guests.mk
@@ -63,7 +68,7 @@ include tests/tests.mk
 include bench/bench.mk
 
 # The demo guest ends by writing 0x10 to isa-debug-exit: status (0x10<<1)|1 = 33.
-run: $(BUILD)/.deps
+run: $(BUILD)/.deps-run
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(BUILD)/trapeze -kernel $(BUILD)/guests/hello.elf -nographic; status=$$?; \
 	    echo "trapeze exited with status $$status (33: the guest wrote 0x10 to isa-debug-exit, its pass value)"; \

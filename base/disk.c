@@ -70,7 +70,13 @@ int disk_floppy_chs(uint64_t bytes, struct disk_chs *chs)
             return 0;
         }
     }
-    return -EINVAL;
+    if (bytes == 0)
+        return -EINVAL;
+    /* QEMU's choice for a size no format has (checked with int 13h AH=08h
+       under qemu-system-i386 8.x: BL=05h, 79 cylinders max, 36 sectors, 2
+       heads): the 2.88 MB format, the rest of the disk reading as zeros. */
+    *chs = (struct disk_chs){ 80, 2, 36 };
+    return 1;
 }
 
 int disk_open(struct disk *d, const char *path, enum disk_role role, bool read_only)
@@ -117,14 +123,18 @@ int disk_open(struct disk *d, const char *path, enum disk_role role, bool read_o
     }
     uint64_t bytes = (uint64_t)end;
 
+    d->sectors = bytes / DISK_SECTOR_SIZE;
     if (d->floppy) {
-        if (disk_floppy_chs(bytes, &d->drive_chs) < 0) {
-            fprintf(stderr, "trapeze: %s: %llu bytes is not a floppy size "
-                            "(1.44 MB, 720 KB, 1.2 MB, 2.88 MB)\n", path, (unsigned long long)bytes);
+        int kind = disk_floppy_chs(bytes, &d->drive_chs);
+        if (kind < 0) {
+            fprintf(stderr, "trapeze: %s: the file is empty (a floppy image holds at least a boot sector)\n",
+                    path);
             close(fd);
             return -EINVAL;
         }
         d->bios_chs = d->drive_chs;
+        if (kind == 1)   /* padded: the geometry's sectors, zeros past the file */
+            d->sectors = (uint64_t)d->drive_chs.cylinders * d->drive_chs.heads * d->drive_chs.sectors;
     } else {
         if (bytes == 0 || bytes % DISK_SECTOR_SIZE != 0) {
             fprintf(stderr, "trapeze: %s: %llu bytes is not a disk image "
@@ -136,7 +146,7 @@ int disk_open(struct disk *d, const char *path, enum disk_role role, bool read_o
         disk_hard_disk_chs(bytes / DISK_SECTOR_SIZE, &d->drive_chs, &d->bios_chs);
     }
     d->fd = fd;
-    d->sectors = bytes / DISK_SECTOR_SIZE;
+    d->image_bytes = bytes;
     d->read_only = read_only;
     return 0;
 }
@@ -160,10 +170,14 @@ int disk_read(struct disk *d, uint64_t lba, uint32_t count, void *buf)
     int err = disk_check_range(d, lba, count);
     if (err) return err;
     size_t len = (size_t)count * DISK_SECTOR_SIZE;
+    uint64_t start = lba * DISK_SECTOR_SIZE;
+    /* A padded floppy: what lies past the file's end reads as zeros. */
+    size_t in_file = start >= d->image_bytes ? 0
+                   : d->image_bytes - start < len ? (size_t)(d->image_bytes - start) : len;
+    memset((uint8_t *)buf + in_file, 0, len - in_file);
     size_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(d->fd, (uint8_t *)buf + done, len - done,
-                          (off_t)(lba * DISK_SECTOR_SIZE + done));
+    while (done < in_file) {
+        ssize_t n = pread(d->fd, (uint8_t *)buf + done, in_file - done, (off_t)(start + done));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return -errno;
         if (n == 0) return -EIO;   /* the file shrank under us */
@@ -178,6 +192,10 @@ int disk_write(struct disk *d, uint64_t lba, uint32_t count, const void *buf)
     if (err) return err;
     if (d->read_only) return -EROFS;
     size_t len = (size_t)count * DISK_SECTOR_SIZE;
+    /* A padded floppy's zeros are not in the file: a write there fails, as
+       under QEMU (its floppy controller ends the command abnormally, and
+       SeaBIOS's int 13h says 20h, controller failure). */
+    if (lba * DISK_SECTOR_SIZE + len > d->image_bytes) return -ENOSPC;
     size_t done = 0;
     while (done < len) {
         ssize_t n = pwrite(d->fd, (const uint8_t *)buf + done, len - done,

@@ -20,7 +20,11 @@
  *       and cylinders = sectors / (heads * 63), at most 1024.
  *   floppy: recognised by its size, as a BIOS recognises the media:
  *       1.44 MB = 80 x 2 x 18, 720 KB = 80 x 2 x 9, 1.2 MB = 80 x 2 x 15,
- *       2.88 MB = 80 x 2 x 36.
+ *       2.88 MB = 80 x 2 x 36.  Any other size (a bare 512- or 1024-byte boot
+ *       sector, a truncated image) is served as QEMU serves it: as a 2.88 MB
+ *       disk (80 x 2 x 36, the largest drive type) whose sectors past the end
+ *       of the file read as zeros (a partial last sector too) and cannot be
+ *       written; bytes beyond 2.88 MB are out of the geometry's reach.
  *
  * Worked example: a 10 MiB xv6 fs.img (20480 sectors) is 20 x 16 x 63 for
  * both the drive and the BIOS (the last 320 sectors lie beyond the last
@@ -55,7 +59,8 @@ struct disk {
     enum disk_role role;
     bool floppy;
     bool read_only;
-    uint64_t sectors;          /* size in 512-byte sectors */
+    uint64_t sectors;          /* size in 512-byte sectors (a padded floppy: its geometry's) */
+    uint64_t image_bytes;      /* the file's size; less than sectors * 512 for a padded floppy */
     struct disk_chs drive_chs; /* what the drive itself reports (ATA IDENTIFY words 1, 3, 6) */
     struct disk_chs bios_chs;  /* what the BIOS shows through int 13h */
 };
@@ -79,8 +84,10 @@ static inline bool disk_present(const struct disk *d) { return d && d->fd >= 0; 
 
 /*
  * Read/write 'count' sectors from sector 'lba'.  Returns 0, -ERANGE when
- * the range runs past the end of the image, -EROFS when writing to a
- * read-only image, or -errno from the host (-EIO on a short transfer).
+ * the range runs past the end of the image (for a padded floppy: past its
+ * geometry; a read past the file's end gives zeros, a write there
+ * -ENOSPC), -EROFS when writing to a read-only image, or -errno
+ * from the host (-EIO on a short transfer).
  * Nothing is printed: the caller turns the error into what its guest sees.
  */
 int disk_read(struct disk *d, uint64_t lba, uint32_t count, void *buf);
@@ -91,7 +98,9 @@ int disk_flush(struct disk *d);
 
 /*
  * The geometries for an image of 'sectors' sectors (exposed for the tests
- * and the BIOS).  disk_floppy_chs returns -EINVAL for a size no floppy has.
+ * and the BIOS).  disk_floppy_chs returns 0 for a floppy size, 1 for any
+ * other size (the 2.88 MB geometry, to be padded with zeros) and -EINVAL
+ * for an empty file.
  */
 void disk_hard_disk_chs(uint64_t sectors, struct disk_chs *drive, struct disk_chs *bios);
 int disk_floppy_chs(uint64_t bytes, struct disk_chs *chs);

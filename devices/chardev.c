@@ -28,7 +28,7 @@ static void *stdin_escape_opaque;
 static bool stdin_escape_seen;         /* the last byte read was a lone Ctrl-A */
 
 /* Put the terminal back.  Async-signal safe: tcsetattr is on POSIX's list. */
-static void chardev_restore_terminal(void)
+void chardev_restore_terminal(void)
 {
     if (termios_changed) {
         tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
@@ -168,6 +168,14 @@ void chardev_set_stdin_escape(void (*escape)(void *opaque, int key), void *opaqu
     stdin_escape = escape;
     stdin_escape_opaque = opaque;
     stdin_escape_seen = false;
+    /* QEMU's multiplexer takes the signal keys from the terminal: Ctrl-C
+       (and Ctrl-\, Ctrl-Z) are bytes for the guest; Ctrl-A x quits. */
+    struct termios t;
+    if (termios_changed && tcgetattr(STDIN_FILENO, &t) == 0) {
+        if (escape) t.c_lflag &= ~(tcflag_t)ISIG;
+        else t.c_lflag |= ISIG;
+        tcsetattr(STDIN_FILENO, TCSANOW, &t);
+    }
 }
 
 #define CTRL_A 0x01

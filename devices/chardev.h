@@ -56,10 +56,15 @@ int chardev_read(struct chardev *c, uint8_t *buf, int len);
  *   chardev_set_stdin_escape: -serial mon:stdio, QEMU's multiplexer:
  *     on the device reading stdin, Ctrl-A followed by a key calls
  *     escape(opaque, key) and both bytes are dropped; Ctrl-A Ctrl-A passes
- *     one Ctrl-A to the guest.  NULL turns it off.
+ *     one Ctrl-A to the guest.  While it is on, a raw terminal has no
+ *     signal keys (ISIG off): Ctrl-C is a byte for the guest, as in QEMU's
+ *     mon:stdio.  NULL turns it off.
  */
 void chardev_reserve_stdin(void);
 void chardev_set_stdin_escape(void (*escape)(void *opaque, int key), void *opaque);
+
+/* Put the terminal back as it was found, if raw mode changed it (async-signal safe). */
+void chardev_restore_terminal(void);
 
 /* Whether chardev_read can ever return bytes. */
 static inline bool chardev_has_input(const struct chardev *c) { return c->in_fd >= 0; }

@@ -64,6 +64,7 @@ struct machine_config {
     enum machine_display { MACHINE_DISPLAY_AUTO = 0, MACHINE_DISPLAY_NONE, MACHINE_DISPLAY_SDL } display;
     const char *screendump;       /* -screendump FILE: the text screen, written at machine_destroy */
     const char *sdl_screenshot;   /* -sdl-screenshot FILE.ppm: the window's pixels at exit (test aid) */
+    bool serial_console;          /* -nographic: the BIOS's text to COM1, COM1's bytes to int 16h */
 };
 
 struct uart16550;

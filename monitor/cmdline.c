@@ -210,7 +210,9 @@ static int set_bios(struct options *o, const char *a) { o->machine.bios = a; ret
 static int set_nographic(struct options *o, const char *a)
 {
     o->headless = true;
+    o->nographic = true;
     o->machine.display = MACHINE_DISPLAY_NONE;
+    o->machine.serial_console = true;   /* as SeaBIOS's under QEMU -nographic */
     return 0;
 }
 static int set_screendump(struct options *o, const char *a) { o->machine.screendump = a; return 0; }
@@ -224,7 +226,7 @@ static int set_version(struct options *o, const char *a) { o->version = true; re
 static int set_monitor(struct options *o, const char *a)
 {
     if (!a || strcmp(a, "stdio") == 0) { o->monitor = true; return 0; }
-    if (strcmp(a, "none") == 0) { o->monitor = false; return 0; }
+    if (strcmp(a, "none") == 0) { o->monitor = false; o->monitor_none = true; return 0; }
     return bad("-monitor %s: the monitor runs on stdio only (use -monitor, -monitor stdio or -monitor none)", a);
 }
 
@@ -459,6 +461,11 @@ int cmdline_parse(struct options *o, int argc, char **argv)
         return bad("%s only goes with -kernel", o->machine.append ? "-append" : "-initrd");
     if (o->machine.sdl_screenshot && o->machine.display != MACHINE_DISPLAY_SDL)
         return bad("-sdl-screenshot needs -display sdl (the screenshot is the window's pixels)");
+    /* QEMU: -nographic with no -serial and no -monitor is -serial mon:stdio
+       (Ctrl-A x quits, Ctrl-A c the monitor); with gdb, gdb is the debugger. */
+    if (o->nographic && !o->machine.serial && !o->monitor && !o->monitor_none && !o->monitor_script &&
+        !(o->gdb && strcmp(o->gdb, "none") != 0))
+        o->monitor_mux = true;
     bool shell = o->monitor || o->monitor_script;
     if (o->gdb && strcmp(o->gdb, "none") != 0 && shell)
         return bad("-s/-gdb with the monitor shell: not supported yet (use one debugger at a time)");
@@ -491,7 +498,7 @@ void cmdline_usage(FILE *out)
 "                        always present at 0xF4: writing V exits with status (V << 1) | 1\n"
 "  -display sdl|none     the VGA text screen in an SDL2 window, or none (default: a window\n"
 "                        when DISPLAY or WAYLAND_DISPLAY is set and SDL video starts)\n"
-"  -nographic            no window (as -display none)\n"
+"  -nographic            no window; the BIOS's text on COM1, and -serial mon:stdio (QEMU's)\n"
 "  -screendump FILE      write the 80x25 text screen (UTF-8) to FILE when the run ends\n"
 "  -sdl-screenshot FILE  test aid: the window's pixels as a PPM when the run ends (needs sdl)\n"
 "Running:\n"
@@ -507,7 +514,7 @@ void cmdline_usage(FILE *out)
 "Monitor:\n"
 "  -monitor [stdio]      start stopped at the first instruction, in the monitor shell\n"
 "                        (COM1's output stays on stdout; the shell reads stdin)\n"
-"  -serial mon:stdio     COM1 and the shell share stdio; Ctrl-A c switches\n"
+"  -serial mon:stdio     COM1 and the shell share stdio; Ctrl-A c switches, Ctrl-A x quits\n"
 "  -monitor-script FILE  run the shell's commands from FILE, echoing each\n"
 "Debugging with gdb (target remote :1234; see monitor/README.md):\n"
 "  -s                    the GDB stub on tcp::1234 (loopback)\n"

@@ -26,6 +26,7 @@ struct options {
     bool help;                    /* -help: print usage and exit 0 */
     bool version;                 /* -version */
     bool headless;                /* -nographic or -display none (machine.display says it too) */
+    bool nographic;               /* -nographic: also the BIOS's serial console and Ctrl-A on stdio */
     /*
      * -icount shift=N: the virtual clock counts instructions, 2^N ns each
      * (also in machine.icount / machine.icount_shift).  -1: not given.
@@ -33,7 +34,8 @@ struct options {
     int icount_shift;
     bool reboot_on_triple_fault;  /* -action reboot=reset */
     bool monitor;                 /* -monitor [stdio], or -serial mon:stdio: start in the shell */
-    bool monitor_mux;             /* -serial mon:stdio: COM1 and the shell share stdio (Ctrl-A c) */
+    bool monitor_mux;             /* -serial mon:stdio (or -nographic): COM1 and the shell share stdio (Ctrl-A c) */
+    bool monitor_none;            /* -monitor none */
     const char *monitor_script;   /* -monitor-script FILE: the shell's commands from FILE */
     const char *gdb;              /* -gdb DEV, or -s ("tcp::1234"): the GDB stub; NULL: none */
     bool start_stopped;           /* -S: wait for the debugger (or the shell) before running */

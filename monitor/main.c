@@ -47,8 +47,10 @@ int main(int argc, char **argv)
     if (err < 0)
         return runner_status_for_error(err);
 
-    /* Plain -monitor and -monitor-script: stdin is the shell's, not COM1's. */
-    bool shell = o.monitor || o.monitor_script;
+    /* Plain -monitor and -monitor-script: stdin is the shell's, not COM1's.
+       -serial mon:stdio (and -nographic, which implies it, as in QEMU): the
+       guest runs with the console; Ctrl-A c brings up the shell. */
+    bool shell = o.monitor || o.monitor_script || o.monitor_mux;
     if (shell && !o.monitor_mux)
         chardev_reserve_stdin();
 
@@ -71,6 +73,9 @@ int main(int argc, char **argv)
 
     struct runner r;
     runner_init(&r, &e, m, &o);
+    /* SIGTERM, SIGHUP (and Ctrl-C, unless the shell takes it to stop the
+       guest) end the run as QEMU does, -screendump written. */
+    runner_catch_signals(&r, !shell);
     struct gdbstub gdb;
     bool with_gdb = o.gdb && strcmp(o.gdb, "none") != 0;
     if (shell) {

@@ -20,9 +20,13 @@
 #include "monitor/runner.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "devices/chardev.h"
 #include "machine/machine.h"
 
 /* Instructions per engine slice at most (vclock_budget may give fewer). */
@@ -45,6 +49,7 @@ void runner_init(struct runner *r, struct engine *e, struct machine *m, const st
     r->last_exit = (struct engine_exit){ .reason = ENGINE_EXIT_BUDGET };
     r->poll = NULL;
     r->poll_opaque = NULL;
+    r->running = 0;
     if (m) vclock_stop(&m->clock);   /* time starts with the first run (tests may pass no machine) */
 }
 
@@ -52,6 +57,52 @@ void runner_interrupt(struct runner *r)
 {
     r->interrupted = 1;
     if (r->engine->ops->request_exit) r->engine->ops->request_exit(r->engine);
+}
+
+/* The runner the terminating signals reach (a host resource, like the terminal). */
+static struct runner *signal_runner;
+static volatile sig_atomic_t signal_caught;   /* the signal number, 0: none yet */
+static volatile sig_atomic_t signal_sender;   /* its si_pid */
+
+static void runner_signal(int sig, siginfo_t *info, void *context)
+{
+    (void)context;
+    struct runner *r = signal_runner;
+    if (signal_caught || !r || !r->running) {
+        /* Stopped (nothing to return from) or asked twice: go now. */
+        chardev_restore_terminal();
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    signal_caught = sig;
+    signal_sender = info ? (sig_atomic_t)info->si_pid : 0;
+    runner_interrupt(r);
+}
+
+void runner_catch_signals(struct runner *r, bool sigint)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = runner_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    signal_runner = r;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    if (sigint) sigaction(SIGINT, &sa, NULL);
+}
+
+/* A terminating signal came while the guest ran: finish as QEMU does (status 0). */
+static bool terminated_by_signal(struct runner *r)
+{
+    if (!signal_caught || signal_runner != r) return false;
+    fflush(stdout);
+    if (signal_sender > 0)
+        fprintf(stderr, "trapeze: terminating on signal %d from pid %d\n", (int)signal_caught, (int)signal_sender);
+    else
+        fprintf(stderr, "trapeze: terminating on signal %d\n", (int)signal_caught);
+    return true;
 }
 
 int runner_status_for_error(int err)
@@ -152,12 +203,16 @@ static enum run_result run_guest(struct runner *r, uint64_t max_instructions, bo
 enum run_result runner_run(struct runner *r, uint64_t max_instructions, bool step)
 {
     vclock_resume(&r->machine->clock);
+    r->running = 1;
     enum run_result result = run_guest(r, max_instructions, step);
+    r->running = 0;
     vclock_stop(&r->machine->clock);
     if (result == RUN_STEPPED)
         machine_display_step(r->machine);      /* at most 50 frames a second of steps */
     else
         machine_display_refresh(r->machine);   /* the window shows where the guest stopped */
+    if (result != RUN_FINISHED && terminated_by_signal(r))
+        result = finish(r, STATUS_POWER_OFF);
     return result;
 }
 
@@ -169,6 +224,7 @@ static enum run_result run_guest(struct runner *r, uint64_t max_instructions, bo
 
     if (r->finished) return RUN_FINISHED;
     r->interrupted = 0;
+    if (signal_caught && signal_runner == r) return RUN_INTERRUPTED;   /* came before the line above */
     for (;;) {
         uint64_t slice = vclock_budget(&m->clock, RUN_SLICE);
         if (max_instructions && left < slice) slice = left;

@@ -54,6 +54,7 @@ struct runner {
      */
     void (*poll)(void *opaque);
     void *poll_opaque;
+    volatile int running;     /* inside runner_run (read by the signal handler) */
 };
 
 void runner_init(struct runner *r, struct engine *e, struct machine *m, const struct options *o);
@@ -67,6 +68,18 @@ enum run_result runner_run(struct runner *r, uint64_t max_instructions, bool ste
 
 /* Make a running runner_run return RUN_INTERRUPTED soon (async-signal safe). */
 void runner_interrupt(struct runner *r);
+
+/*
+ * End the run as QEMU does on SIGTERM and SIGHUP (and SIGINT when 'sigint':
+ * no shell takes Ctrl-C): a signal that comes while the guest runs makes
+ * runner_run return RUN_FINISHED with status 0 after one stderr line
+ * "trapeze: terminating on signal N from pid P", so the front end ends
+ * normally and -screendump, the terminal and the files are written and put
+ * back.  A signal while the guest is stopped (a monitor prompt, a debugger
+ * stop), or a second one, ends the process at once with the terminal
+ * restored, as before.  One runner per process takes the signals.
+ */
+void runner_catch_signals(struct runner *r, bool sigint);
 
 /* Map a -errno from set-up to an exit status (host failure or bad input). */
 int runner_status_for_error(int err);

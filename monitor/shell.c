@@ -13,10 +13,24 @@
  *
  * The console: with plain -monitor the shell owns stdin and COM1's output
  * still goes to stdout, interleaved with the shell's (the guest gets no
- * keyboard input).  With -serial mon:stdio, `continue` hands stdin to COM1
- * and Ctrl-A c hands it back, as in QEMU (Ctrl-A x quits; at the prompt
- * Ctrl-A c continues).  Ctrl-C while the guest runs always breaks into the
- * shell: SIGINT -> runner_interrupt.
+ * keyboard input).  -serial mon:stdio, and -nographic without -serial or
+ * -monitor, are QEMU's multiplexer: the guest runs at once with the
+ * console (COM1 on stdin and stdout), and Ctrl-A KEY is for trapeze:
+ *
+ *   Ctrl-A h       the list of these keys
+ *   Ctrl-A x       end trapeze (status 0), "trapeze: terminated"
+ *   Ctrl-A c       stop the guest and open the shell; at the prompt,
+ *                  Ctrl-A c (or `continue`) gives the console back
+ *   Ctrl-A Ctrl-A  one Ctrl-A to the guest
+ *
+ * (QEMU 8.x prints the same list for Ctrl-A h, plus s, t and b, which
+ * trapeze does not have.)  When the guest ends (isa-debug-exit, power off)
+ * the process exits with its status, as QEMU does, also after a `continue`
+ * from the shell.  Ctrl-C is a byte for the guest while it has the console
+ * (the terminal's signal keys are off, as in QEMU); while the shell has the
+ * terminal, Ctrl-C stops a running command (SIGINT -> runner_interrupt) or
+ * throws away the line typed at the prompt.  With plain -monitor Ctrl-C
+ * always stops a running guest.
  */
 #include "monitor/monitor.h"
 
@@ -40,21 +54,65 @@
 /* The session the signal handler and readline's callbacks reach (one per process, like the terminal). */
 static struct monitor *shell_monitor;
 
+/* Ctrl-C at the prompt (set by the handler, acted on by shell_signal_event). */
+static volatile sig_atomic_t prompt_interrupted;
+
 static void shell_sigint(int sig)
 {
     (void)sig;
     if (shell_monitor) {
+        if (!shell_monitor->runner->running) prompt_interrupted = 1;
         shell_monitor->interrupt = 1;
         runner_interrupt(shell_monitor->runner);
     }
 }
 
-/* Ctrl-A KEY typed while COM1 had the console (-serial mon:stdio). */
+/*
+ * Readline calls this when a signal interrupted its read (after its own
+ * SIGINT handling has called shell_sigint).  Ctrl-C at the prompt throws
+ * the half-typed line away and gives a fresh prompt, as bash and gdb do
+ * (readline alone would keep the line and go on editing it).
+ */
+static int shell_signal_event(void)
+{
+    if (!prompt_interrupted) return 0;
+    prompt_interrupted = 0;
+    shell_monitor->interrupt = 0;
+    rl_replace_line("", 0);
+    rl_point = rl_end = 0;
+    rl_crlf();
+    rl_on_new_line();
+    rl_redisplay();
+    return 0;
+}
+
+/* Ctrl-A h: the keys of the multiplexer. */
+static void shell_escape_help(FILE *out)
+{
+    fputs("\n"
+          "C-a h    print this help\n"
+          "C-a x    exit emulator\n"
+          "C-a c    switch between console and monitor\n"
+          "C-a C-a  sends C-a\n", out);
+    fflush(out);
+}
+
+/* Ctrl-A x: what QEMU says too ("QEMU: Terminated"), then status 0. */
+static void shell_escape_quit(struct monitor *mon)
+{
+    fputs("\ntrapeze: terminated\n", mon->out);
+    fflush(mon->out);
+    mon->quit = true;
+}
+
+/* Ctrl-A KEY typed while COM1 had the console (mon:stdio); other keys are dropped, as in QEMU. */
 static void shell_escape(void *opaque, int key)
 {
     struct monitor *mon = opaque;
-    if (key == 'c' || key == 'x') {
-        if (key == 'x') mon->quit = true;
+    if (key == 'h') {
+        shell_escape_help(mon->out);
+    } else if (key == 'c' || key == 'x') {
+        if (key == 'x') shell_escape_quit(mon);
         mon->interrupt = 1;
         runner_interrupt(mon->runner);
     }
@@ -67,6 +125,27 @@ static int shell_key_continue(int count, int key)
     rl_replace_line("continue", 0);
     rl_point = rl_end;
     rl_done = 1;
+    return 0;
+}
+
+/* Ctrl-A x at the prompt: leave, as from the guest's console. */
+static int shell_key_quit(int count, int key)
+{
+    (void)count; (void)key;
+    fputs("\n", shell_monitor->out);
+    shell_escape_quit(shell_monitor);
+    rl_replace_line("", 0);
+    rl_done = 1;
+    return 0;
+}
+
+/* Ctrl-A h at the prompt: the list, then the prompt again. */
+static int shell_key_help(int count, int key)
+{
+    (void)count; (void)key;
+    shell_escape_help(shell_monitor->out);
+    rl_on_new_line();
+    rl_redisplay();
     return 0;
 }
 
@@ -206,41 +285,80 @@ static int shell_event_hook(void)
     return 0;
 }
 
-static int run_interactive(struct monitor *mon)
+/*
+ * mon:stdio: the guest runs first, with the console, until it ends (true)
+ * or Ctrl-A c / Ctrl-A x / Ctrl-C stop it (false).  Nothing is printed:
+ * the terminal is the guest's.
+ */
+static bool run_guest_with_console(struct monitor *mon)
+{
+    mon->interrupt = 0;
+    enum run_result res;
+    do
+        res = runner_run(mon->runner, 0, false);
+    while (res != RUN_FINISHED && res != RUN_INTERRUPTED && !mon->interrupt);
+    return res == RUN_FINISHED;
+}
+
+/* `continue` (or `c`): the command that gives the terminal to the guest. */
+static bool line_hands_over_console(const char *line)
+{
+    const char *w = line + strspn(line, " ");
+    size_t n = strcspn(w, " ");
+    return (n == 8 && strncmp(w, "continue", 8) == 0) || (n == 1 && w[0] == 'c');
+}
+
+static int run_interactive(struct monitor *mon, bool start_running)
 {
     char path_buf[4096];
     const char *hist = history_path(path_buf, sizeof path_buf);
     bool tty = isatty(STDIN_FILENO);
     char last[64] = "";
 
+    if (start_running && (run_guest_with_console(mon) || mon->quit))
+        return shell_status(mon);
     if (tty) {
         rl_readline_name = "trapeze";
         rl_attempted_completion_function = shell_complete;
         rl_event_hook = shell_event_hook;
-        if (mon->mux) rl_bind_keyseq("\\C-ac", shell_key_continue);
+        rl_signal_event_hook = shell_signal_event;
+        if (mon->mux) {
+            rl_bind_keyseq("\\C-ac", shell_key_continue);
+            rl_bind_keyseq("\\C-ax", shell_key_quit);
+            rl_bind_keyseq("\\C-ah", shell_key_help);
+        }
         using_history();
         if (hist && read_history(hist) != 0)
             write_history(hist);   /* append_history needs the file to exist */
-        fprintf(mon->out, "trapeze monitor: `help` lists the commands; Ctrl-C stops a running guest%s\n",
+        fprintf(mon->out, "%strapeze monitor: `help` lists the commands; Ctrl-C stops a running guest%s\n",
+                start_running ? "\n" : "",
                 mon->mux ? "; Ctrl-A c switches between the guest's console and the monitor" : "");
     }
-    monitor_start(mon);
+    if (start_running) monitor_show_location(mon);   /* where Ctrl-A c stopped it */
+    else monitor_start(mon);
     while (!mon->quit) {
         /*
-         * -serial mon:stdio left the terminal raw for COM1, ECHO off too;
-         * readline takes a terminal without ECHO for a password prompt and
-         * then shows nothing typed.  Give it ECHO while it reads the line
-         * (it keeps the terminal its own way meanwhile), then put raw back.
+         * mon:stdio left the terminal raw for COM1: ECHO off (readline takes a
+         * terminal without ECHO for a password prompt and then shows nothing
+         * typed) and ISIG off (Ctrl-C is a byte for the guest, as in QEMU).
+         * The shell has the terminal now: lend it both while it reads the
+         * line (readline keeps it its own way meanwhile) and runs the command,
+         * so Ctrl-C discards a typed line or stops a `step 100000`; put raw
+         * back for `continue`, which hands the console to the guest.
          */
         struct termios raw;
-        bool echo_lent = false;
+        bool lent = false;
         if (tty && mon->mux && tcgetattr(STDIN_FILENO, &raw) == 0 && !(raw.c_lflag & ECHO)) {
             struct termios t = raw;
-            t.c_lflag |= ECHO;
-            echo_lent = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+            t.c_lflag |= ECHO | ISIG;
+            lent = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
         }
+        prompt_interrupted = 0;
         char *line = tty ? readline(PROMPT) : read_plain_line(mon);
-        if (echo_lent) tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+        if (lent && (!line || line_hands_over_console(line))) {
+            tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+            lent = false;
+        }
         if (!line) {   /* end of input: leave, with the guest's status if it finished */
             if (tty) fputs("quit\n", mon->out);
             break;
@@ -260,6 +378,9 @@ static int run_interactive(struct monitor *mon)
         }
         monitor_execute(mon, cmd);
         free(line);
+        if (lent) tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+        if (mon->mux && mon->runner->finished)
+            break;   /* the guest ended: so does trapeze, as QEMU with mon:stdio */
     }
     if (tty && hist) history_truncate_file(hist, 1000);
     return shell_status(mon);
@@ -275,6 +396,8 @@ int monitor_shell(struct runner *r, const struct options *o)
     if (o->machine.kernel && symbols_load(&mon.symbols, o->machine.kernel) < 0)
         fprintf(stderr, "trapeze: monitor: cannot read the symbols of %s\n", o->machine.kernel);
     shell_monitor = &mon;
+    /* Ctrl-C stops the guest into the shell (with mon:stdio the terminal
+       sends it only while the shell has it: to the guest it is a byte). */
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = shell_sigint;
     sigemptyset(&sa.sa_mask);
@@ -282,7 +405,9 @@ int monitor_shell(struct runner *r, const struct options *o)
     sigaction(SIGINT, &sa, &old);
     if (mon.mux) chardev_set_stdin_escape(shell_escape, &mon);
 
-    int status = o->monitor_script ? run_script(&mon, o->monitor_script) : run_interactive(&mon);
+    /* mon:stdio runs the guest at once, as QEMU does (-S: stopped at the prompt). */
+    bool start_running = mon.mux && !o->start_stopped;
+    int status = o->monitor_script ? run_script(&mon, o->monitor_script) : run_interactive(&mon, start_running);
 
     if (mon.mux) chardev_set_stdin_escape(NULL, NULL);
     sigaction(SIGINT, &old, NULL);

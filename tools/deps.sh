@@ -1,9 +1,27 @@
 #!/bin/sh
-# tools/deps.sh - install the Debian packages trapeze needs, if any is missing.
-# Run by `make run` and `make test` before building (once; build/.deps remembers).
+# tools/deps.sh [run|test] - install the Debian packages trapeze needs, if any
+# is missing.
+#
+#   run   what building and running trapeze needs: the compiler, nasm and
+#         binutils (the BIOS ROM and the guests), SDL2 (the window),
+#         capstone (disassembly), readline (the monitor); `make run`
+#   test  what only the tests and the benchmark need, on top of that: QEMU
+#         and Bochs (the oracles), Unicorn (the CPU differential test), Xvfb
+#         (the SDL window test), gdb, python3 (the terminal tests), mtools,
+#         gcc-multilib; `make test`, `make asan`, `make bench`, `make sweep`
+#
+# Without an argument: both.  Each Makefile stamp (build/.deps-run,
+# build/.deps) remembers that its set was checked.
 set -e
-PKGS="gcc make pkg-config nasm gcc-multilib libsdl2-dev libcapstone-dev libreadline-dev \
-libunicorn-dev qemu-system-x86 bochs bochs-term bochsbios vgabios xvfb gdb python3 mtools"
+RUN_PKGS="gcc make pkg-config nasm binutils libsdl2-dev libcapstone-dev libreadline-dev"
+TEST_PKGS="gcc-multilib libunicorn-dev qemu-system-x86 bochs bochs-term bochsbios vgabios xvfb gdb \
+python3 mtools"
+case "${1:-all}" in
+run)  PKGS=$RUN_PKGS ;;
+test) PKGS="$RUN_PKGS $TEST_PKGS" ;;
+all)  PKGS="$RUN_PKGS $TEST_PKGS" ;;
+*)    echo "trapeze: tools/deps.sh $1: use run or test" >&2; exit 2 ;;
+esac
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

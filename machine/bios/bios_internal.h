@@ -123,6 +123,15 @@ int bios_disk_read_boot_sector(struct bios *b, uint8_t drive);
 /* The role behind BIOS drive number 'drive', or -1. */
 int bios_disk_role(struct bios *b, uint8_t drive);
 
+/* -nographic's serial console (bios_serial.c): a teletype character to
+   COM1; COM1's received bytes into the keyboard buffer (int 16h). */
+void bios_serial_put(struct bios *b, uint8_t ch);
+void bios_serial_poll(struct bios *b);
+/* The keyboard buffer (bios_keyboard.c): append a key word (dropped when
+   full); the key word that types printable ASCII 'c' on a US keyboard, 0: none. */
+void bios_keyboard_put(struct bios *b, uint16_t key);
+uint16_t bios_ascii_to_key(uint8_t c);
+
 /* Timer and keyboard state for POST. */
 void bios_time_init(struct bios *b);
 void bios_keyboard_init(struct bios *b);

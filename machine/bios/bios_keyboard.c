@@ -124,7 +124,7 @@ void bios_keyboard_init(struct bios *b)
     bios_write8(b, BDA_KBD_FLAGS3, KF3_101KEY);
 }
 
-static void buffer_put(struct bios *b, uint16_t key)
+void bios_keyboard_put(struct bios *b, uint16_t key)
 {
     uint16_t start = bios_read16(b, BDA_KBD_START), end = bios_read16(b, BDA_KBD_END);
     uint16_t tail = bios_read16(b, BDA_KBD_TAIL), head = bios_read16(b, BDA_KBD_HEAD);
@@ -148,6 +148,17 @@ static bool buffer_get(struct bios *b, bool remove, uint16_t *key)
     if (remove)
         bios_write16(b, BDA_KBD_HEAD, (uint16_t)(head + 2 >= end ? start : head + 2));
     return true;
+}
+
+uint16_t bios_ascii_to_key(uint8_t c)
+{
+    if (c == 0)
+        return 0;
+    for (unsigned sc = 0; sc < sizeof key_ascii / sizeof key_ascii[0]; sc++)
+        for (unsigned shifted = 0; shifted < 2; shifted++)
+            if ((uint8_t)key_ascii[sc][shifted] == c)
+                return (uint16_t)(sc << 8 | c);
+    return 0;
 }
 
 /* Set or clear 'bit' of the byte at 'addr'. */
@@ -210,7 +221,7 @@ static void scancode(struct bios *b, uint8_t code)
             flag(b, BDA_KBD_FLAGS1, KF_INSERT, !(flags & KF_INSERT));
     }
     if (key)
-        buffer_put(b, key);
+        bios_keyboard_put(b, key);
 }
 
 enum bios_verdict bios_irq1(struct bios *b, struct bios_frame *f)
@@ -238,6 +249,7 @@ enum bios_verdict bios_int16(struct bios *b, struct bios_frame *f)
 {
     uint16_t key;
     uint8_t ah = bios_ah(f);
+    bios_serial_poll(b);   /* -nographic: keys typed on the serial console */
     switch (ah) {
     case 0x00:
     case 0x10:

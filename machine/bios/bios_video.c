@@ -85,6 +85,7 @@ static void scroll(struct bios *b, unsigned page, unsigned top, unsigned left, u
 static void teletype(struct bios *b, unsigned page, uint8_t ch)
 {
     unsigned row, col;
+    bios_serial_put(b, ch);   /* -nographic: the serial console too (bios_serial.c) */
     get_cursor(b, page, &row, &col);
     switch (ch) {
     case 0x07:                       /* BEL: the speaker; we have none to sound */

@@ -17,7 +17,8 @@ printf 'this is not a kernel\n' > "$tmp/notmb.bin"
 expect_error cmdline_bad_path        2 "No such file or directory" -kernel "$tmp/nonexistent.elf"
 expect_error cmdline_not_multiboot   2 "not a Multiboot kernel (no header in the first 8 KiB)" -kernel "$tmp/notmb.bin"
 expect_error cmdline_unknown_flag    2 "unknown option '-foo' (see trapeze -help)" -foo
-expect_error cmdline_fda_not_floppy   2 "is not a floppy size" -fda "$tmp/notmb.bin"
+: > "$tmp/empty.img"
+expect_error cmdline_fda_empty       2 "the file is empty" -fda "$tmp/empty.img"
 expect_error cmdline_gdb_with_monitor 2 "not supported yet" -s -monitor
 expect_error cmdline_missing_arg     2 "needs an argument" -kernel
 expect_error cmdline_no_image        2 "no bootable image: use -kernel FILE"

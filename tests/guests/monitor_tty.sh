@@ -7,9 +7,14 @@
 #   monitor-tty-tab-info      Tab after `info` completes its topics, and
 #                             offers no register names there
 #   monitor-tty-ctrl-c        Ctrl-C stops a running guest, the prompt returns
+#   monitor-tty-ctrl-c-line   Ctrl-C at the prompt throws the half-typed line
+#                             away and gives a fresh prompt (as bash and gdb)
 #   monitor-tty-ctrl-d        Ctrl-D at the prompt leaves, status 0
 #   monitor-tty-mux-echo      the same echo with -serial mon:stdio, which puts
-#                             the terminal in raw mode for COM1
+#                             the terminal in raw mode for COM1 (the guest
+#                             runs first, as in QEMU: Ctrl-A c opens the shell)
+#   monitor-tty-mux-ctrl-c-line  Ctrl-C at that prompt too (the terminal's
+#                             signal keys are the shell's only while it has it)
 #
 # The oracle is the documentation (monitor/README.md, tutorial/README.md):
 # readline echoes the line; `print ea` + Tab gives `print eax`, `info tl` +
@@ -20,7 +25,7 @@
 # Prints tests/test.h-style lines: PASS / FAIL name: why / SKIP name: why.
 . "$(dirname "$0")/lib.shinc"
 IMG=$G/boot_kbd.img
-NAMES="echo tab-register tab-info ctrl-c ctrl-d mux-echo"
+NAMES="echo tab-register tab-info ctrl-c ctrl-c-line ctrl-d mux-echo mux-ctrl-c-line"
 
 require_files monitor-tty "$TRAPEZE" "$IMG"
 # shellcheck disable=SC2046
@@ -123,6 +128,17 @@ s.type(b"\x03")
 report("ctrl-c", ok and s.read_until(rb"=> [0-9a-f]{4}:[0-9a-f]+ .*\n.*\(trapeze\) "),
        "Ctrl-C did not stop the guest: " + s.tail())
 
+# A half-typed line, Ctrl-C: a fresh prompt, and the next line alone is run.
+s.type(b"print ea")
+s.read_until(rb"print ea")
+s.type(b"\x03", more=True)
+ok = s.read_until(rb"\(trapeze\) ")
+s.type(b"print ebx\r")
+ok = ok and s.read_until(rb"\(trapeze\) ")
+report("ctrl-c-line", ok and re.search(rb"print ebx\r?\n[^\n]*0x[0-9a-f]{8}", s.out[s.mark:])
+       and b"error" not in s.out[s.mark:],
+       "after Ctrl-C the old line is still there: " + s.tail())
+
 s.type(b"\x04")
 st = s.wait()
 report("ctrl-d", st == 0, "Ctrl-D at the prompt: exit status %s: %s" % (st, s.tail()))
@@ -130,12 +146,23 @@ report("ctrl-d", st == 0, "Ctrl-D at the prompt: exit status %s: %s" % (st, s.ta
 # ---- -serial mon:stdio: the terminal is raw for COM1 ----
 s = Session("-serial", "mon:stdio")
 s.mark = 0
-if s.read_until(rb"\(trapeze\) "):
+ok = s.read_until(rb"kbd> ")      # the guest runs first (QEMU: mon:stdio shows the guest's console)
+s.type(b"\x01c")
+if ok and s.read_until(rb"\(trapeze\) "):
     s.type(b"print eax\r")
-    ok = s.read_until(rb"print eax\r?\n") and s.read_until(rb"0x00000000")
+    ok = s.read_until(rb"print eax\r?\n") and s.read_until(rb"0x[0-9a-f]{8}")
 else:
     ok = False
 report("mux-echo", ok, "the typed line is not shown: " + s.tail())
+s.type(b"print ea")
+s.read_until(rb"print ea")
+s.type(b"\x03", more=True)
+ok = s.read_until(rb"\(trapeze\) ")
+s.type(b"print ebx\r")
+ok = ok and s.read_until(rb"\(trapeze\) ")
+report("mux-ctrl-c-line", ok and re.search(rb"print ebx\r?\n[^\n]*0x[0-9a-f]{8}", s.out[s.mark:])
+       and b"error" not in s.out[s.mark:],
+       "after Ctrl-C the old line is still there: " + s.tail())
 s.type(b"quit\r")
 s.wait()
 sys.exit(1 if failed else 0)

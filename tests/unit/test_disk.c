@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,8 +77,12 @@ TEST(floppy_geometry_by_size)
     CHECK_EQ(disk_floppy_chs(737280, &g), 0);  check_chs(&g, 80, 2, 9);
     CHECK_EQ(disk_floppy_chs(1228800, &g), 0); check_chs(&g, 80, 2, 15);
     CHECK_EQ(disk_floppy_chs(2949120, &g), 0); check_chs(&g, 80, 2, 36);
-    CHECK_EQ(disk_floppy_chs(1000, &g), -EINVAL);
-    CHECK_EQ(disk_floppy_chs(1474560 + 512, &g), -EINVAL);
+    /* Other sizes: QEMU's 2.88 MB geometry (int 13h AH=08h under
+       qemu-system-i386 on 512-, 1000-, 1024-byte and 1.5 MB images). */
+    CHECK_EQ(disk_floppy_chs(1000, &g), 1); check_chs(&g, 80, 2, 36);
+    CHECK_EQ(disk_floppy_chs(1024, &g), 1); check_chs(&g, 80, 2, 36);
+    CHECK_EQ(disk_floppy_chs(1474560 + 512, &g), 1); check_chs(&g, 80, 2, 36);
+    CHECK_EQ(disk_floppy_chs(0, &g), -EINVAL);
 }
 
 TEST(open_missing_file)
@@ -97,8 +102,10 @@ TEST(open_rejects_bad_sizes)
     char junk[1000] = { 0 };
     CHECK_EQ(write(fd, junk, sizeof junk), sizeof junk);
     close(fd);
-    CHECK_EQ(disk_open(&d, path, DISK_FLOPPY_A, false), -EINVAL);    /* not a floppy size */
     CHECK_EQ(disk_open(&d, path, DISK_IDE_MASTER, false), -EINVAL);  /* not whole sectors */
+    int empty = open(path, O_WRONLY | O_TRUNC);
+    close(empty);
+    CHECK_EQ(disk_open(&d, path, DISK_FLOPPY_A, false), -EINVAL);    /* an empty floppy */
     unlink(path);
 }
 
@@ -176,6 +183,37 @@ TEST(floppy_image_opens_with_its_geometry)
     CHECK(d.floppy);
     check_chs(&d.bios_chs, 80, 2, 18);
     CHECK_EQ(d.sectors, 2880);
+    disk_close(&d);
+    unlink(path);
+}
+
+/* QEMU boots a 1000-byte floppy image: 2.88 MB geometry, zeros past the
+   file's end (a partial sector too), writes there refused. */
+TEST(odd_floppy_image_is_padded_with_zeros)
+{
+    char path[] = "/tmp/trapeze-disk-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    uint8_t data[1000];
+    memset(data, 0x22, sizeof data);
+    CHECK_EQ(write(fd, data, sizeof data), sizeof data);
+    close(fd);
+    struct disk d;
+    CHECK_EQ(disk_open(&d, path, DISK_FLOPPY_A, false), 0);
+    check_chs(&d.bios_chs, 80, 2, 36);
+    CHECK_EQ(d.sectors, 5760);
+    uint8_t buf[3 * 512];
+    memset(buf, 0x77, sizeof buf);
+    CHECK_EQ(disk_read(&d, 0, 3, buf), 0);
+    int bad = 0;
+    for (int i = 0; i < 3 * 512; i++) bad += buf[i] != (i < 1000 ? 0x22 : 0);
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(disk_read(&d, 5759, 1, buf), 0);
+    CHECK_EQ(buf[0], 0);
+    CHECK_EQ(disk_read(&d, 5760, 1, buf), -ERANGE);
+    CHECK_EQ(disk_write(&d, 1, 1, buf), -ENOSPC);   /* reaches past byte 1000 */
+    CHECK_EQ(disk_write(&d, 0, 1, buf), 0);
     disk_close(&d);
     unlink(path);
 }
