@@ -44,6 +44,7 @@ struct runner {
     volatile int interrupted; /* set by runner_interrupt (signal-safe) */
     bool finished;            /* the machine cannot run any more */
     const char *finish_message; /* why it finished, when there is one to print */
+    bool powered_off;         /* it finished by a power-off (or a reset under -no-reboot): -no-shutdown */
     /* BREAKPOINT / WATCHPOINT: the engine's exit (watchpoint kind, space). */
     struct engine_exit last_exit;
     /*
