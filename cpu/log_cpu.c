@@ -73,8 +73,8 @@ void cpu_log_new_block(struct cpu *cpu, const struct decoded_block *b, uint32_t 
         if (len > sizeof bytes) len = sizeof bytes;
         read_code(cpu, b->paddr + off, bytes, len);
         char hex[3 * 16 + 1] = "";
-        for (unsigned n = 0; n < len; n++)
-            snprintf(hex + 3 * n, sizeof hex - 3 * n, n ? " %02x" : "%02x", bytes[n]);
+        for (unsigned n = 0, used = 0; n < len; n++)
+            used += (unsigned)snprintf(hex + used, sizeof hex - used, n ? " %02x" : "%02x", bytes[n]);
         char text[224] = "";
         if (log_disassemble)
             log_disassemble(bits, lin + off, bytes, len, text, sizeof text);
