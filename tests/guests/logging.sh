@@ -127,6 +127,36 @@ else
     fail "log-cpu-reset: status $rc, stderr: $(head -n 5 "$tmp/err" | tr '\n' '|')"
 fi
 
+# A guest reset (port 92h fast reset; RAM survives it, so the second boot
+# exits): a second dump, of the state before the reset (as QEMU), CS:IP in the boot sector.
+cat > "$tmp/reset.asm" <<'EOF'
+bits 16
+org 0x7c00
+        mov ax, 0x7000
+        mov ds, ax
+        cmp word [0], 0x1234    ; the second boot: exit
+        je .second
+        mov word [0], 0x1234
+        mov al, 1               ; port 92h bit 0: fast reset
+        out 0x92, al
+        hlt
+.second:
+        mov al, 0x10
+        out 0xf4, al
+        hlt
+times 510-($-$$) db 0
+dw 0xaa55
+EOF
+nasm -f bin -o "$tmp/reset.img" "$tmp/reset.asm" && truncate -s 1474560 "$tmp/reset.img"
+run_trapeze 20 -fda "$tmp/reset.img" -display none -serial null -d cpu_reset
+if [ $rc -eq 33 ] && [ "$(grep -c '^CPU Reset (CPU 0)$' "$tmp/err")" -eq 2 ] &&
+   [ "$(grep '^EIP=' "$tmp/err" | sed -n 2p | cut -c1-9)" = "EIP=00007" ] &&
+   [ "$(grep '^CS =' "$tmp/err" | sed -n 2p | cut -c1-8)" = "CS =0000" ]; then
+    ok log-cpu-reset-guest-reset
+else
+    fail "log-cpu-reset-guest-reset: status $rc, $(grep -e '^CPU' -e '^EIP' "$tmp/err" | tr '\n' '|')"
+fi
+
 # ---- int: pmode.elf's exceptions and interrupts, as QEMU logs them ----
 run_trapeze 20 -kernel "$G/pmode.elf" -nographic -d int -D "$tmp/int.log"
 grep -A3 -e '^check_exception' -e ' v=' "$tmp/int.log" | grep -v '^--$' > "$tmp/int.trapeze"
