@@ -17,9 +17,11 @@
  * which prints nothing unless `-d unimp` (or `log unimp`) was given, and
  * then goes to stderr, or to the file of `-D FILE`.
  *
- * The mask is one process-wide global, the exception STYLE.md habit 5
- * allows for host configuration like this: which messages the user wants
- * is a property of the process (as stderr is), not of one machine.
+ * The mask, the stream and the disassembler pointer are process-wide
+ * globals, an exception to STYLE.md habit 5 made for host configuration:
+ * which messages the user wants, and where, is a property of the process
+ * (as stderr is), not of one machine, and a global mask is what makes the
+ * off case one load and one test.
  */
 #ifndef TRAPEZE_LOG_H
 #define TRAPEZE_LOG_H
