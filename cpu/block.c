@@ -31,6 +31,7 @@
 
 #include "cpu/cpu_internal.h"
 #include "cpu/fast.h"
+#include "cpu/log_cpu.h"
 
 #define ARENA_BYTES (16u << 20)
 
@@ -240,6 +241,7 @@ struct decoded_block *block_lookup_slow(struct cpu *cpu)
     b->bytes = (uint16_t)bytes;
     b->generation = gen;
     cpu->stats.blocks_decoded++;
+    if (unlikely(LOG_ON(LOG_IN_ASM))) cpu_log_new_block(cpu, b, lin);
     if (!cacheable) return b;
 
     bc->arena_used += block_size(n);

@@ -32,6 +32,7 @@
  * (SDM Vol. 3A 6.6).  The stacks are built through struct stack_frame for
  * that reason: the inner stack is written while SS still holds the outer one.
  */
+#include "cpu/log_cpu.h"
 #include "cpu/transfer.h"
 
 /* EFLAGS bits IRET may write (SDM Vol. 2A IRET: 257FD5H for 32-bit, low word for 16). */
@@ -203,6 +204,8 @@ static void call_gate_inner(struct cpu *cpu, struct x86_descriptor gate,
     cpu_segment_from_descriptor(&cs, (uint16_t)((csel & 0xFFFC) | dpl), cd);
     if (eip > cs.limit) cpu_fault_err(cpu, X86_GP, 0);
 
+    log_msg(LOG_PCALL, "new ss:esp=%04x:%08x param_count=%u env->regs[R_ESP]=%08x\n",
+            nss, nsp, params, cpu->s.regs[R_ESP]);
     frame_current(cpu, &outer, 0);
     frame_push(cpu, &inner, gsize, cpu->s.seg[SEG_SS].selector);
     frame_push(cpu, &inner, gsize, cpu->s.regs[R_ESP]);
@@ -256,6 +259,10 @@ void cpu_far_call(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned 
         frame_commit_sp(cpu, &f);
         real_enter(cpu, selector, eip);
         return;
+    }
+    if (unlikely(LOG_ON(LOG_PCALL))) {
+        log_printf("lcall %04x:%08x s=%d\n", selector, eip, opsize == 4);
+        cpu_log_state(cpu);
     }
     struct x86_descriptor d = far_descriptor(cpu, selector);
 
@@ -400,6 +407,10 @@ void cpu_far_return(struct cpu *cpu, unsigned opsize, uint16_t pop_extra)
         real_enter(cpu, csel, eip);
         return;
     }
+    if (unlikely(LOG_ON(LOG_PCALL))) {
+        log_printf("lret new %04x:%08x s=%d addend=0x%x\n", csel, eip, opsize == 4, pop_extra);
+        cpu_log_state(cpu);
+    }
     struct x86_descriptor cd = return_code_segment(cpu, csel);
     /* The immediate releases parameters on both stacks (Vol. 2B RET). */
     f.sp = (f.sp + pop_extra) & mask;
@@ -449,6 +460,10 @@ void cpu_iret(struct cpu *cpu, unsigned opsize)
     /* IRET at CPL 0 with VM set in the image returns to vm86 (Vol. 2A IRET). */
     if (opsize == 4 && (eflags & EFLAGS_VM) && cpu->s.cpl == 0) vm86_unsupported(cpu);
 
+    if (unlikely(LOG_ON(LOG_PCALL))) {   /* QEMU says "lret" for IRET too */
+        log_printf("lret new %04x:%08x s=%d addend=0x0\n", csel, opsize == 2 ? eip & 0xFFFFu : eip, opsize == 4);
+        cpu_log_state(cpu);
+    }
     struct x86_descriptor cd = return_code_segment(cpu, csel);
     if (opsize == 4 && cpu->s.cpl == 0) mask |= EFLAGS_VIF | EFLAGS_VIP;
     if (opsize == 2) eip &= 0xFFFFu;

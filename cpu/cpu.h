@@ -166,6 +166,7 @@ struct cpu {
     /* Exception delivery state, for double and triple faults. */
     int delivering;              /* nesting while delivering exceptions */
     int first_vector;            /* vector of the fault being delivered, or -1 */
+    unsigned log_event_count;    /* -d int: events logged so far (QEMU numbers its lines) */
     struct cpu_fault_record fault_chain[CPU_FAULT_CHAIN_MAX];
     int fault_chain_len;
 

@@ -28,6 +28,7 @@
 
 #include "cpu/block.h"
 #include "cpu/cpu_internal.h"
+#include "cpu/log_cpu.h"
 
 enum unwind_kind { UNWIND_EVENT = 1, UNWIND_EXIT = 2 };
 
@@ -141,12 +142,17 @@ static bool handle_event(struct cpu *cpu, struct pending_event ev, struct cpu_ex
         return true;
     }
 
+    /* -d int: an exception raised, and what was being delivered (QEMU's check_exception). */
+    if (unlikely(LOG_ON(LOG_INT)) && exception)
+        cpu_log_check_exception(cpu, cpu->delivering ? cpu->first_vector : -1, ev.vector);
+
     if (cpu->delivering) {
         /* A fault while delivering an earlier event. */
         enum fault_class first = cpu->first_vector >= 0 ? classify(cpu->first_vector) : CLASS_BENIGN;
         enum fault_class second = classify(ev.vector);
         bool bad_second = second == CLASS_CONTRIBUTORY || second == CLASS_PAGE_FAULT;
         if (first == CLASS_DOUBLE && bad_second) {
+            log_msg(LOG_CPU_RESET, "Triple fault\n");
             record_fault(cpu, ev.vector, ev.has_error, ev.error);
             cpu->delivering = 0;
             *exit = (struct cpu_exit){ .reason = CPU_EXIT_TRIPLE_FAULT };
@@ -169,6 +175,11 @@ static bool handle_event(struct cpu *cpu, struct pending_event ev, struct cpu_ex
     }
 
     if (exception || ev.vector == X86_DF) record_fault(cpu, ev.vector, ev.has_error, ev.error);
+    /* -d int, protected mode only (as QEMU): IP is the faulting instruction,
+     * the INT n itself, or where an interrupt or a trap returns to. */
+    if (unlikely(LOG_ON(LOG_INT)) && cpu_protected(cpu))
+        cpu_log_interrupt(cpu, ev.vector, ev.kind == EVENT_SOFT_INT, ev.has_error ? ev.error : 0,
+                          ev.kind == EVENT_SOFT_INT ? cpu->insn_eip : cpu->s.eip);
     /* Faults raised while delivering a trap or an interrupt report the
      * return address the event would have pushed. */
     if (ev.kind == EVENT_TRAP || ev.kind == EVENT_EXTERNAL) cpu->insn_eip = cpu->s.eip;
@@ -306,6 +317,7 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step)
 
         cpu->insn_eip = cpu->s.eip;
         const struct decoded_block *b = block_lookup(cpu);
+        if (unlikely(log_mask & (LOG_MASK_OF(LOG_EXEC) | LOG_MASK_OF(LOG_CPU)))) cpu_log_exec(cpu);
         bool shadow = cpu->s.interrupt_shadow != 0;
         if (unlikely(cpu->check_each_insn || step || shadow)) {
             uint32_t tf_before = cpu->s.eflags & EFLAGS_TF;

@@ -26,6 +26,7 @@
  * descriptors checked afterwards, so a bad segment raises #TS/#NP/#SS in
  * the context of the new task (table 7-1).
  */
+#include "cpu/log_cpu.h"
 #include "cpu/transfer.h"
 
 /* The registers a task switch loads, read from the new TSS in one go. */
@@ -163,6 +164,10 @@ void cpu_task_switch(struct cpu *cpu, uint16_t tss_selector, struct x86_descript
     bool new32 = (desc_type(tss_desc) & 8) != 0;
     bool old32 = (otr.attr & 8) != 0;
     bool nesting = reason == TASK_CALL || reason == TASK_INT;
+
+    /* QEMU's sources: 0 JMP, 1 IRET, 2 CALL or an interrupt through a task gate. */
+    log_msg(LOG_PCALL, "switch_tss: sel=0x%04x type=%u src=%d\n", tss_selector, desc_type(tss_desc),
+            reason == TASK_JMP ? 0 : reason == TASK_IRET ? 1 : 2);
 
     /* Step 3: the new TSS must be large enough for its format, else #TS (7.2.2). */
     cpu_segment_from_descriptor(&ntr, tss_selector, tss_desc);

@@ -83,7 +83,7 @@ static void chardev_raw_terminal(void)
 
 bool chardev_spec_valid(const char *spec)
 {
-    return strcmp(spec, "stdio") == 0 || strcmp(spec, "none") == 0 ||
+    return strcmp(spec, "stdio") == 0 || strcmp(spec, "none") == 0 || strcmp(spec, "null") == 0 ||
            (strncmp(spec, "file:", 5) == 0 && spec[5] != '\0');
 }
 
@@ -94,8 +94,8 @@ int chardev_open(struct chardev *c, const char *spec, const char *option, bool w
     c->in_fd = -1;
     c->owns_out = false;
 
-    if (strcmp(spec, "none") == 0)
-        return 0;
+    if (strcmp(spec, "none") == 0 || strcmp(spec, "null") == 0)
+        return 0;   /* QEMU's null: the port is there, its output goes nowhere */
     if (strcmp(spec, "stdio") == 0) {
         c->kind = CHARDEV_STDIO;
         c->out_fd = STDOUT_FILENO;
@@ -119,7 +119,7 @@ int chardev_open(struct chardev *c, const char *spec, const char *option, bool w
         c->owns_out = true;
         return 0;
     }
-    fprintf(stderr, "trapeze: %s %s: unknown backend (use stdio, file:PATH or none)\n",
+    fprintf(stderr, "trapeze: %s %s: unknown backend (use stdio, file:PATH, null or none)\n",
             option, spec);
     return -EINVAL;
 }

@@ -5,13 +5,15 @@
 
 #include <stdio.h>
 
+#include "base/log.h"
+
 static void fdc_absent_warn(struct fdc_absent *f, uint16_t port, bool write)
 {
-    if (f->warned) return;
+    if (!LOG_ON(LOG_UNIMP) || f->warned) return;
     f->warned = true;
-    fprintf(stderr, "trapeze: the guest %s the floppy controller (port 0x%03X): there is no "
-                    "floppy controller model (floppy images are served through BIOS int 13h only); "
-                    "its ports read as absent\n", write ? "programs" : "reads", port);
+    log_printf("unimp: the guest %s the floppy controller (port 0x%03X): there is no "
+               "floppy controller model (floppy images are served through BIOS int 13h only); "
+               "its ports read as absent\n", write ? "programs" : "reads", port);
 }
 
 static uint32_t fdc_absent_low_read(void *opaque, uint32_t offset, unsigned size)

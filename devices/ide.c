@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "base/disk.h"
+#include "base/log.h"
 #include "base/snapshot.h"
 
 #define SECTOR 512u
@@ -356,9 +357,9 @@ static void ide_start_write(struct ide_device *d, uint32_t block)
 {
     uint32_t lba, count;
     if (d->disk->read_only) {
-        if (!d->warned_read_only) {
-            fprintf(stderr, "trapeze: %s: the image is read-only: the guest's writes to it are "
-                            "refused (ABRT)\n", d->disk->path);
+        if (LOG_ON(LOG_GUEST_ERRORS) && !d->warned_read_only) {
+            log_printf("guest_errors: ide: %s: the image is read-only: the guest's writes to it are "
+                       "refused (ABRT)\n", d->disk->path);
             d->warned_read_only = true;
         }
         ide_fail(d, IDE_ERROR_ABRT);

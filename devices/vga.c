@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "devices/vga_font.h"
+#include "base/log.h"
 #include "base/snapshot.h"
 
 #define VGA_SNAPSHOT_VERSION 1
@@ -169,12 +170,12 @@ static bool vga_graphics_mode(const struct vga *v)
 /* Said once per reset: what trapeze does not draw. */
 static void vga_check_mode(struct vga *v)
 {
-    if (!v->warned_graphics && vga_graphics_mode(v)) {
+    if (LOG_ON(LOG_UNIMP) && !v->warned_graphics && vga_graphics_mode(v)) {
         v->warned_graphics = true;
-        fprintf(stderr, "trapeze: VGA graphics modes are not modelled yet "
-                        "(Graphics Controller Miscellaneous %02Xh, Attribute Mode Control %02Xh); "
-                        "the display keeps showing the text buffer\n",
-                v->st.gc[VGA_GR_MISCELLANEOUS], v->st.ac[VGA_AR_MODE_CONTROL]);
+        log_printf("unimp: VGA graphics modes are not modelled yet "
+                   "(Graphics Controller Miscellaneous %02Xh, Attribute Mode Control %02Xh); "
+                   "the display keeps showing the text buffer\n",
+                   v->st.gc[VGA_GR_MISCELLANEOUS], v->st.ac[VGA_AR_MODE_CONTROL]);
     }
 }
 
@@ -192,12 +193,12 @@ static bool vga_geometry_is_mode3(const struct vga *v)
 void vga_warn_unmodelled(struct vga *v)
 {
     vga_check_mode(v);
-    if (!v->warned_geometry && !vga_graphics_mode(v) && !vga_geometry_is_mode3(v)) {
+    if (LOG_ON(LOG_UNIMP) && !v->warned_geometry && !vga_graphics_mode(v) && !vga_geometry_is_mode3(v)) {
         v->warned_geometry = true;
-        fprintf(stderr, "trapeze: VGA text geometry other than 80x25 with 16-line characters is not "
-                        "modelled yet (CRTC End Horizontal Display %02Xh, Maximum Scan Line %02Xh); "
-                        "drawn as 80x25\n",
-                v->st.crtc[VGA_CR_END_HORIZONTAL_DISPLAY], v->st.crtc[VGA_CR_MAXIMUM_SCAN_LINE]);
+        log_printf("unimp: VGA text geometry other than 80x25 with 16-line characters is not "
+                   "modelled yet (CRTC End Horizontal Display %02Xh, Maximum Scan Line %02Xh); "
+                   "drawn as 80x25\n",
+                   v->st.crtc[VGA_CR_END_HORIZONTAL_DISPLAY], v->st.crtc[VGA_CR_MAXIMUM_SCAN_LINE]);
     }
 }
 

@@ -43,6 +43,7 @@ struct machine_config {
     const char *debugcon;         /* -debugcon: stdio | file:PATH | none (default none) */
     const char *bios;             /* -bios FILE */
     bool no_reboot;
+    bool no_vga;                  /* -vga none: no VGA device, no window, no -screendump */
     /* -device isa-debug-exit,iobase=,iosize=: 0 = the default 0xF4 / 4. */
     uint16_t debug_exit_iobase;
     uint16_t debug_exit_iosize;

@@ -40,6 +40,9 @@ int pc_vga_attach(struct machine *m)
     const struct machine_config *c = &m->config;
     int err;
 
+    if (c->no_vga)
+        return 0;   /* -vga none: the ports stay unclaimed (they read FFh), as on a board without one */
+
     m->vga = calloc(1, sizeof *m->vga);
     if (!m->vga) {
         fprintf(stderr, "trapeze: out of host memory\n");
@@ -144,7 +147,7 @@ void machine_display_hold(struct machine *m, const char *why)
 
 void pc_vga_close(struct machine *m)
 {
-    if (m->screendump) {
+    if (m->screendump && m->vga) {
         vga_warn_unmodelled(m->vga);
         vga_dump_text(m->vga, m->screendump);
         if (fclose(m->screendump) != 0)

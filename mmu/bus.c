@@ -29,6 +29,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "base/log.h"
+
 #define BUS_PAGE_OFFSET (PAGE_SIZE - 1u)
 
 /* All ones in an access of 'size' bytes: what nobody driving the bus gives. */
@@ -202,6 +204,7 @@ uint32_t bus_port_read(struct bus *bus, uint16_t port, unsigned size)
     unsigned index = bus->port_index[port];
     if (index == 0) {
         bus->unassigned_port_reads++;
+        log_msg(LOG_GUEST_ERRORS, "guest_errors: bus: read of unassigned I/O port 0x%04x (size %u): all ones\n", port, size);
         return bus_all_ones(size);
     }
     const struct bus_port_range *range = &bus->ports[index - 1];
@@ -216,6 +219,8 @@ void bus_port_write(struct bus *bus, uint16_t port, uint32_t value, unsigned siz
     unsigned index = bus->port_index[port];
     if (index == 0) {
         bus->unassigned_port_writes++;
+        log_msg(LOG_GUEST_ERRORS, "guest_errors: bus: write of 0x%x to unassigned I/O port 0x%04x (size %u): ignored\n",
+                value, port, size);
         return;
     }
     const struct bus_port_range *range = &bus->ports[index - 1];
@@ -308,8 +313,11 @@ void bus_write(struct bus *bus, uint32_t paddr, uint32_t value, unsigned size)
             r->ops->write(r->opaque, addr - r->start, value, size);
         return;
     }
-    if (r)
-        return;   /* ROM: the chip ignores writes */
+    if (r) {      /* ROM: the chip ignores writes */
+        log_msg(LOG_GUEST_ERRORS, "guest_errors: bus: write of 0x%x to ROM '%s' at %08x (size %u): ignored\n",
+                value, r->name, addr, size);
+        return;
+    }
     if (addr < bus->ram_size) {
         bus_store(bus->ram + addr, value, size);
         bus_ram_written(bus, addr, size);

@@ -30,6 +30,8 @@
 
 #include <string.h>
 
+#include "base/log.h"
+
 /*
  * Bits of a PDE mapping a 4 MiB page that must be 0 (SDM Vol. 3A 4.3,
  * table 4-4): with no PSE-36 (MAXPHYADDR = 32) the bits (M-20):13 that
@@ -182,6 +184,14 @@ bool mmu_fill(struct mmu *mmu, const struct paging_regs *s, uint32_t lin,
     if (s->cr0 & CR0_PG)
         mmu->stats.page_walks++;
     mmu_walk(mmu, s, lin, access, user, true, &walk);
+    if (LOG_ON(LOG_MMU) && (s->cr0 & CR0_PG)) {
+        static const char *const kind[] = { "read", "write", "fetch" };
+        if (walk.ok)
+            log_printf("mmu: walk %08x %s%s -> %08x\n", lin, kind[access], user ? " user" : "", walk.paddr);
+        else
+            log_printf("mmu: walk %08x %s%s -> #PF error %x\n", lin, kind[access], user ? " user" : "",
+                       walk.fault_error);
+    }
     if (!walk.ok) {
         /*
          * A page fault invalidates the TLB entries for the faulting page
@@ -228,12 +238,14 @@ void mmu_invalidate_all(struct mmu *mmu)
 
 void mmu_flush_all(struct mmu *mmu)
 {
+    log_msg(LOG_MMU, "mmu: TLB flush, all entries\n");
     mmu->stats.flushes++;
     mmu_invalidate_all(mmu);
 }
 
 void mmu_flush_nonglobal(struct mmu *mmu)
 {
+    log_msg(LOG_MMU, "mmu: TLB flush, non-global entries (MOV to CR3)\n");
     mmu->stats.flushes++;
     mmu->epoch++;
     for (int half = 0; half < 2; half++)
@@ -246,6 +258,7 @@ void mmu_flush_nonglobal(struct mmu *mmu)
 
 void mmu_flush_page(struct mmu *mmu, uint32_t lin)
 {
+    log_msg(LOG_MMU, "mmu: TLB flush, page %08x (INVLPG)\n", lin);
     mmu->stats.flushes++;
     mmu->epoch++;
     tlb_drop_page(mmu, lin);   /* INVLPG drops global entries too (4.10.4.1) */

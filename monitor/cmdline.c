@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "devices/chardev.h"
 #include "monitor/gdbstub.h"
 #include "base/disk.h"
@@ -73,7 +74,7 @@ static int parse_serial(struct options *o, const char *arg)
         arg = "stdio";
     }
     if (!chardev_spec_valid(arg))
-        return bad("-serial %s: unknown backend (use stdio, file:PATH or none)", arg);
+        return bad("-serial %s: unknown backend (use stdio, file:PATH, null or none)", arg);
     if (!o->machine.serial) { o->machine.serial = arg; return 0; }
     if (!o->machine.serial2) { o->machine.serial2 = arg; return 0; }
     return bad("-serial %s: at most two -serial options (COM1, COM2)", arg);
@@ -82,7 +83,7 @@ static int parse_serial(struct options *o, const char *arg)
 static int parse_debugcon(struct options *o, const char *arg)
 {
     if (!chardev_spec_valid(arg))
-        return bad("-debugcon %s: unknown backend (use stdio, file:PATH or none)", arg);
+        return bad("-debugcon %s: unknown backend (use stdio, file:PATH, null or none)", arg);
     o->machine.debugcon = arg;
     return 0;
 }
@@ -156,7 +157,167 @@ static int parse_engine(struct options *o, const char *arg)
     if (!engine_known(arg))
         return bad("-engine %s: unknown engine (use emu, tae, bt or kvm)", arg);
     o->engine = arg;
+    o->engine_flag = "-engine";
     return 0;
+}
+
+/* QEMU's ways of naming the accelerator: -enable-kvm, -accel, -machine accel=. */
+static int choose_accel(struct options *o, const char *flag, const char *engine)
+{
+    if (o->accel_engine && strcmp(o->accel_engine, engine) != 0)
+        return bad("%s: the accelerator is already %s (%s); trapeze takes one (QEMU's fallback "
+                   "lists are not supported)", flag, strcmp(o->accel_engine, "kvm") ? "tcg" : "kvm",
+                   o->accel_flag);
+    o->accel_flag = flag;
+    o->accel_engine = engine;
+    return 0;
+}
+
+static int set_enable_kvm(struct options *o, const char *a) { return choose_accel(o, "-enable-kvm", "kvm"); }
+
+/*
+ * -accel kvm | tcg[,thread=single]: tcg, QEMU's software CPU, is trapeze's
+ * emu.  thread=single is what trapeze is (one CPU, one thread), so it is
+ * accepted; any other property is refused by name.
+ */
+static int parse_accel(struct options *o, const char *arg)
+{
+    size_t len = strcspn(arg, ",");
+    const char *engine;
+    if (len == 3 && strncmp(arg, "kvm", 3) == 0) engine = "kvm";
+    else if (len == 3 && strncmp(arg, "tcg", 3) == 0) engine = "emu";
+    else
+        return bad("-accel %s: unknown accelerator '%.*s' (trapeze has kvm, and tcg = its software "
+                   "CPU, -engine emu)", arg, (int)len, arg);
+    for (const char *p = arg + len; *p == ',';) {
+        p++;
+        size_t n = strcspn(p, ",");
+        if (strcmp(engine, "emu") == 0 && n == 13 && strncmp(p, "thread=single", 13) == 0) {
+            p += n;
+            continue;
+        }
+        if (strcmp(engine, "emu") == 0 && n == 12 && strncmp(p, "thread=multi", 12) == 0)
+            return bad("-accel %s: trapeze runs one CPU on one thread (use thread=single, or leave it out)", arg);
+        return bad("-accel %s: property '%.*s' is not supported (trapeze takes -accel kvm, -accel tcg "
+                   "and -accel tcg,thread=single)", arg, (int)n, p);
+    }
+    return choose_accel(o, "-accel", engine);
+}
+
+/* -machine [type=]pc[,accel=kvm|tcg]: the one board there is, and QEMU's older accel spelling. */
+static int parse_machine(struct options *o, const char *arg)
+{
+    const char *p = arg;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if ((n == 2 && strncmp(p, "pc", 2) == 0) || (n == 7 && strncmp(p, "type=pc", 7) == 0)) {
+            /* the PC/AT board trapeze has */
+        } else if (n > 6 && strncmp(p, "accel=", 6) == 0) {
+            const char *v = p + 6;
+            size_t vn = n - 6;
+            int err;
+            if (vn == 3 && strncmp(v, "kvm", 3) == 0) err = choose_accel(o, "-machine accel=", "kvm");
+            else if (vn == 3 && strncmp(v, "tcg", 3) == 0) err = choose_accel(o, "-machine accel=", "emu");
+            else
+                return bad("-machine %s: accel=%.*s is not supported (use accel=kvm or accel=tcg; "
+                           "QEMU's fallback list kvm:tcg is not)", arg, (int)vn, v);
+            if (err < 0) return err;
+        } else if (strncmp(p, "type=", 5) == 0 || !memchr(p, '=', n)) {
+            return bad("-machine %s: unknown machine '%.*s' (trapeze is one PC/AT board: -machine pc)",
+                       arg, (int)(strncmp(p, "type=", 5) == 0 ? n - 5 : n), strncmp(p, "type=", 5) == 0 ? p + 5 : p);
+        } else {
+            return bad("-machine %s: property '%.*s' is not supported (trapeze takes pc and accel=kvm|tcg)",
+                       arg, (int)n, p);
+        }
+        p += n;
+        if (*p == ',') p++;
+    }
+    return 0;
+}
+
+/* -cpu MODEL: checked once the engine is known (cmdline_check_cpu). */
+static int parse_cpu(struct options *o, const char *arg)
+{
+    if (strcmp(arg, "help") == 0 || strcmp(arg, "?") == 0) {
+        o->cpu_help = true;
+        return 0;
+    }
+    if (strchr(arg, ','))
+        return bad("-cpu %s: CPU features cannot be changed (trapeze's CPUs are fixed models; see -cpu help)", arg);
+    o->cpu_model = arg;
+    return 0;
+}
+
+/*
+ * The CPU models (README.md, "-cpu").  The software CPU is one model: its
+ * CPUID says GenuineIntel, family 5 model 2 (a P54C Pentium), features DE
+ * PSE TSC MSR CX8 PGE CMOV and no FPU (cpu/exec_system.c), so "pentium"
+ * is the honest QEMU name (QEMU's pentium has an FPU and MMX, and no CMOV,
+ * which this one has).  Under kvm the guest sees the host's CPU through
+ * KVM's CPUID, QEMU's "host".  "max" is the most an engine has, either.
+ */
+static const struct {
+    const char *name;
+    bool emu, kvm;
+    const char *what;
+} cpu_models[] = {
+    { "pentium", true, false, "-engine emu: the software CPU, CPUID GenuineIntel family 5 model 2 "
+                              "(P54C), no x87 FPU, with CMOV" },
+    { "host",    false, true, "-engine kvm: the host's CPU, with the CPUID KVM supports (filtered)" },
+    { "max",     true, true,  "the most the engine has: pentium under emu, host under kvm" },
+};
+
+void cmdline_cpu_help(FILE *out)
+{
+    fprintf(out, "Available CPUs:\n");
+    for (size_t k = 0; k < sizeof cpu_models / sizeof cpu_models[0]; k++)
+        fprintf(out, "  %-10s %s\n", cpu_models[k].name, cpu_models[k].what);
+}
+
+static int check_cpu(struct options *o)
+{
+    if (!o->cpu_model) return 0;
+    bool kvm = strcmp(o->engine, "kvm") == 0;
+    for (size_t k = 0; k < sizeof cpu_models / sizeof cpu_models[0]; k++) {
+        if (strcmp(cpu_models[k].name, o->cpu_model) != 0) continue;
+        if (kvm ? cpu_models[k].kvm : cpu_models[k].emu) return 0;
+        return bad("-cpu %s: not with -engine %s (%s; use -cpu %s)", o->cpu_model, o->engine,
+                   cpu_models[k].what, kvm ? "host or max" : "pentium or max");
+    }
+    return bad("-cpu %s: unknown CPU model (trapeze has pentium under emu, host under kvm, and max; "
+               "-cpu help lists them)", o->cpu_model);
+}
+
+/* -d LIST (-d help lists the items); -D FILE. */
+static int parse_log(struct options *o, const char *arg)
+{
+    char why[512];
+    if (strcmp(arg, "help") == 0 || strcmp(arg, "?") == 0) {
+        o->log_help = true;
+        return 0;
+    }
+    uint32_t mask;
+    if (log_parse_list(arg, &mask, why, sizeof why) < 0)
+        return bad("-d %s", why);
+    o->log_mask = mask;
+    return 0;
+}
+
+static int set_log_file(struct options *o, const char *a)
+{
+    if (!*a) return bad("-D: an empty file name");
+    o->log_file = a;
+    return 0;
+}
+
+static int set_no_shutdown(struct options *o, const char *a) { o->no_shutdown = true; return 0; }
+
+/* -vga std (the VGA there is) | none (no VGA at all, as QEMU). */
+static int parse_vga(struct options *o, const char *arg)
+{
+    if (strcmp(arg, "std") == 0) { o->machine.no_vga = false; return 0; }
+    if (strcmp(arg, "none") == 0) { o->machine.no_vga = true; return 0; }
+    return bad("-vga %s: trapeze has -vga std (a VGA in text mode) and -vga none", arg);
 }
 
 /* -kvm-fallback on|off: the software CPU stands in where the host's KVM cannot run the guest. */
@@ -393,6 +554,15 @@ static const struct option_row option_table[] = {
     { "bios",      true,  set_bios,       NULL },
     { "engine",    true,  parse_engine,   NULL },
     { "kvm-fallback", true, parse_kvm_fallback, NULL },
+    { "enable-kvm", false, set_enable_kvm, NULL },
+    { "accel",     true,  parse_accel,    NULL },
+    { "machine",   true,  parse_machine,  NULL },
+    { "M",         true,  parse_machine,  NULL },
+    { "cpu",       true,  parse_cpu,      NULL },
+    { "d",         true,  parse_log,      NULL },
+    { "D",         true,  set_log_file,   NULL },
+    { "no-shutdown", false, set_no_shutdown, NULL },
+    { "vga",       true,  parse_vga,      NULL },
     { "stats",     false, set_stats,      NULL },
     { "icount",    true,  parse_icount,   NULL },
     { "rtc",       true,  parse_rtc,      NULL },
@@ -455,8 +625,20 @@ int cmdline_parse(struct options *o, int argc, char **argv)
         if (err < 0)
             return err;
     }
-    if (o->help || o->version)
+    if (o->help || o->version || o->log_help || o->cpu_help)
         return 0;
+    if (o->accel_engine) {
+        if (o->engine_flag && strcmp(o->engine, o->accel_engine) != 0)
+            return bad("-engine %s and %s disagree (%s means -engine %s)", o->engine, o->accel_flag,
+                       o->accel_flag, o->accel_engine);
+        o->engine = o->accel_engine;
+    }
+    if (check_cpu(o) < 0)
+        return -EINVAL;
+    if (o->machine.no_vga && o->machine.screendump)
+        return bad("-screendump with -vga none: there is no VGA screen to dump");
+    if (o->machine.no_vga && o->machine.display == MACHINE_DISPLAY_SDL)
+        return bad("-display sdl with -vga none: there is no VGA to show");
     if (!o->machine.kernel && (o->machine.append || o->machine.initrd))
         return bad("%s only goes with -kernel", o->machine.append ? "-append" : "-initrd");
     if (o->machine.sdl_screenshot && o->machine.display != MACHINE_DISPLAY_SDL)
@@ -492,13 +674,14 @@ void cmdline_usage(FILE *out)
 "Machine:\n"
 "  -m SIZE               RAM in MiB, or with M/G suffix (default 128)\n"
 "  -smp 1                one CPU\n"
-"  -serial DEV           COM1, then COM2: stdio | file:PATH | none (default COM1 on stdio)\n"
+"  -serial DEV           COM1, then COM2: stdio | file:PATH | null | none (default COM1 on stdio)\n"
 "  -debugcon DEV         port 0xE9: stdio | file:PATH | none (default none)\n"
 "  -device isa-debug-exit[,iobase=0xf4,iosize=0x04]\n"
 "                        always present at 0xF4: writing V exits with status (V << 1) | 1\n"
 "  -display sdl|none     the VGA text screen in an SDL2 window, or none (default: a window\n"
 "                        when DISPLAY or WAYLAND_DISPLAY is set and SDL video starts)\n"
 "  -nographic            no window; the BIOS's text on COM1, and -serial mon:stdio (QEMU's)\n"
+"  -vga std|none         the VGA (text mode), or no VGA device at all\n"
 "  -screendump FILE      write the 80x25 text screen (UTF-8) to FILE when the run ends\n"
 "  -sdl-screenshot FILE  test aid: the window's pixels as a PPM when the run ends (needs sdl)\n"
 "Running:\n"
@@ -506,11 +689,19 @@ void cmdline_usage(FILE *out)
 "  -kvm-fallback on|off  kvm: where the host cannot run the guest, the software CPU stands\n"
 "                        in (on, the default), or the run stops with one line (off, status 6)\n"
 "  -stats                print engine statistics to stderr at exit\n"
+"  -enable-kvm, -accel kvm|tcg[,thread=single], -machine [pc,]accel=kvm|tcg\n"
+"                        QEMU's names of the engine: kvm = -engine kvm, tcg = -engine emu\n"
+"  -cpu pentium|host|max the CPU model (pentium: emu's software CPU; host: kvm's); -cpu help\n"
 "  -icount shift=N       virtual time counts instructions, 2^N ns each (deterministic)\n"
 "  -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS][,clock=vm]  the RTC's start time (default utc)\n"
 "  -no-reboot            exit instead of rebooting when the guest resets\n"
 "  -action reboot=reset  reset instead of stopping on a triple fault\n"
+"  -no-shutdown          on power-off stop the emulation instead of exiting (wait for a signal)\n"
 "  -help, -version\n"
+"Logging (QEMU's -d items; off by default):\n"
+"  -d ITEM[,ITEM...]     int, cpu_reset, unimp, guest_errors, in_asm, exec, cpu, pcall, mmu;\n"
+"                        all, none; -d help explains each\n"
+"  -D FILE               the log goes to FILE instead of stderr\n"
 "Monitor:\n"
 "  -monitor [stdio]      start stopped at the first instruction, in the monitor shell\n"
 "                        (COM1's output stays on stdout; the shell reads stdin)\n"

@@ -39,6 +39,17 @@ struct options {
     const char *monitor_script;   /* -monitor-script FILE: the shell's commands from FILE */
     const char *gdb;              /* -gdb DEV, or -s ("tcp::1234"): the GDB stub; NULL: none */
     bool start_stopped;           /* -S: wait for the debugger (or the shell) before running */
+    /* Logging (base/log.h): -d LIST, -D FILE; -d help lists the items and exits 0. */
+    uint32_t log_mask;
+    const char *log_file;
+    bool log_help;
+    bool no_shutdown;             /* -no-shutdown: a powered-off guest stops, trapeze stays */
+    const char *cpu_model;        /* -cpu MODEL (checked against the engine); NULL: the engine's own */
+    bool cpu_help;                /* -cpu help: list the models, exit 0 */
+    /* Which flags chose the engine, for the error when two disagree. */
+    const char *engine_flag;      /* "-engine" when given */
+    const char *accel_flag;       /* "-enable-kvm", "-accel", "-machine accel=" when given */
+    const char *accel_engine;     /* the engine that one chose */
 };
 
 /*
@@ -46,6 +57,9 @@ struct options {
  * printing one line "trapeze: ..." to stderr (the caller exits with 2).
  */
 int cmdline_parse(struct options *o, int argc, char **argv);
+
+/* -cpu help: the CPU models, one line each. */
+void cmdline_cpu_help(FILE *out);
 
 /* The usage text of -help. */
 void cmdline_usage(FILE *out);

@@ -20,6 +20,7 @@
  *   => 0008:00100005 (00100005)  e8 2a 00 00 00  call 0x100034
  */
 #include "monitor/commands.h"
+#include "monitor/cmd_log.h"
 
 #define MAX_ARGS 16
 
@@ -154,6 +155,8 @@ static const struct command commands[] = {
     { "stats", NULL, cmd_stats, "stats", "instructions, exceptions and interrupts by vector, TLB counters" },
     { "display", NULL, cmd_display, "display EXPR | display/NFU ADDR", "show an expression or memory at every stop (without argument: show them now)" },
     { "undisplay", NULL, cmd_undisplay, "undisplay [N...]", "remove displays (all without N)" },
+    { "log", NULL, cmd_log, "log [ITEM,...|none|help]", "turn log items on (as -d: int, cpu_reset, unimp, ...; the others off), none: all off; alone: what is on" },
+    { "logfile", NULL, cmd_logfile, "logfile FILE", "send the log (as -D) to FILE from now on" },
     { "trace", NULL, cmd_trace, "trace on FILE | trace off", "log each instruction executed, exception and interrupt to FILE" },
     { "savevm", NULL, cmd_savevm, "savevm FILE", "save the whole machine (CPU, RAM, devices, clock) to FILE" },
     { "loadvm", NULL, cmd_loadvm, "loadvm FILE", "load a machine saved by savevm (same -m and devices)" },

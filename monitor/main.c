@@ -13,17 +13,53 @@
  *   6              host failure (out of memory, no KVM)
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
 
 #include "devices/chardev.h"
 #include "machine/machine.h"
+#include "monitor/cmd_log.h"
 #include "monitor/cmdline.h"
 #include "monitor/gdbstub.h"
 #include "monitor/monitor.h"
 #include "monitor/runner.h"
 #include "vmm/engine.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void note_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/*
+ * -no-shutdown without a monitor or debugger: the guest powered off (or
+ * reset under -no-reboot), and QEMU then keeps the process, stopped, until
+ * a signal ends it ("terminating on signal N", status 0).  So does trapeze;
+ * unlike QEMU it says once on stderr why it waits.
+ */
+static int wait_stopped(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = note_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    fprintf(stderr, "trapeze: the guest powered off; -no-shutdown: the emulation is stopped "
+                    "(end trapeze with Ctrl-C or a signal)\n");
+    fflush(stdout);
+    while (!stop_signal)
+        pause();
+    fprintf(stderr, "trapeze: terminating on signal %d\n", (int)stop_signal);
+    return STATUS_POWER_OFF;
+}
 
 int main(int argc, char **argv)
 {
@@ -41,6 +77,20 @@ int main(int argc, char **argv)
         printf("trapeze 0.1 (an educational x86 PC emulator)\n");
         return 0;
     }
+    if (o.log_help) {   /* -d help: the list, exit 0, as QEMU */
+        log_print_help(stdout);
+        return 0;
+    }
+    if (o.cpu_help) {
+        cmdline_cpu_help(stdout);
+        return 0;
+    }
+    if (o.log_file && (err = log_set_file(o.log_file)) < 0) {
+        fprintf(stderr, "trapeze: -D %s: %s\n", o.log_file, strerror(-err));
+        return STATUS_USAGE;
+    }
+    log_set_mask(o.log_mask);
+    log_disassemble = monitor_log_disassemble;   /* cpu/ cannot reach capstone itself */
 
     /* An engine that cannot run here is said before any image is read. */
     err = engine_available(o.engine);
@@ -71,6 +121,9 @@ int main(int argc, char **argv)
         return runner_status_for_error(err);
     }
 
+    if (LOG_ON(LOG_CPU_RESET))
+        monitor_log_cpu_reset(&e);   /* the state the CPU starts in */
+
     struct runner r;
     runner_init(&r, &e, m, &o);
     /* SIGTERM, SIGHUP (and Ctrl-C, unless the shell takes it to stop the
@@ -90,6 +143,8 @@ int main(int argc, char **argv)
         status = r.status;
         if (r.halted_for_good)
             machine_display_hold(m, "halted");   /* a window stays open until closed */
+        if (o.no_shutdown && r.powered_off)
+            status = wait_stopped();
     }
 
     fflush(stdout);

@@ -27,7 +27,9 @@
 #include <unistd.h>
 
 #include "devices/chardev.h"
+#include "base/log.h"
 #include "machine/machine.h"
+#include "monitor/cmd_log.h"
 
 /* Instructions per engine slice at most (vclock_budget may give fewer). */
 #define RUN_SLICE 1000000
@@ -46,6 +48,7 @@ void runner_init(struct runner *r, struct engine *e, struct machine *m, const st
     r->finished = false;
     r->halted_for_good = false;
     r->finish_message = NULL;
+    r->powered_off = false;
     r->last_exit = (struct engine_exit){ .reason = ENGINE_EXIT_BUDGET };
     r->poll = NULL;
     r->poll_opaque = NULL;
@@ -124,6 +127,8 @@ static enum run_result finish(struct runner *r, int status)
 
 static int reset_machine(struct runner *r)
 {
+    if (LOG_ON(LOG_CPU_RESET))
+        monitor_log_cpu_reset(r->engine);   /* the state before the reset, as QEMU */
     int err = machine_reset(r->machine);
     if (err < 0) return err;
     r->engine->ops->reset(r->engine);
@@ -136,13 +141,16 @@ static int machine_stopped(struct runner *r)
     struct machine *m = r->machine;
     switch (m->stop_reason) {
     case MACHINE_POWER_OFF:
+        r->powered_off = true;
         return STATUS_POWER_OFF;
     case MACHINE_DEBUG_EXIT:
         /* QEMU's isa-debug-exit status; the OS keeps its low 8 bits. */
         return (((unsigned)m->debug_exit_value << 1) | 1) & 0xFF;
     case MACHINE_RESET_REQUEST:
-        if (m->config.no_reboot)
-            return STATUS_POWER_OFF;   /* -no-reboot: a reset ends the run, as QEMU */
+        if (m->config.no_reboot) {
+            r->powered_off = true;     /* -no-reboot: a reset is a power-off, as QEMU */
+            return STATUS_POWER_OFF;
+        }
         if (reset_machine(r) < 0)
             return STATUS_USAGE;
         return -1;

@@ -45,6 +45,7 @@ struct runner {
     bool finished;            /* the machine cannot run any more */
     bool halted_for_good;     /* finished: the guest halted and nothing can wake it */
     const char *finish_message; /* why it finished, when there is one to print */
+    bool powered_off;         /* it finished by a power-off (or a reset under -no-reboot): -no-shutdown */
     /* BREAKPOINT / WATCHPOINT: the engine's exit (watchpoint kind, space). */
     struct engine_exit last_exit;
     /*

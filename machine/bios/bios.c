@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/snapshot.h"
 
 
@@ -71,6 +72,7 @@ static void frame_store(struct bios *b, const struct bios_frame *f)
 void bios_report_unimplemented(struct bios *b, enum bios_int_index which, unsigned intno,
                                const struct bios_frame *f)
 {
+    if (!LOG_ON(LOG_UNIMP)) return;
     uint8_t ah = bios_ah(f);
     uint8_t *bits = b->warned[which];
     if (which == BIOS_WARN_OTHER)
@@ -78,9 +80,9 @@ void bios_report_unimplemented(struct bios *b, enum bios_int_index which, unsign
     if (bits[ah / 8] & (1u << (ah % 8)))
         return;
     bits[ah / 8] |= (uint8_t)(1u << (ah % 8));
-    fprintf(stderr, "trapeze: BIOS: int %02xh function AX=%04xh is not implemented "
-                    "(called from %04x:%04x); it returns an error\n",
-            intno, (unsigned)(f->eax & 0xFFFF), f->cs, f->ip);
+    log_printf("unimp: BIOS: int %02xh function AX=%04xh is not implemented "
+               "(called from %04x:%04x); it returns an error\n",
+               intno, (unsigned)(f->eax & 0xFFFF), f->cs, f->ip);
 }
 
 /* ---- POST ---- */
@@ -247,8 +249,8 @@ static enum bios_verdict run_service(struct bios *b, unsigned service, struct bi
     case BIOS_SVC_INT1A: return bios_int1a(b, f);
     case BIOS_SVC_IRQ1: return bios_irq1(b, f);
     }
-    fprintf(stderr, "trapeze: BIOS: unknown service %u written to port 0x%04x (guest code "
-                    "outside the BIOS ROM?); ignored\n", service, BIOS_CALL_PORT);
+    log_msg(LOG_GUEST_ERRORS, "guest_errors: BIOS: unknown service %u written to port 0x%04x (guest "
+            "code outside the BIOS ROM?); ignored\n", service, BIOS_CALL_PORT);
     return BIOS_DONE;
 }
 
