@@ -281,6 +281,9 @@ static char *read_plain_line(struct monitor *mon)
 /* While readline waits for a line, the SDL window keeps showing the screen and answering. */
 static int shell_event_hook(void)
 {
+    /* With an event hook readline may not call the signal hook: a Ctrl-C
+     * caught meanwhile is acted on here too. */
+    shell_signal_event();
     if (shell_monitor) machine_display_refresh(shell_monitor->machine);
     return 0;
 }
