@@ -13,7 +13,7 @@
  * cmd_memory.c (x, xp, disas, write, translate), cmd_info.c (info,
  * stats), cmd_misc.c (display, trace, savevm, loadvm, quit).
  *
- * Worked example (tests/guests/monitor_step.sh):
+ * Worked example (the kind of session tests/guests/monitor.sh checks):
  *   (trapeze) step
  *   0008:00100000 (00100000)  bc 00 00 11 00  mov esp, 0x110000
  *       esp 0007ff00 -> 00110000
