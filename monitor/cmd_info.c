@@ -31,15 +31,26 @@ void cmd_info(struct monitor *mon, int argc, char **argv, const char *suffix, co
     struct x86_state s;
     get_state(mon, &s);
     if (argc == 1) {
-        say(mon, "info break | display | registers | gdt | idt | ldt | tss | pt | tlb | fault | engine | kvm | DEVICE\n");
+        say(mon, "info break | display | registers | gdt | idt | ldt | tss | pt | tlb | fault | engine | kvm | vmm | shadow [LIN] | fidelity | DEVICE\n");
         say(mon, "(also: uart = com1 + com2, rtc = cmos, keyboard = i8042)\n");
         say(mon, "devices:");
         for (int k = 0; k < mon->machine->device_count; k++) say(mon, " %s", mon->machine->devices[k].name);
         say(mon, mon->machine->device_count ? "\n" : " (none registered)\n");
         return;
     }
-    if (argc > 2) { say(mon, "usage: info WHAT (`info` lists them)\n"); return; }
     const char *w = argv[1];
+    /* The engine's own views (tae: the VMM, its shadow page tables, its fidelity report). */
+    if (!strcmp(w, "vmm") || !strcmp(w, "shadow") || !strcmp(w, "fidelity")) {
+        const struct engine_ops *ops = mon->engine->ops;
+        if (argc > (strcmp(w, "shadow") ? 2 : 3)) { say(mon, "usage: info %s%s\n", w, strcmp(w, "shadow") ? "" : " [LINEAR-ADDRESS]"); return; }
+        int r = ops->print_topic ? ops->print_topic(mon->engine, w, argc > 2 ? argv[2] : NULL, mon->out) : -ENOENT;
+        if (r == -ENOENT)
+            say(mon, "error: info %s: the engine is %s, which runs no VMM (run with -engine tae)\n", w, ops->name);
+        else if (r == -EINVAL)
+            say(mon, "error: info shadow %s: not a hexadecimal linear address\n", argv[2]);
+        return;
+    }
+    if (argc > 2) { say(mon, "usage: info WHAT (`info` lists them)\n"); return; }
     if (!strcmp(w, "break") || !strcmp(w, "breakpoints") || !strcmp(w, "b") || !strcmp(w, "watchpoints")) mon_info_break(mon);
     else if (!strcmp(w, "registers") || !strcmp(w, "r")) cmd_regs(mon, 1, argv, NULL, "");
     else if (!strcmp(w, "gdt")) tables_print_gdt(mon->out, mon->engine, &s);

@@ -242,8 +242,27 @@ static int parse_cpu(struct options *o, const char *arg)
         o->cpu_help = true;
         return 0;
     }
-    if (strchr(arg, ','))
-        return bad("-cpu %s: CPU features cannot be changed (trapeze's CPUs are fixed models; see -cpu help)", arg);
+    /* One feature can be switched: virtualizable=on|off (tae: the
+     * sensitive-but-unprivileged instructions trap, as UMIP and VT-x
+     * later made them).  The model's name is kept apart from it. */
+    const char *comma = strchr(arg, ',');
+    if (comma) {
+        const char *feature = comma + 1;
+        if (!strcmp(feature, "virtualizable=on") || !strcmp(feature, "virtualizable"))
+            o->engine_options.sensitive_traps = true;
+        else if (!strcmp(feature, "virtualizable=off"))
+            o->engine_options.sensitive_traps = false;
+        else
+            return bad("-cpu %s: the one CPU feature that can be changed is virtualizable=on|off "
+                       "(trapeze's CPUs are fixed models; see -cpu help)", arg);
+        size_t n = (size_t)(comma - arg);
+        if (n >= sizeof o->cpu_model_buf) return bad("-cpu %s: unknown CPU model", arg);
+        memcpy(o->cpu_model_buf, arg, n);
+        o->cpu_model_buf[n] = 0;
+        o->cpu_model = o->cpu_model_buf;
+        o->cpu_feature_given = true;
+        return 0;
+    }
     o->cpu_model = arg;
     return 0;
 }
@@ -266,18 +285,27 @@ static const struct {
     { "host",    false, true, "-engine kvm: the host's CPU, with the CPUID KVM supports (filtered)" },
     { "max",     true, true,  "the most the engine has: pentium under emu, host under kvm" },
 };
+/* Shown after the models by -cpu help. */
+static const char cpu_feature_help[] =
+    "Feature (with -engine tae): MODEL,virtualizable=on makes POPF, PUSHF, SGDT, SIDT, SLDT, STR,\n"
+    "  SMSW, LAR, LSL, VERR, VERW, PUSH and MOV from a segment register fault at CPL > 0 (a\n"
+    "  \"virtualizable x86\", as UMIP and VT-x later made them): the VMM emulates each one\n";
 
 void cmdline_cpu_help(FILE *out)
 {
     fprintf(out, "Available CPUs:\n");
     for (size_t k = 0; k < sizeof cpu_models / sizeof cpu_models[0]; k++)
         fprintf(out, "  %-10s %s\n", cpu_models[k].name, cpu_models[k].what);
+    fputs(cpu_feature_help, out);
 }
 
 static int check_cpu(struct options *o)
 {
     if (!o->cpu_model) return 0;
     bool kvm = strcmp(o->engine, "kvm") == 0;
+    if (o->cpu_feature_given && strcmp(o->engine, "tae") != 0)
+        return bad("-cpu %s,virtualizable=...: only with -engine tae (the switch makes the "
+                   "deprivileged guest's sensitive instructions trap to the VMM)", o->cpu_model);
     for (size_t k = 0; k < sizeof cpu_models / sizeof cpu_models[0]; k++) {
         if (strcmp(cpu_models[k].name, o->cpu_model) != 0) continue;
         if (kvm ? cpu_models[k].kvm : cpu_models[k].emu) return 0;

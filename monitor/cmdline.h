@@ -45,6 +45,8 @@ struct options {
     bool log_help;
     bool no_shutdown;             /* -no-shutdown: a powered-off guest stops, trapeze stays */
     const char *cpu_model;        /* -cpu MODEL (checked against the engine); NULL: the engine's own */
+    char cpu_model_buf[32];       /* -cpu MODEL,FEATURE: the model part */
+    bool cpu_feature_given;       /* -cpu MODEL,virtualizable=...: only with -engine tae */
     bool cpu_help;                /* -cpu help: list the models, exit 0 */
     /* Which flags chose the engine, for the error when two disagree. */
     const char *engine_flag;      /* "-engine" when given */

@@ -13,6 +13,7 @@
 
 extern const struct engine_ops engine_emu_ops;   /* vmm/engine_emu.c */
 extern const struct engine_ops engine_kvm_ops;   /* vmm/engine_kvm.c */
+extern const struct engine_ops engine_tae_ops;   /* vmm/engine_tae.c */
 /* Open /dev/kvm: the fd, or -errno after one line saying why and what to try. */
 extern int kvm_open_device(bool quiet);
 
@@ -22,7 +23,7 @@ static const struct engine_row {
     const char *later;              /* what it is, for the error line */
 } engine_table[] = {
     { "emu", &engine_emu_ops, NULL },
-    { "tae", NULL, "the trap-and-emulate VMM" },
+    { "tae", &engine_tae_ops, NULL },
     { "bt",  NULL, "the binary-translation VMM" },
     { "kvm", &engine_kvm_ops, NULL },
 };

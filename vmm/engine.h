@@ -60,6 +60,10 @@ struct engine_options {
        the software CPU and back (-kvm-fallback on, the default); false:
        stop with one line naming the host limit (-kvm-fallback off). */
     bool kvm_fallback;
+    /* tae: the CPU's "virtualizable x86" switch (-cpu ...,virtualizable=on):
+       the sensitive-but-unprivileged instructions fault at CPL > 0, as UMIP
+       and VT-x later made them, so the VMM sees and emulates each one. */
+    bool sensitive_traps;
 };
 
 struct engine_stats_line { const char *name; uint64_t value; };
@@ -142,6 +146,13 @@ struct engine_ops {
     /* What the engine runs on and how it stands now (the monitor's
        `info engine`, `info kvm`); NULL: nothing beyond its name. */
     void (*print_info)(struct engine *e, FILE *out);
+    /*
+     * A view of the engine's own internals by name (the monitor's `info
+     * vmm`, `info shadow [LIN]`, `info fidelity` under tae): 0 printed,
+     * -ENOENT no such view here, -EINVAL a bad 'arg' (NULL or "" when none
+     * was given).  NULL: the engine has none.
+     */
+    int (*print_topic)(struct engine *e, const char *topic, const char *arg, FILE *out);
 };
 
 struct engine {
