@@ -19,6 +19,13 @@
  * then stale: lookups compare generations) and ends the running block, so
  * the very next instruction is fetched again, as on a Pentium.
  *
+ * Every CPU on a bus subscribes to its code hooks, so when two CPUs share
+ * RAM (a VMM's hardware and virtual CPUs) a write by either, or by DMA,
+ * reaches both caches.  The generation is the bus's, shared: whichever
+ * cache sees its code hit bumps it, and the other CPU's blocks of that page
+ * go stale too (decoded again on their next lookup, which also marks the
+ * page again), a harmless over-invalidation.
+ *
  * Worked example: "mov byte [next], 0x90 / next: int3" - the MOV writes into
  * its own block's page; block_code_written bumps the generation and sets
  * end_block; the run loop looks up EIP again, the generation differs, the
@@ -89,6 +96,14 @@ static void map_changed(void *opaque)
     cpu->end_block = true;
 }
 
+/* Drop this CPU's bus subscriptions (each a no-op if it was never made). */
+static void block_unsubscribe(struct cpu *cpu)
+{
+    bus_remove_code_hook(cpu->bus, block_code_written, cpu);
+    bus_remove_page_flags_hook(cpu->bus, page_flags_changed, cpu);
+    bus_remove_map_hook(cpu->bus, map_changed, cpu);
+}
+
 int block_cache_create(struct cpu *cpu)
 {
     struct block_cache *bc = calloc(1, sizeof *bc);
@@ -105,12 +120,15 @@ int block_cache_create(struct cpu *cpu)
         return -ENOMEM;
     }
     cpu->blocks = bc;
-    cpu->bus->code_written = block_code_written;
-    cpu->bus->code_opaque = cpu;
-    cpu->bus->page_flags_changed = page_flags_changed;
-    cpu->bus->page_flags_opaque = cpu;
-    cpu->bus->map_changed = map_changed;
-    cpu->bus->map_opaque = cpu;
+    int err = bus_add_code_hook(cpu->bus, block_code_written, cpu);
+    if (err == 0)
+        err = bus_add_page_flags_hook(cpu->bus, page_flags_changed, cpu);
+    if (err == 0)
+        err = bus_add_map_hook(cpu->bus, map_changed, cpu);
+    if (err < 0) {
+        block_cache_destroy(cpu);
+        return err;
+    }
     return 0;
 }
 
@@ -118,6 +136,9 @@ void block_cache_destroy(struct cpu *cpu)
 {
     struct block_cache *bc = cpu->blocks;
     if (!bc) return;
+    /* A CPU destroyed on a bus that lives on (kvm's fallback) leaves no hook. */
+    block_unsubscribe(cpu);
+    cpu_debug_detach(cpu);
     free(bc->arena);
     free(bc->code_chunks);
     free(bc->scratch);
@@ -205,8 +226,13 @@ struct decoded_block *block_lookup_slow(struct cpu *cpu)
         return b;
     }
 
-    /* Decode a new block. */
-    bool cacheable = host;
+    /*
+     * Decode a new block.  Only RAM pages (write-tracked) and ROM (never
+     * written) may be cached; VMM-private pages have a host pointer while
+     * the window is open but no page flags, so writes to them would not
+     * invalidate: decode them each time.
+     */
+    bool cacheable = host && (ram || paddr - BUS_PRIVATE_BASE >= BUS_PRIVATE_MAX);
     if (bc->arena_used + block_size(BLOCK_MAX_INSNS) > ARENA_BYTES) block_cache_flush(cpu);
     struct decoded_block *b = cacheable ? (struct decoded_block *)(bc->arena + bc->arena_used) : bc->scratch;
     struct fetch_ctx f = { .cpu = cpu, .host = host ? (const uint8_t *)(e->addend + (lin & PAGE_MASK)) : NULL };

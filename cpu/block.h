@@ -84,8 +84,16 @@ static inline struct decoded_block *block_lookup(struct cpu *cpu)
     return block_lookup_slow(cpu);
 }
 
+/*
+ * Create the cache and subscribe the CPU to the bus's code, page-flags and
+ * map hooks; -ENOMEM, or -ENOSPC when the bus has no hook slot left.
+ * Destroying unsubscribes them, and debug.c's (cpu_debug_detach), being
+ * the teardown cpu_destroy runs.
+ */
 int block_cache_create(struct cpu *cpu);
 void block_cache_destroy(struct cpu *cpu);
+/* debug.c: drop the bus's watch hook for this CPU, if it has one. */
+void cpu_debug_detach(struct cpu *cpu);
 /* Forget every decoded block (after cpu_set_state, for instance). */
 void block_cache_flush(struct cpu *cpu);
 

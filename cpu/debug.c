@@ -38,6 +38,7 @@
  */
 #include <errno.h>
 
+#include "cpu/block.h"
 #include "cpu/cpu_internal.h"
 
 #define DR7_ENABLE(n)   (3u << ((n) * 2))   /* Ln | Gn */
@@ -108,7 +109,9 @@ void cpu_debug_update(struct cpu *cpu)
  * will run again.  Physical watchpoints flag their RAM pages
  * BUS_PAGE_WATCHED: the bus then hands out no host pointer for them
  * (mmu_fill caches neither read nor write pointers), every access goes
- * through bus_read/bus_write, and bus->watch_hook reports it here.  The
+ * through bus_read/bus_write, and the bus's watch hook reports it here (a
+ * CPU subscribes while it has physical watchpoints, so the other CPUs on
+ * its bus watch nothing of its own).  The
  * hook only counts while memory.c has an instruction's data access on the
  * bus (cpu->in_data_access), so fetches, page walks and DMA do not hit.
  */
@@ -143,6 +146,19 @@ static void watch_bus_hook(void *opaque, uint32_t paddr, unsigned size, bool wri
     struct cpu *cpu = opaque;
     if (cpu->in_data_access)
         watch_check(cpu, paddr, size, write, true);
+}
+
+static bool has_physical_watchpoint(const struct cpu *cpu)
+{
+    for (int k = 0; k < cpu->watchpoint_count; k++)
+        if (cpu->watchpoints[k].physical)
+            return true;
+    return false;
+}
+
+void cpu_debug_detach(struct cpu *cpu)
+{
+    bus_remove_watch_hook(cpu->bus, watch_bus_hook, cpu);
 }
 
 /* Is any byte of the RAM page at 'page' under a physical watchpoint? */
@@ -194,11 +210,14 @@ int cpu_set_watchpoint(struct cpu *cpu, uint32_t addr, uint32_t len,
     }
     if (cpu->watchpoint_count >= CPU_MAX_WATCHPOINTS)
         return -ENOSPC;
+    if (physical) {   /* subscribe first: adding may fail, and an extra add is a no-op */
+        int err = bus_add_watch_hook(cpu->bus, watch_bus_hook, cpu);
+        if (err < 0)
+            return err;
+    }
     cpu->watchpoints[cpu->watchpoint_count++] =
         (struct cpu_watchpoint){ addr, len, (uint8_t)kind, physical };
     if (physical) {
-        cpu->bus->watch_hook = watch_bus_hook;
-        cpu->bus->watch_opaque = cpu;
         watch_update_pages(cpu, addr, len);
     } else {
         cpu->linear_watchpoint_count++;
@@ -216,9 +235,11 @@ int cpu_clear_watchpoint(struct cpu *cpu, uint32_t addr, uint32_t len,
         if (w->addr != addr || w->len != len || w->kind != kind || w->physical != physical)
             continue;
         cpu->watchpoints[k] = cpu->watchpoints[--cpu->watchpoint_count];
-        if (physical)
+        if (physical) {
             watch_update_pages(cpu, addr, len);
-        else
+            if (!has_physical_watchpoint(cpu))
+                cpu_debug_detach(cpu);
+        } else
             cpu->linear_watchpoint_count--;
         cpu_debug_update(cpu);
         return 0;

@@ -3,8 +3,11 @@
  *
  * What answers a physical address, in order:
  *
+ *   0. The VMM-private window, while a VMM has it open (bus_read,
+ *      bus_write and bus_host_ptr only; see bus.h).  It is not on the PC's
+ *      bus, so A20 does not apply to it.
  *   1. A20: bit 20 of the address is forced to 0 when the gate is off, on
- *      every access, before anything else looks at it.
+ *      every other access, before anything else looks at it.
  *   2. A region (ROM or MMIO) that contains it.  Regions never overlap one
  *      another, so at most one does; they shadow RAM, as the PC chipset
  *      shadows 0xA0000-0xFFFFF.
@@ -60,19 +63,118 @@ static bool bus_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t b
     return a < b + blen && b < a + alen;
 }
 
+/* ---------- subscribers ---------- */
+
+static int bus_hooks_add(struct bus_hook_list *list, void (*fn)(void), void *opaque)
+{
+    assert(fn);
+    for (int i = 0; i < list->count; i++)
+        if (list->entry[i].fn == fn && list->entry[i].opaque == opaque)
+            return 0;
+    if (list->count >= BUS_MAX_HOOKS)
+        return -ENOSPC;
+    list->entry[list->count].fn = fn;
+    list->entry[list->count].opaque = opaque;
+    list->count++;
+    return 0;
+}
+
+/* Remove a pair, keeping the others in the order they were added. */
+static void bus_hooks_remove(struct bus_hook_list *list, void (*fn)(void), void *opaque)
+{
+    for (int i = 0; i < list->count; i++) {
+        if (list->entry[i].fn != fn || list->entry[i].opaque != opaque)
+            continue;
+        memmove(&list->entry[i], &list->entry[i + 1],
+                (size_t)(list->count - i - 1) * sizeof list->entry[0]);
+        list->count--;
+        return;
+    }
+}
+
+/*
+ * The typed wrappers: each kind's callback type goes in and comes back out
+ * of the generic slot through a cast, which is all C guarantees for
+ * function pointers of different types (C11 6.3.2.3p8).
+ */
+int bus_add_code_hook(struct bus *bus, bus_write_hook fn, void *opaque)
+{
+    return bus_hooks_add(&bus->code_hooks, (void (*)(void))fn, opaque);
+}
+
+void bus_remove_code_hook(struct bus *bus, bus_write_hook fn, void *opaque)
+{
+    bus_hooks_remove(&bus->code_hooks, (void (*)(void))fn, opaque);
+}
+
+int bus_add_trace_hook(struct bus *bus, bus_write_hook fn, void *opaque)
+{
+    return bus_hooks_add(&bus->trace_hooks, (void (*)(void))fn, opaque);
+}
+
+void bus_remove_trace_hook(struct bus *bus, bus_write_hook fn, void *opaque)
+{
+    bus_hooks_remove(&bus->trace_hooks, (void (*)(void))fn, opaque);
+}
+
+int bus_add_map_hook(struct bus *bus, bus_map_hook fn, void *opaque)
+{
+    return bus_hooks_add(&bus->map_hooks, (void (*)(void))fn, opaque);
+}
+
+void bus_remove_map_hook(struct bus *bus, bus_map_hook fn, void *opaque)
+{
+    bus_hooks_remove(&bus->map_hooks, (void (*)(void))fn, opaque);
+}
+
+int bus_add_page_flags_hook(struct bus *bus, bus_page_flags_hook fn, void *opaque)
+{
+    return bus_hooks_add(&bus->page_flags_hooks, (void (*)(void))fn, opaque);
+}
+
+void bus_remove_page_flags_hook(struct bus *bus, bus_page_flags_hook fn, void *opaque)
+{
+    bus_hooks_remove(&bus->page_flags_hooks, (void (*)(void))fn, opaque);
+}
+
+int bus_add_watch_hook(struct bus *bus, bus_watch_hook fn, void *opaque)
+{
+    return bus_hooks_add(&bus->watch_hooks, (void (*)(void))fn, opaque);
+}
+
+void bus_remove_watch_hook(struct bus *bus, bus_watch_hook fn, void *opaque)
+{
+    bus_hooks_remove(&bus->watch_hooks, (void (*)(void))fn, opaque);
+}
+
+static void bus_call_write_hooks(const struct bus_hook_list *list, uint32_t addr, unsigned size)
+{
+    for (int i = 0; i < list->count; i++)
+        ((bus_write_hook)list->entry[i].fn)(list->entry[i].opaque, addr, size);
+}
+
+static void bus_call_watch_hooks(const struct bus *bus, uint32_t addr, unsigned size, bool write)
+{
+    const struct bus_hook_list *list = &bus->watch_hooks;
+    for (int i = 0; i < list->count; i++)
+        ((bus_watch_hook)list->entry[i].fn)(list->entry[i].opaque, addr, size, write);
+}
+
 /* Tell the TLBs that what backs some physical addresses changed. */
 static void bus_notify_map_changed(struct bus *bus)
 {
     bus->map_generation++;
-    if (bus->map_changed)
-        bus->map_changed(bus->map_opaque);
+    const struct bus_hook_list *list = &bus->map_hooks;
+    for (int i = 0; i < list->count; i++)
+        ((bus_map_hook)list->entry[i].fn)(list->entry[i].opaque);
 }
 
 int bus_init(struct bus *bus, uint32_t ram_size)
 {
     memset(bus, 0, sizeof *bus);
     bus->a20_mask = 0xFFFFFFFFu;
-    if (ram_size == 0 || ram_size % PAGE_SIZE != 0)
+    /* Above BUS_PRIVATE_BASE, RAM would answer addresses of the VMM's window. */
+    if (ram_size == 0 || ram_size % PAGE_SIZE != 0 || ram_size > BUS_PRIVATE_BASE)
         return -EINVAL;
 
     /*
@@ -109,19 +211,23 @@ void bus_destroy(struct bus *bus)
     free(bus->code_generation);
     for (int i = 0; i < bus->region_count; i++)
         free(bus->regions[i].rom);
+    if (bus->private_mem)
+        munmap(bus->private_mem, BUS_PRIVATE_MAX);
     memset(bus, 0, sizeof *bus);
     bus->a20_mask = 0xFFFFFFFFu;
 }
 
 /*
  * Check a new region [start, start+size) and return its slot, or NULL with
- * *err set: -EINVAL when empty, past 4 GiB or overlapping another region,
- * -ENOSPC when the table is full.
+ * *err set: -EINVAL when empty, past 4 GiB, overlapping another region or
+ * the VMM-private window (which must stay the VMM's alone), -ENOSPC when
+ * the table is full.
  */
 static struct bus_region *bus_new_region(struct bus *bus, uint32_t start, uint32_t size, int *err)
 {
     *err = -EINVAL;
-    if (size == 0 || (uint64_t)start + size > 0x100000000ull)
+    if (size == 0 || (uint64_t)start + size > 0x100000000ull ||
+        bus_ranges_overlap(start, size, BUS_PRIVATE_BASE, BUS_PRIVATE_MAX))
         return NULL;
     for (int i = 0; i < bus->region_count; i++)
         if (bus_ranges_overlap(start, size, bus->regions[i].start, bus->regions[i].size))
@@ -259,16 +365,82 @@ static bool bus_resolve(const struct bus *bus, uint32_t paddr, unsigned size,
     return true;   /* RAM ends on a page boundary: all RAM or all nothing */
 }
 
-uint32_t bus_read(struct bus *bus, uint32_t paddr, unsigned size)
+/* ---------- VMM-private memory ---------- */
+
+static bool bus_in_private_window(uint32_t paddr)
 {
-    assert(size == 1 || size == 2 || size == 4);
+    return paddr - BUS_PRIVATE_BASE < BUS_PRIVATE_MAX;   /* unsigned: false below */
+}
+
+int bus_private_alloc(struct bus *bus, uint32_t bytes, uint32_t *paddr)
+{
+    if (bytes == 0)
+        return -EINVAL;
+    uint64_t pages_bytes = ((uint64_t)bytes + BUS_PAGE_OFFSET) & ~(uint64_t)BUS_PAGE_OFFSET;
+    if (bus->private_size + pages_bytes > BUS_PRIVATE_MAX)
+        return -ENOSPC;
+    if (!bus->private_mem) {
+        /*
+         * The whole window at once, so every allocation is contiguous and a
+         * host pointer stays valid across pages; MAP_NORESERVE, as for RAM:
+         * only what the VMM touches takes host memory.
+         */
+        void *mem = mmap(NULL, BUS_PRIVATE_MAX, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (mem == MAP_FAILED)
+            return -ENOMEM;
+        bus->private_mem = mem;
+    }
+    /* Fresh anonymous pages read zero, and nothing is ever given back. */
+    *paddr = BUS_PRIVATE_BASE + bus->private_size;
+    bus->private_size += (uint32_t)pages_bytes;
+    return 0;
+}
+
+uint8_t *bus_private_ptr(struct bus *bus, uint32_t paddr)
+{
+    uint32_t offset = paddr - BUS_PRIVATE_BASE;
+    if (!bus_in_private_window(paddr) || offset >= bus->private_size)
+        return NULL;
+    return bus->private_mem + offset;
+}
+
+void bus_private_open(struct bus *bus, bool open)
+{
+    bus->private_open = open;
+}
+
+bool bus_private_is_open(const struct bus *bus)
+{
+    return bus->private_open;
+}
+
+/*
+ * Does the open window take the access [paddr, paddr+size)?  *host is then
+ * its private bytes, or NULL for the unallocated rest of the window.  An
+ * access that crosses a page goes byte by byte, so it never reads past an
+ * allocation.
+ */
+static bool bus_private_access(struct bus *bus, uint32_t paddr, unsigned size, uint8_t **host)
+{
+    if (!bus->private_open || !bus_in_private_window(paddr))
+        return false;
+    *host = (paddr & BUS_PAGE_OFFSET) + size <= PAGE_SIZE ? bus_private_ptr(bus, paddr) : NULL;
+    return true;
+}
+
+/* ---------- guest-physical accesses ---------- */
+
+/* What a guest-physical address reaches: never the private window. */
+static uint32_t bus_read_guest(struct bus *bus, uint32_t paddr, unsigned size)
+{
     uint32_t addr = paddr & bus->a20_mask;
     const struct bus_region *r;
     if (!bus_resolve(bus, addr, size, &r)) {
         /* Byte by byte, each from the unmasked address: A20 masks each one. */
         uint32_t value = 0;
         for (unsigned i = 0; i < size; i++)
-            value |= bus_read(bus, paddr + i, 1) << (8u * i);
+            value |= bus_read_guest(bus, paddr + i, 1) << (8u * i);
         return value;
     }
     if (r && r->kind == REGION_MMIO) {
@@ -280,31 +452,46 @@ uint32_t bus_read(struct bus *bus, uint32_t paddr, unsigned size)
         return bus_load(r->rom + (addr - r->start), size);
     if (addr < bus->ram_size) {
         uint32_t value = bus_load(bus->ram + addr, size);
-        if ((bus->page_flags[addr >> PAGE_SHIFT] & BUS_PAGE_WATCHED) && bus->watch_hook)
-            bus->watch_hook(bus->watch_opaque, addr, size, false);
+        if (bus->page_flags[addr >> PAGE_SHIFT] & BUS_PAGE_WATCHED)
+            bus_call_watch_hooks(bus, addr, size, false);
         return value;
     }
     return bus_all_ones(size);
+}
+
+uint32_t bus_read(struct bus *bus, uint32_t paddr, unsigned size)
+{
+    assert(size == 1 || size == 2 || size == 4);
+    uint8_t *host;
+    if (!bus_private_access(bus, paddr, size, &host))
+        return bus_read_guest(bus, paddr, size);
+    if (host)
+        return bus_load(host, size);
+    if ((paddr & BUS_PAGE_OFFSET) + size <= PAGE_SIZE)
+        return bus_all_ones(size);   /* the window's unallocated part */
+    uint32_t value = 0;
+    for (unsigned i = 0; i < size; i++)
+        value |= bus_read(bus, paddr + i, 1) << (8u * i);
+    return value;
 }
 
 /* Run the hooks of a RAM page after 'size' bytes at 'addr' were written. */
 static void bus_ram_written(struct bus *bus, uint32_t addr, unsigned size)
 {
     uint8_t flags = bus->page_flags[addr >> PAGE_SHIFT];
-    if ((flags & BUS_PAGE_CODE) && bus->code_written)
-        bus->code_written(bus->code_opaque, addr, size);
-    if ((flags & BUS_PAGE_TRACED) && bus->trace_hook)
-        bus->trace_hook(bus->trace_opaque, addr, size);
+    if (flags & BUS_PAGE_CODE)
+        bus_call_write_hooks(&bus->code_hooks, addr, size);
+    if (flags & BUS_PAGE_TRACED)
+        bus_call_write_hooks(&bus->trace_hooks, addr, size);
 }
 
-void bus_write(struct bus *bus, uint32_t paddr, uint32_t value, unsigned size)
+static void bus_write_guest(struct bus *bus, uint32_t paddr, uint32_t value, unsigned size)
 {
-    assert(size == 1 || size == 2 || size == 4);
     uint32_t addr = paddr & bus->a20_mask;
     const struct bus_region *r;
     if (!bus_resolve(bus, addr, size, &r)) {
         for (unsigned i = 0; i < size; i++)
-            bus_write(bus, paddr + i, (value >> (8u * i)) & 0xFFu, 1);
+            bus_write_guest(bus, paddr + i, (value >> (8u * i)) & 0xFFu, 1);
         return;
     }
     value &= bus_all_ones(size);
@@ -321,9 +508,25 @@ void bus_write(struct bus *bus, uint32_t paddr, uint32_t value, unsigned size)
     if (addr < bus->ram_size) {
         bus_store(bus->ram + addr, value, size);
         bus_ram_written(bus, addr, size);
-        if ((bus->page_flags[addr >> PAGE_SHIFT] & BUS_PAGE_WATCHED) && bus->watch_hook)
-            bus->watch_hook(bus->watch_opaque, addr, size, true);
+        if (bus->page_flags[addr >> PAGE_SHIFT] & BUS_PAGE_WATCHED)
+            bus_call_watch_hooks(bus, addr, size, true);
     }
+}
+
+void bus_write(struct bus *bus, uint32_t paddr, uint32_t value, unsigned size)
+{
+    assert(size == 1 || size == 2 || size == 4);
+    uint8_t *host;
+    if (!bus_private_access(bus, paddr, size, &host)) {
+        bus_write_guest(bus, paddr, value, size);
+        return;
+    }
+    if (host)
+        bus_store(host, value, size);
+    else if ((paddr & BUS_PAGE_OFFSET) + size > PAGE_SIZE)
+        for (unsigned i = 0; i < size; i++)
+            bus_write(bus, paddr + i, (value >> (8u * i)) & 0xFFu, 1);
+    /* else the window's unallocated part: dropped */
 }
 
 /*
@@ -358,6 +561,8 @@ static uint8_t *bus_whole_page(const struct bus *bus, uint32_t addr, bool *rom)
 
 uint8_t *bus_host_ptr(struct bus *bus, uint32_t paddr, bool write)
 {
+    if (bus->private_open && bus_in_private_window(paddr))
+        return bus_private_ptr(bus, paddr);   /* no flags, no hooks: plain memory */
     uint32_t addr = paddr & bus->a20_mask;
     bool rom;
     uint8_t *host = bus_whole_page(bus, addr, &rom);
@@ -384,7 +589,7 @@ void bus_read_block(struct bus *bus, uint32_t paddr, void *dst, uint32_t len)
             memcpy(out, host, chunk);
         else
             for (uint32_t i = 0; i < chunk; i++)
-                out[i] = (uint8_t)bus_read(bus, paddr + i, 1);
+                out[i] = (uint8_t)bus_read_guest(bus, paddr + i, 1);
         paddr += chunk;   /* wraps at 4 GiB, as the address bus does */
         out += chunk;
         len -= chunk;
@@ -407,7 +612,7 @@ void bus_write_block(struct bus *bus, uint32_t paddr, const void *src, uint32_t 
             bus_ram_written(bus, addr, chunk);
         } else if (!host) {
             for (uint32_t i = 0; i < chunk; i++)
-                bus_write(bus, paddr + i, in[i], 1);
+                bus_write_guest(bus, paddr + i, in[i], 1);
         }   /* else a whole ROM page: ignored */
         paddr += chunk;
         in += chunk;
@@ -443,10 +648,13 @@ void bus_set_page_flags(struct bus *bus, uint32_t paddr, uint8_t set, uint8_t cl
      */
     if (!(*flags & ~old & BUS_PAGE_SLOW))
         return;
-    if (bus->page_flags_changed)
-        bus->page_flags_changed(bus->page_flags_opaque, addr & PAGE_MASK);
-    else
+    const struct bus_hook_list *list = &bus->page_flags_hooks;
+    if (list->count == 0) {
         bus_notify_map_changed(bus);
+        return;
+    }
+    for (int i = 0; i < list->count; i++)
+        ((bus_page_flags_hook)list->entry[i].fn)(list->entry[i].opaque, addr & PAGE_MASK);
 }
 
 void bus_mark_code_page(struct bus *bus, uint32_t paddr)

@@ -11,6 +11,8 @@
  *              |  0xC0000-0xFFFFF: ROM   |  (BIOS, option ROMs)
  *   ram_size   +-------------------------+
  *              | unmapped: reads ~0      |
+ *   0xF0000000 | VMM-private window      |  only while a VMM opens it
+ *   0xF4000000 | unmapped: reads ~0      |  (bus_private_alloc, below)
  *   0xFFFE0000 | ROM alias (BIOS top)    |
  *   0xFFFFFFFF +-------------------------+
  *
@@ -65,12 +67,35 @@ struct bus_port_range {
 #define BUS_MAX_REGIONS 32
 #define BUS_MAX_PORT_RANGES 64
 
-/* Called after a guest write to a traced page (shadow paging, watchpoints). */
+/*
+ * The subscribers' callbacks.  A write hook runs after the bytes were
+ * stored, with the A20-masked address of the first byte and the size.
+ */
 typedef void (*bus_write_hook)(void *opaque, uint32_t paddr, unsigned size);
+typedef void (*bus_map_hook)(void *opaque);
+typedef void (*bus_page_flags_hook)(void *opaque, uint32_t paddr);
+typedef void (*bus_watch_hook)(void *opaque, uint32_t paddr, unsigned size, bool write);
+
+/*
+ * Each kind of hook has a few subscribers, not one, because more than one
+ * CPU may share a bus: a VMM's "hardware" CPU and its virtual CPU, the kvm
+ * engine and its fallback CPU.  They are called in the order added.  The
+ * callback is stored as a generic function pointer and cast back to its
+ * kind's type (above) before the call, which C allows.
+ */
+#define BUS_MAX_HOOKS 4
+
+struct bus_hook_list {
+    int count;
+    struct {
+        void (*fn)(void);
+        void *opaque;
+    } entry[BUS_MAX_HOOKS];
+};
 
 struct bus {
     uint8_t *ram;                /* guest RAM, ram_size bytes */
-    uint32_t ram_size;           /* multiple of PAGE_SIZE */
+    uint32_t ram_size;           /* multiple of PAGE_SIZE, at most BUS_PRIVATE_BASE */
     uint8_t *page_flags;         /* one byte per RAM page, BUS_PAGE_* */
     uint32_t *code_generation;   /* per RAM page: bumped when its code is invalidated */
     uint32_t a20_mask;           /* 0xFFFFFFFF, or ~(1 << 20) when A20 is off */
@@ -81,44 +106,54 @@ struct bus {
     int port_range_count;
     uint8_t port_index[65536];   /* 0 = none, else 1 + index into ports[] */
 
-    bus_write_hook trace_hook;   /* for BUS_PAGE_TRACED pages */
-    void *trace_opaque;
+    /* bus_write_hook: after a write to a BUS_PAGE_TRACED page (shadow paging). */
+    struct bus_hook_list trace_hooks;
 
-    /* Invalidation of decoded code: the CPU's block cache registers here. */
-    void (*code_written)(void *opaque, uint32_t paddr, unsigned size);
-    void *code_opaque;
+    /*
+     * bus_write_hook: after a write to a BUS_PAGE_CODE page.  Each CPU's
+     * block cache subscribes; the one whose decoded code was hit bumps
+     * code_generation (every CPU's blocks of that page are then stale) and
+     * clears the flag.
+     */
+    struct bus_hook_list code_hooks;
 
     /* Changed when the memory map or A20 changes: TLBs must refill. */
     uint32_t map_generation;
-    void (*map_changed)(void *opaque);
-    void *map_opaque;
+    struct bus_hook_list map_hooks;          /* bus_map_hook */
 
     /*
-     * Called when a RAM page gains BUS_PAGE_SLOW flags (bus_set_page_flags,
-     * bus_mark_code_page): TLBs must drop their write entries for the
-     * physical page 'paddr' (mmu_flush_paddr) so writes take bus_write and
-     * its hooks (and, for BUS_PAGE_WATCHED, its read entries, so reads take
-     * bus_read).  When NULL, the bus bumps map_generation and calls
-     * map_changed instead (correct, but every TLB refills).
+     * bus_page_flags_hook: when a RAM page gains BUS_PAGE_SLOW flags
+     * (bus_set_page_flags, bus_mark_code_page): TLBs must drop their write
+     * entries for the physical page 'paddr' (mmu_flush_paddr) so writes
+     * take bus_write and its hooks (and, for BUS_PAGE_WATCHED, its read
+     * entries, so reads take bus_read).  With no subscriber, the bus bumps
+     * map_generation and calls the map hooks instead (correct, but every
+     * TLB refills).
      */
-    void (*page_flags_changed)(void *opaque, uint32_t paddr);
-    void *page_flags_opaque;
+    struct bus_hook_list page_flags_hooks;
 
     /*
-     * Called by bus_read and bus_write for each access to a RAM page
-     * flagged BUS_PAGE_WATCHED (physical watchpoints), after it was done,
-     * with the A20-masked address.  Such pages are slow for reads too:
-     * bus_host_ptr gives no pointer for them.  The block copies
+     * bus_watch_hook: called by bus_read and bus_write for each access to a
+     * RAM page flagged BUS_PAGE_WATCHED (physical watchpoints), after it
+     * was done, with the A20-masked address.  Such pages are slow for reads
+     * too: bus_host_ptr gives no pointer for them.  The block copies
      * (bus_read_block / bus_write_block: loaders, DMA, debugger) do not
      * call it.
      */
-    void (*watch_hook)(void *opaque, uint32_t paddr, unsigned size, bool write);
-    void *watch_opaque;
+    struct bus_hook_list watch_hooks;
+
+    /* VMM-private memory (bus_private_alloc): BUS_PRIVATE_MAX bytes reserved. */
+    uint8_t *private_mem;        /* NULL until the first allocation */
+    uint32_t private_size;       /* bytes handed out, a multiple of PAGE_SIZE */
+    bool private_open;           /* bus_read/bus_write/bus_host_ptr reach it */
 
     uint64_t unassigned_port_reads, unassigned_port_writes;
 };
 
-/* Create a bus with 'ram_size' bytes of zeroed RAM; returns -errno. */
+/*
+ * Create a bus with 'ram_size' bytes of zeroed RAM; returns -errno
+ * (-EINVAL when ram_size is 0, not page-aligned or above BUS_PRIVATE_BASE).
+ */
 int bus_init(struct bus *bus, uint32_t ram_size);
 void bus_destroy(struct bus *bus);
 
@@ -164,5 +199,73 @@ void bus_mark_code_page(struct bus *bus, uint32_t paddr);
  * drops read entries too, as BUS_PAGE_WATCHED needs).
  */
 void bus_set_page_flags(struct bus *bus, uint32_t paddr, uint8_t set, uint8_t clear);
+
+/*
+ * Subscribe to and unsubscribe from the hooks above.  Adding returns 0, or
+ * -ENOSPC when BUS_MAX_HOOKS subscribers of that kind exist already; adding
+ * a (fn, opaque) pair that is already subscribed does nothing and returns 0.
+ * Removing a pair that is not subscribed does nothing.  A hook must not add
+ * or remove hooks of its own kind while it runs.  Whoever subscribes must
+ * unsubscribe before 'opaque' goes away (cpu_destroy does, for a CPU).
+ */
+int bus_add_code_hook(struct bus *bus, bus_write_hook fn, void *opaque);
+void bus_remove_code_hook(struct bus *bus, bus_write_hook fn, void *opaque);
+int bus_add_trace_hook(struct bus *bus, bus_write_hook fn, void *opaque);
+void bus_remove_trace_hook(struct bus *bus, bus_write_hook fn, void *opaque);
+int bus_add_map_hook(struct bus *bus, bus_map_hook fn, void *opaque);
+void bus_remove_map_hook(struct bus *bus, bus_map_hook fn, void *opaque);
+int bus_add_page_flags_hook(struct bus *bus, bus_page_flags_hook fn, void *opaque);
+void bus_remove_page_flags_hook(struct bus *bus, bus_page_flags_hook fn, void *opaque);
+int bus_add_watch_hook(struct bus *bus, bus_watch_hook fn, void *opaque);
+void bus_remove_watch_hook(struct bus *bus, bus_watch_hook fn, void *opaque);
+
+/*
+ * VMM-private memory: pages no guest-physical address reaches.
+ *
+ * A trap-and-emulate VMM keeps its shadow page tables (and anything else
+ * the guest must neither see nor change) here, at machine-physical
+ * addresses [BUS_PRIVATE_BASE, BUS_PRIVATE_BASE + allocated).  Guest RAM
+ * ends below BUS_PRIVATE_BASE (bus_init refuses more) and no region is
+ * mapped in the window, so the only way in is the window's switch:
+ *
+ *   open:   bus_read, bus_write and bus_host_ptr (what a CPU's page walker,
+ *           TLB fill and memory slow path use) reach the private pages as
+ *           plain RAM: fast host pointers, no page flags, no hooks.  The
+ *           rest of the window reads all ones and drops writes.
+ *   closed: (the default) the window is what it is on the guest's bus:
+ *           unassigned memory, reads all ones, writes dropped, no pointer.
+ *
+ * bus_read_block and bus_write_block (loaders, DMA, the monitor, GDB)
+ * never reach private memory, open or not.  The A20 gate does not apply to
+ * the window (it is the VMM's machine memory, not the PC's bus): private
+ * addresses are looked up before the mask.
+ *
+ * The VMM opens the window only while its hardware CPU runs the guest on
+ * shadow tables it built (which map no guest page onto the window) and
+ * closes it before its virtual CPU, a device, the monitor or GDB touch
+ * memory.  Opening and closing flush no TLB: a CPU that filled TLB entries
+ * for private pages while the window was open keeps them after it closes,
+ * so only the VMM's hardware CPU may run while it is open, and its TLB
+ * must only reach private pages through the VMM's own tables.
+ */
+#define BUS_PRIVATE_BASE 0xF0000000u   /* machine-physical window for VMM-private pages */
+#define BUS_PRIVATE_MAX  (64u << 20)
+
+/*
+ * Allocate 'bytes' (rounded up to whole pages) of zero-filled private
+ * memory and set *paddr to its first byte, page-aligned.  Private memory
+ * is freed only by bus_destroy.  -EINVAL for 0 bytes, -ENOSPC when the
+ * window is full, -ENOMEM when the host has no memory for it.
+ */
+int bus_private_alloc(struct bus *bus, uint32_t bytes, uint32_t *paddr);
+/*
+ * The VMM's host pointer to the private byte at 'paddr', open or not;
+ * NULL outside allocated private memory.  Valid to the end of its page
+ * (allocations are contiguous, so in practice to the end of the
+ * allocation).
+ */
+uint8_t *bus_private_ptr(struct bus *bus, uint32_t paddr);
+void bus_private_open(struct bus *bus, bool open);
+bool bus_private_is_open(const struct bus *bus);
 
 #endif

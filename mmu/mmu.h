@@ -75,10 +75,15 @@ struct mmu {
     uint64_t epoch;
 };
 
-/* One level of a walk, for the monitor's `translate` and the tutorial. */
+/*
+ * One level of a walk: which entry of the walked tables (the guest's own,
+ * for a VMM walking the guest's CR3) translated the address, and its value.
+ * The monitor's `translate` shows them; a VMM uses them to know which guest
+ * PTE a shadow entry came from, and to set its A/D bits (mmu_walk_set_ad).
+ */
 struct mmu_walk_level {
-    uint32_t entry_paddr;  /* where the entry lives */
-    uint32_t entry;        /* its value as read */
+    uint32_t entry_paddr;  /* physical address of the entry (the PDE or PTE) */
+    uint32_t entry;        /* its value as read, before any A/D update */
 };
 
 struct mmu_walk {
@@ -104,6 +109,17 @@ void mmu_init(struct mmu *mmu, struct bus *bus);
  */
 void mmu_walk(struct mmu *mmu, const struct paging_regs *pr, uint32_t lin,
               enum mmu_access access, bool user, bool update, struct mmu_walk *walk);
+
+/*
+ * Set Accessed in each entry of a successful walk (walk->ok), and Dirty in
+ * its last one (the PTE, or the PDE of a 4 MiB page) when 'write', as the
+ * processor does (SDM Vol. 3A 4.8): what mmu_walk(update = true) does, for
+ * a caller that walked with update = false and decides later (a VMM's
+ * virtual CPU emulating the access).  The bits are ORed into each entry's
+ * current value through bus_write, so write traces on the guest's page
+ * tables fire.  Nothing happens for a walk that faulted or had paging off.
+ */
+void mmu_walk_set_ad(struct mmu *mmu, const struct mmu_walk *walk, bool write);
 
 /*
  * Look 'lin' up for the software CPU: walk and fill the TLB entry.

@@ -141,26 +141,34 @@ void mmu_walk(struct mmu *mmu, const struct paging_regs *s, uint32_t lin,
     walk->paddr = frame | (lin & 0xFFFu);
     walk->ok = true;
 
-    /*
-     * Accessed and Dirty (SDM Vol. 3A 4.8): the processor sets A in each
-     * entry it uses for a translation and D in the entry that maps the page
-     * on a write.  A walk that faults produced no translation (4.3: "there
-     * is no translation for a linear address whose translation would use
-     * such a paging-structure entry"), so we set nothing then: software may
-     * not rely on either choice, because 4.8 also allows A to be set
-     * speculatively.  The PDE of a 4 KiB page has no D bit (bit 6 ignored).
-     * Hardware does these as locked read-modify-writes; one CPU here, so a
-     * plain write of the value read, with the bits added, is the same.
-     */
-    if (!update)
+    if (update)
+        mmu_walk_set_ad(mmu, walk, access == MMU_WRITE);
+}
+
+/*
+ * Accessed and Dirty (SDM Vol. 3A 4.8): the processor sets A in each entry
+ * it uses for a translation and D in the entry that maps the page on a
+ * write.  A walk that faults produced no translation (4.3: "there is no
+ * translation for a linear address whose translation would use such a
+ * paging-structure entry"), so we set nothing then: software may not rely
+ * on either choice, because 4.8 also allows A to be set speculatively.
+ * The PDE of a 4 KiB page has no D bit (bit 6 ignored).  Hardware does
+ * these as locked read-modify-writes, so the bits are ORed into the entry
+ * as memory holds it now, not as the walk read it: a walk made earlier (a
+ * VMM's virtual CPU walks, then emulates) must not undo what changed the
+ * entry since.  An entry the walk saw with the bits set is not written.
+ */
+void mmu_walk_set_ad(struct mmu *mmu, const struct mmu_walk *walk, bool write)
+{
+    if (!walk->ok)
         return;
     for (int level = 0; level < walk->levels; level++) {
-        uint32_t entry = walk->level[level].entry;
+        const struct mmu_walk_level *l = &walk->level[level];
         uint32_t set = PTE_A;
-        if (level == walk->levels - 1 && access == MMU_WRITE)
+        if (level == walk->levels - 1 && write)
             set |= PTE_D;
-        if ((entry & set) != set)
-            bus_write(mmu->bus, walk->level[level].entry_paddr, entry | set, 4);
+        if ((l->entry & set) != set)
+            bus_write(mmu->bus, l->entry_paddr, bus_read(mmu->bus, l->entry_paddr, 4) | set, 4);
     }
 }
 

@@ -17,10 +17,14 @@
 #include "monitor/gdbstub.h"
 #include "base/disk.h"
 #include "devices/cmos_rtc.h"
+#include "mmu/bus.h"
 #include "vmm/engine.h"
 
 #define RAM_MIN_MIB 2
 #define RAM_MAX_MIB 3072   /* leaves the top GiB for ROM and, later, MMIO */
+/* RAM must end below the VMM-private window, which no guest address may reach. */
+_Static_assert(((uint64_t)RAM_MAX_MIB << 20) <= BUS_PRIVATE_BASE,
+               "-m would let guest RAM reach BUS_PRIVATE_BASE");
 
 /* Print one "trapeze: ..." line and return -EINVAL (the caller exits with 2). */
 __attribute__((format(printf, 1, 2)))

@@ -290,10 +290,7 @@ static void kvm_destroy(struct engine *e)
         m->request_stop = NULL;
         m->request_stop_opaque = NULL;
     }
-    if (m->bus.map_opaque == k) {
-        m->bus.map_changed = NULL;
-        m->bus.map_opaque = NULL;
-    }
+    bus_remove_map_hook(&m->bus, kvm_map_changed, k);   /* a no-op if never added */
     if (k->fb.created) engine_emu_ops.destroy(&k->fb.soft);
     if (k->has_timer) timer_delete(k->timer);
     kvm_drop_slots(k);
@@ -424,8 +421,11 @@ static int kvm_create(struct engine *e, struct machine *m)
     k->has_timer = true;
 
     /* Before the reset: a state with A20 off remaps through it. */
-    m->bus.map_changed = kvm_map_changed;
-    m->bus.map_opaque = k;
+    if ((err = bus_add_map_hook(&m->bus, kvm_map_changed, k)) < 0) {
+        fprintf(stderr, "trapeze: -engine kvm: no room on the bus for the memory-map hook: %s\n",
+                strerror(-err));
+        goto fail_quiet;
+    }
     kvm_reset(e);
     if (k->failed) {
         fprintf(stderr, "trapeze: -engine kvm: %s\n", k->message + 5);

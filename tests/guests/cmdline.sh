@@ -23,6 +23,9 @@ expect_error cmdline_gdb_with_monitor 2 "not supported yet" -s -monitor
 expect_error cmdline_missing_arg     2 "needs an argument" -kernel
 expect_error cmdline_no_image        2 "no bootable image: use -kernel FILE"
 expect_error cmdline_bad_ram         2 "RAM must be" -m 1 -kernel "$tmp/notmb.bin"
+# Guest RAM stays below the VMM-private window at 0xF0000000 (3840 MiB).
+expect_error cmdline_ram_below_private 2 "RAM must be 2 MiB to 3072 MiB" -m 3840 -kernel "$tmp/notmb.bin"
+expect_error cmdline_ram_4g          2 "RAM must be" -m 4G -kernel "$tmp/notmb.bin"
 expect_error cmdline_bad_serial      2 "unknown backend" -serial tcp:1234 -kernel "$tmp/notmb.bin"
 expect_error cmdline_bad_device      2 "unknown device" -device e1000
 expect_error cmdline_bad_smp         2 "one CPU" -smp 2

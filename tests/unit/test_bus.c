@@ -1,11 +1,13 @@
 /*
  * test_bus.c - the physical bus (mmu/bus.c): RAM, ROM, MMIO, ports, A20 and
- * the write hooks, checked against what a PC's bus does.
+ * the write hooks, checked against what a PC's bus does; the hooks with
+ * several subscribers (two CPUs on one bus) and the VMM-private window.
  *
  *   make build/tests/unit/test_bus && build/tests/unit/test_bus [name]
  */
 #include <errno.h>
 
+#include "cpu/cpu.h"
 #include "mmu/bus.h"
 #include "tests/test.h"
 
@@ -276,8 +278,7 @@ TEST(a20_wraps_at_one_megabyte)
 {
     int changes = 0;
     CHECK_EQ(bus_init(&bus, 4 * MiB), 0);
-    bus.map_changed = count_call;
-    bus.map_opaque = &changes;
+    CHECK_EQ(bus_add_map_hook(&bus, count_call, &changes), 0);
     bus_write(&bus, 0x000010, 0x11, 1);
     bus_write(&bus, 0x100010, 0x22, 1);
     bus_write(&bus, 0x200010, 0x66, 1);
@@ -311,12 +312,11 @@ TEST(a20_wraps_at_one_megabyte)
     bus_destroy(&bus);
 }
 
-TEST(code_pages_go_slow_and_call_code_written)
+TEST(code_pages_go_slow_and_call_the_code_hooks)
 {
     struct hook_log log = { .bus = &bus };
     CHECK_EQ(bus_init(&bus, 1 * MiB), 0);
-    bus.code_written = log_hook;
-    bus.code_opaque = &log;
+    CHECK_EQ(bus_add_code_hook(&bus, log_hook, &log), 0);
     CHECK(bus_host_ptr(&bus, 0x7C00, true) == bus.ram + 0x7C00);
     bus_write(&bus, 0x7C00, 0x90, 1);
     CHECK_EQ(log.calls, 0);
@@ -360,17 +360,15 @@ TEST(page_flag_changes_notify_the_tlbs)
     struct flag_log log = { 0 };
     int map_changes = 0;
     CHECK_EQ(bus_init(&bus, 1 * MiB), 0);
-    bus.map_changed = count_call;
-    bus.map_opaque = &map_changes;
+    CHECK_EQ(bus_add_map_hook(&bus, count_call, &map_changes), 0);
 
-    /* Without page_flags_changed: every TLB refills. */
+    /* With no page-flags subscriber: every TLB refills. */
     uint32_t generation = bus.map_generation;
     bus_mark_code_page(&bus, 0x3000);
     CHECK_EQ(map_changes, 1);
     CHECK(bus.map_generation != generation);
 
-    bus.page_flags_changed = flags_changed;
-    bus.page_flags_opaque = &log;
+    CHECK_EQ(bus_add_page_flags_hook(&bus, flags_changed, &log), 0);
     bus_mark_code_page(&bus, 0x4ABC);
     CHECK_EQ(log.calls, 1);
     CHECK_EQ(log.paddr, 0x4000);
@@ -393,10 +391,8 @@ TEST(traced_pages_call_the_trace_hook_after_the_write)
     struct hook_log log = { .bus = &bus };
     struct hook_log code = { .bus = &bus };
     CHECK_EQ(bus_init(&bus, 1 * MiB), 0);
-    bus.trace_hook = log_hook;
-    bus.trace_opaque = &log;
-    bus.code_written = log_hook;
-    bus.code_opaque = &code;
+    CHECK_EQ(bus_add_trace_hook(&bus, log_hook, &log), 0);
+    CHECK_EQ(bus_add_code_hook(&bus, log_hook, &code), 0);
     bus_set_page_flags(&bus, 0x2000, BUS_PAGE_TRACED, 0);
     CHECK(bus_host_ptr(&bus, 0x2000, true) == NULL);
     bus_write(&bus, 0x2008, 0x67, 1);
@@ -441,6 +437,305 @@ TEST(blocks_cross_ram_rom_mmio_and_nothing)
     CHECK_EQ(out[0x2801], 0x01);
     CHECK_EQ(out[0x2C00], 0xFF);                   /* past RAM and the device */
     CHECK_EQ(dev.reads, 0x400);
+    bus_destroy(&bus);
+}
+
+/* ---------- several subscribers ---------- */
+
+/* Records the order subscribers ran in: each appends its tag. */
+struct order_log { char seen[8]; int n; };
+struct tagged { struct order_log *log; char tag; };
+
+static void tagged_write(void *opaque, uint32_t paddr, unsigned size)
+{
+    struct tagged *t = opaque;
+    (void)paddr;
+    (void)size;
+    t->log->seen[t->log->n++] = t->tag;
+}
+
+static void tagged_map(void *opaque)
+{
+    tagged_write(opaque, 0, 0);
+}
+
+static void tagged_flags(void *opaque, uint32_t paddr)
+{
+    tagged_write(opaque, paddr, 0);
+}
+
+static void tagged_watch(void *opaque, uint32_t paddr, unsigned size, bool write)
+{
+    (void)write;
+    tagged_write(opaque, paddr, size);
+}
+
+TEST(every_subscriber_is_called_in_the_order_added)
+{
+    struct order_log log = { .n = 0 };
+    struct tagged a = { &log, 'a' }, b = { &log, 'b' };
+    CHECK_EQ(bus_init(&bus, 1 * MiB), 0);
+    CHECK_EQ(bus_add_code_hook(&bus, tagged_write, &a), 0);
+    CHECK_EQ(bus_add_code_hook(&bus, tagged_write, &b), 0);
+    CHECK_EQ(bus_add_code_hook(&bus, tagged_write, &a), 0);   /* already there: no-op */
+    CHECK_EQ(bus.code_hooks.count, 2);
+    CHECK_EQ(bus_add_trace_hook(&bus, tagged_write, &b), 0);
+    CHECK_EQ(bus_add_trace_hook(&bus, tagged_write, &a), 0);
+    CHECK_EQ(bus_add_map_hook(&bus, tagged_map, &a), 0);
+    CHECK_EQ(bus_add_map_hook(&bus, tagged_map, &b), 0);
+    CHECK_EQ(bus_add_page_flags_hook(&bus, tagged_flags, &a), 0);
+    CHECK_EQ(bus_add_page_flags_hook(&bus, tagged_flags, &b), 0);
+    CHECK_EQ(bus_add_watch_hook(&bus, tagged_watch, &b), 0);
+    CHECK_EQ(bus_add_watch_hook(&bus, tagged_watch, &a), 0);
+
+    bus_set_page_flags(&bus, 0x3000, BUS_PAGE_CODE | BUS_PAGE_TRACED, 0);
+    CHECK_STR(log.seen, "ab");                     /* page flags; no map hooks */
+    bus_write(&bus, 0x3000, 1, 1);
+    CHECK_STR(log.seen, "ababba");                 /* code hooks a b, then trace hooks b a */
+    log = (struct order_log){ .n = 0 };
+    bus_set_a20(&bus, false);
+    CHECK_STR(log.seen, "ab");
+    log = (struct order_log){ .n = 0 };
+    bus_set_page_flags(&bus, 0x4000, BUS_PAGE_WATCHED, 0);
+    (void)bus_read(&bus, 0x4000, 1);
+    CHECK_STR(log.seen, "abba");                   /* page flags, then watch */
+    bus_destroy(&bus);
+}
+
+TEST(removed_subscribers_are_not_called)
+{
+    struct order_log log = { .n = 0 };
+    struct tagged a = { &log, 'a' }, b = { &log, 'b' }, c = { &log, 'c' };
+    int map_changes = 0;
+    CHECK_EQ(bus_init(&bus, 1 * MiB), 0);
+    CHECK_EQ(bus_add_code_hook(&bus, tagged_write, &a), 0);
+    CHECK_EQ(bus_add_code_hook(&bus, tagged_write, &b), 0);
+    CHECK_EQ(bus_add_code_hook(&bus, tagged_write, &c), 0);
+    bus_remove_code_hook(&bus, tagged_write, &b);
+    bus_remove_code_hook(&bus, tagged_write, &b);          /* not there: no-op */
+    bus_remove_trace_hook(&bus, tagged_write, &a);         /* never added: no-op */
+    bus_mark_code_page(&bus, 0x1000);
+    bus_write(&bus, 0x1000, 1, 1);
+    CHECK_STR(log.seen, "ac");                      /* the rest keep their order */
+
+    /* Full lists refuse more; removing makes room again. */
+    struct tagged more[BUS_MAX_HOOKS];
+    for (int i = 0; i < BUS_MAX_HOOKS - 2; i++)
+        CHECK_EQ(bus_add_code_hook(&bus, tagged_write, &more[i]), 0);
+    CHECK_EQ(bus_add_code_hook(&bus, tagged_write, &b), -ENOSPC);
+    bus_remove_code_hook(&bus, tagged_write, &a);
+    CHECK_EQ(bus_add_code_hook(&bus, tagged_write, &b), 0);
+
+    /* The last page-flags subscriber gone: the bus falls back to map hooks. */
+    CHECK_EQ(bus_add_page_flags_hook(&bus, tagged_flags, &a), 0);
+    CHECK_EQ(bus_add_map_hook(&bus, count_call, &map_changes), 0);
+    bus_remove_page_flags_hook(&bus, tagged_flags, &a);
+    bus_set_page_flags(&bus, 0x2000, BUS_PAGE_TRACED, 0);
+    CHECK_EQ(map_changes, 1);
+    bus_remove_map_hook(&bus, count_call, &map_changes);
+    bus_set_a20(&bus, false);
+    CHECK_EQ(map_changes, 1);
+    bus_destroy(&bus);
+}
+
+/* A real-mode CPU on 'bus' with CS base 0, about to run at 'eip'. */
+static void cpu_at(struct cpu *cpu, uint32_t eip)
+{
+    cpu->s.seg[SEG_CS].selector = 0;
+    cpu->s.seg[SEG_CS].base = 0;
+    cpu->s.eip = eip;
+    cpu_state_changed(cpu);
+}
+
+/*
+ * Two CPUs (a VMM's hardware and virtual CPU) share RAM: a write by either,
+ * or by the bus itself, must invalidate the blocks each has decoded.  They
+ * decode different 64-byte chunks of one page, so each one's cache alone
+ * knows its own code is there.
+ */
+TEST(two_cpus_on_one_bus_both_see_code_writes)
+{
+    static struct cpu a, b;
+    /* A: mov al, 1.   B: mov byte [0x1001], 2 (A's immediate). */
+    static const uint8_t code_a[] = { 0xB0, 0x01 };
+    static const uint8_t code_b[] = { 0xC6, 0x06, 0x01, 0x10, 0x02 };
+    CHECK_EQ(bus_init(&bus, 1 * MiB), 0);
+    CHECK_EQ(cpu_init(&a, &bus), 0);
+    CHECK_EQ(cpu_init(&b, &bus), 0);
+    CHECK_EQ(bus.code_hooks.count, 2);
+    bus_write_block(&bus, 0x1000, code_a, sizeof code_a);
+    bus_write_block(&bus, 0x1800, code_b, sizeof code_b);
+
+    cpu_at(&a, 0x1000);
+    CHECK_EQ(cpu_run(&a, 0, true).reason, CPU_EXIT_STEP);
+    CHECK_EQ(a.s.regs[R_EAX] & 0xFF, 1);
+    CHECK_EQ(a.stats.blocks_decoded, 1);
+
+    /* B's store lands in A's code: A's hook must see it. */
+    cpu_at(&b, 0x1800);
+    CHECK_EQ(cpu_run(&b, 0, true).reason, CPU_EXIT_STEP);
+    CHECK_EQ(bus_read(&bus, 0x1001, 1), 2);
+    cpu_at(&a, 0x1000);
+    CHECK_EQ(cpu_run(&a, 0, true).reason, CPU_EXIT_STEP);
+    CHECK_EQ(a.s.regs[R_EAX] & 0xFF, 2);
+    CHECK_EQ(a.stats.blocks_decoded, 2);
+
+    /* A plain bus write into B's code: B decodes again too. */
+    cpu_at(&b, 0x1800);
+    CHECK_EQ(cpu_run(&b, 0, true).reason, CPU_EXIT_STEP);
+    uint64_t decoded = b.stats.blocks_decoded;
+    bus_write(&bus, 0x1804, 3, 1);
+    cpu_at(&b, 0x1800);
+    CHECK_EQ(cpu_run(&b, 0, true).reason, CPU_EXIT_STEP);
+    CHECK_EQ(b.stats.blocks_decoded, decoded + 1);
+    CHECK_EQ(bus_read(&bus, 0x1001, 1), 3);
+    cpu_at(&a, 0x1000);
+    CHECK_EQ(cpu_run(&a, 0, true).reason, CPU_EXIT_STEP);
+    CHECK_EQ(a.s.regs[R_EAX] & 0xFF, 3);
+
+    cpu_destroy(&b);
+    cpu_destroy(&a);
+    bus_destroy(&bus);
+}
+
+/* kvm's fallback CPU comes and goes on a live bus: it must leave no hook. */
+TEST(a_destroyed_cpu_leaves_no_hook_behind)
+{
+    static struct cpu first, passing;
+    CHECK_EQ(bus_init(&bus, 1 * MiB), 0);
+    CHECK_EQ(cpu_init(&first, &bus), 0);
+    CHECK_EQ(cpu_init(&passing, &bus), 0);
+    CHECK_EQ(cpu_set_watchpoint(&passing, 0x2000, 4, CPU_WATCH_WRITE, true), 0);
+    CHECK_EQ(bus.watch_hooks.count, 1);
+    cpu_destroy(&passing);
+    CHECK_EQ(bus.code_hooks.count, 1);
+    CHECK_EQ(bus.page_flags_hooks.count, 1);
+    CHECK_EQ(bus.map_hooks.count, 1);
+    CHECK_EQ(bus.watch_hooks.count, 0);
+    CHECK(bus.code_hooks.entry[0].opaque == &first);
+    bus_set_a20(&bus, false);                       /* would touch 'passing' */
+
+    /* Clearing the last physical watchpoint unsubscribes too. */
+    CHECK_EQ(cpu_set_watchpoint(&first, 0x2000, 4, CPU_WATCH_WRITE, true), 0);
+    CHECK_EQ(cpu_set_watchpoint(&first, 0x3000, 4, CPU_WATCH_READ, true), 0);
+    CHECK_EQ(bus.watch_hooks.count, 1);
+    CHECK_EQ(cpu_clear_watchpoint(&first, 0x2000, 4, CPU_WATCH_WRITE, true), 0);
+    CHECK_EQ(bus.watch_hooks.count, 1);
+    CHECK_EQ(cpu_clear_watchpoint(&first, 0x3000, 4, CPU_WATCH_READ, true), 0);
+    CHECK_EQ(bus.watch_hooks.count, 0);
+    cpu_destroy(&first);
+    CHECK_EQ(bus.code_hooks.count + bus.page_flags_hooks.count + bus.map_hooks.count, 0);
+    bus_destroy(&bus);
+}
+
+/* ---------- VMM-private memory ---------- */
+
+TEST(private_alloc_gives_zeroed_pages_in_the_window)
+{
+    uint32_t p1, p2, p3;
+    CHECK_EQ(bus_init(&bus, 1 * MiB), 0);
+    CHECK(!bus_private_is_open(&bus));
+    CHECK(bus_private_ptr(&bus, BUS_PRIVATE_BASE) == NULL);   /* nothing yet */
+    CHECK_EQ(bus_private_alloc(&bus, 100, &p1), 0);
+    CHECK_EQ(p1, BUS_PRIVATE_BASE);
+    CHECK_EQ(bus_private_alloc(&bus, PAGE_SIZE + 1, &p2), 0);  /* two pages */
+    CHECK_EQ(p2, BUS_PRIVATE_BASE + PAGE_SIZE);
+    CHECK_EQ(bus_private_alloc(&bus, PAGE_SIZE, &p3), 0);
+    CHECK_EQ(p3, BUS_PRIVATE_BASE + 3 * PAGE_SIZE);
+    uint8_t *host = bus_private_ptr(&bus, p2 + 0x10);
+    CHECK(host != NULL);
+    CHECK(host == bus_private_ptr(&bus, p1) + PAGE_SIZE + 0x10);
+    for (uint32_t i = 0; i < 2 * PAGE_SIZE; i++)
+        CHECK_EQ(bus_private_ptr(&bus, p2)[i], 0);
+    CHECK(bus_private_ptr(&bus, p3 + PAGE_SIZE) == NULL);     /* past what was given */
+    CHECK(bus_private_ptr(&bus, BUS_PRIVATE_BASE - 1) == NULL);
+    CHECK_EQ(bus_private_alloc(&bus, 0, &p1), -EINVAL);
+    CHECK_EQ(bus_private_alloc(&bus, BUS_PRIVATE_MAX, &p1), -ENOSPC);
+    CHECK_EQ(bus_private_alloc(&bus, 0xFFFFFFFFu, &p1), -ENOSPC);
+    /* The window is the VMM's: no region may be mapped there. */
+    struct probe dev = { 0 };
+    CHECK_EQ(bus_add_mmio(&bus, "lfb", BUS_PRIVATE_BASE + BUS_PRIVATE_MAX - PAGE_SIZE, 2 * PAGE_SIZE,
+                          &probe_ops, &dev), -EINVAL);
+    CHECK_EQ(bus_add_mmio(&bus, "below", BUS_PRIVATE_BASE - PAGE_SIZE, PAGE_SIZE, &probe_ops, &dev), 0);
+    bus_destroy(&bus);                              /* frees the window (ASan checks) */
+    /* Guest RAM must end below the window. */
+    CHECK_EQ(bus_init(&bus, BUS_PRIVATE_BASE + PAGE_SIZE), -EINVAL);
+    bus_destroy(&bus);
+}
+
+TEST(private_memory_is_reached_only_while_open)
+{
+    uint32_t p;
+    CHECK_EQ(bus_init(&bus, 1 * MiB), 0);
+    CHECK_EQ(bus_private_alloc(&bus, 2 * MiB, &p), 0);
+    uint8_t *host = bus_private_ptr(&bus, p);
+    host[0x10] = 0x5A;
+
+    /* Closed: unassigned memory. */
+    CHECK_EQ(bus_read(&bus, p + 0x10, 1), 0xFF);
+    CHECK_EQ(bus_read(&bus, p + 0x10, 4), 0xFFFFFFFFu);
+    bus_write(&bus, p + 0x10, 0x11, 1);
+    CHECK_EQ(host[0x10], 0x5A);
+    CHECK(bus_host_ptr(&bus, p, false) == NULL);
+    CHECK(bus_host_ptr(&bus, p, true) == NULL);
+
+    /* Open: plain memory, with host pointers for the TLB. */
+    bus_private_open(&bus, true);
+    CHECK(bus_private_is_open(&bus));
+    CHECK_EQ(bus_read(&bus, p + 0x10, 1), 0x5A);
+    bus_write(&bus, p + 0x20, 0xCAFEF00Du, 4);
+    CHECK_EQ(host[0x20], 0x0D);
+    CHECK_EQ(host[0x23], 0xCA);
+    CHECK(bus_host_ptr(&bus, p + 0x20, false) == host + 0x20);
+    CHECK(bus_host_ptr(&bus, p + 0x20, true) == host + 0x20);
+    bus_write(&bus, p + 0xFFE, 0x44332211u, 4);    /* across a private page */
+    CHECK_EQ(host[0x1001], 0x44);
+    CHECK_EQ(bus_read(&bus, p + 0xFFE, 4), 0x44332211u);
+    /* The rest of the window: nothing there. */
+    uint32_t beyond = p + 2 * MiB;
+    CHECK_EQ(bus_read(&bus, beyond, 4), 0xFFFFFFFFu);
+    CHECK(bus_host_ptr(&bus, beyond, false) == NULL);
+    bus_write(&bus, beyond - 2, 0xBBAA, 4);          /* half in, half past */
+    CHECK_EQ(bus_read(&bus, beyond - 2, 4), 0xFFFFBBAAu);
+    /* A20 off masks guest addresses only, not the VMM's. */
+    bus_set_a20(&bus, false);
+    bus_write(&bus, p + MiB, 0x77, 1);
+    CHECK_EQ(host[MiB], 0x77);
+    CHECK_EQ(host[0], 0x00);
+    bus_set_a20(&bus, true);
+    /* Guest memory still works while open. */
+    bus_write(&bus, 0x1000, 0x99, 1);
+    CHECK_EQ(bus.ram[0x1000], 0x99);
+
+    bus_private_open(&bus, false);
+    CHECK_EQ(bus_read(&bus, p + 0x20, 4), 0xFFFFFFFFu);
+    CHECK(bus_host_ptr(&bus, p + 0x20, false) == NULL);
+    bus_destroy(&bus);
+}
+
+/* Loaders, DMA, the monitor and GDB copy blocks: never to or from the VMM. */
+TEST(block_copies_never_reach_private_memory)
+{
+    uint32_t p;
+    uint8_t buf[0x20], ones[0x20];
+    CHECK_EQ(bus_init(&bus, 1 * MiB), 0);
+    CHECK_EQ(bus_private_alloc(&bus, 2 * PAGE_SIZE, &p), 0);
+    uint8_t *host = bus_private_ptr(&bus, p);
+    memset(host, 0x42, 2 * PAGE_SIZE);
+    memset(ones, 0xFF, sizeof ones);
+    memset(buf, 0x11, sizeof buf);
+    for (int open = 0; open < 2; open++) {
+        bus_private_open(&bus, open);
+        bus_read_block(&bus, p, buf, sizeof buf);
+        CHECK(memcmp(buf, ones, sizeof buf) == 0);
+        bus_read_block(&bus, p + PAGE_SIZE - 0x10, buf, sizeof buf);   /* across pages */
+        CHECK(memcmp(buf, ones, sizeof buf) == 0);
+        bus_write_block(&bus, p, ones, sizeof ones);
+        bus_write_block(&bus, p + PAGE_SIZE - 0x10, ones, sizeof ones);
+        bus_write_block(&bus, BUS_PRIVATE_BASE - 0x10, ones, sizeof ones);  /* from below */
+        for (uint32_t i = 0; i < 2 * PAGE_SIZE; i++)
+            CHECK_EQ(host[i], 0x42);
+    }
     bus_destroy(&bus);
 }
 

@@ -400,8 +400,7 @@ static void flush_hook(void *opaque, uint32_t paddr)
 TEST(code_page_loses_its_fast_write_path)
 {
     rig();
-    bus.page_flags_changed = flush_hook;
-    bus.page_flags_opaque = &mmu;
+    CHECK_EQ(bus_add_page_flags_hook(&bus, flush_hook, &mmu), 0);
     map_4k(PTE_P | PTE_W, PTE_P | PTE_W | PTE_D);
     put(PT + 4, PAGE | PTE_P | PTE_W | PTE_D);   /* a second linear alias of PAGE */
     uint32_t paddr, error;
@@ -456,6 +455,122 @@ TEST(tables_in_unmapped_memory_read_as_ones)
     CHECK(mmu_fill(&mmu, &st, LIN, MMU_WRITE, true, &paddr, &error));
     CHECK_EQ(paddr, 0xFFFFF123u);
     CHECK_EQ(tlb_of(LIN, true)->tag_read, TLB_INVALID);
+    unrig();
+}
+
+/* Counts writes to traced pages (a VMM's write trace on guest tables). */
+static int table_writes;
+static void count_table_write(void *opaque, uint32_t paddr, unsigned size)
+{
+    (void)opaque;
+    (void)paddr;
+    (void)size;
+    table_writes++;
+}
+
+/*
+ * A VMM walks with update = false, then sets A/D itself once it knows the
+ * access happens (SDM Vol. 3A 4.8: A on every entry used, D on the one that
+ * maps the page, on a write), through the bus so its write traces fire.
+ */
+TEST(walk_set_ad_marks_the_entries_the_walk_used)
+{
+    rig();
+    CHECK_EQ(bus_add_trace_hook(&bus, count_table_write, NULL), 0);
+    bus_set_page_flags(&bus, PD, BUS_PAGE_TRACED, 0);
+    bus_set_page_flags(&bus, PT, BUS_PAGE_TRACED, 0);
+    map_4k(PTE_P | PTE_W, PTE_P | PTE_W);
+    struct mmu_walk walk;
+    mmu_walk(&mmu, &st, LIN, MMU_WRITE, false, false, &walk);
+    CHECK(walk.ok);
+    CHECK_EQ(walk.levels, 2);
+    CHECK_EQ(walk.level[0].entry_paddr, PD + 4);   /* the guest's PDE and PTE */
+    CHECK_EQ(walk.level[1].entry_paddr, PT);
+    CHECK_EQ(get(PT), PAGE | PTE_P | PTE_W);       /* update = false: untouched */
+    table_writes = 0;
+
+    mmu_walk_set_ad(&mmu, &walk, false);
+    CHECK_EQ(get(PD + 4), PT | PTE_P | PTE_W | PTE_A);
+    CHECK_EQ(get(PT), PAGE | PTE_P | PTE_W | PTE_A);
+    CHECK_EQ(table_writes, 2);
+    mmu_walk_set_ad(&mmu, &walk, true);            /* the walk saw no A: A again, and D */
+    CHECK_EQ(get(PD + 4), PT | PTE_P | PTE_W | PTE_A);   /* no D on a PDE of a 4 KiB page */
+    CHECK_EQ(get(PT), PAGE | PTE_P | PTE_W | PTE_A | PTE_D);
+    CHECK_EQ(table_writes, 4);
+
+    /* ORed into the entry as it is now: what changed since the walk stays. */
+    put(PT, PAGE | PTE_P | PTE_U);
+    mmu_walk(&mmu, &st, LIN, MMU_READ, false, false, &walk);
+    put(PT, PAGE | PTE_P | PTE_U | PTE_W);
+    table_writes = 0;
+    mmu_walk_set_ad(&mmu, &walk, true);
+    CHECK_EQ(get(PT), PAGE | PTE_P | PTE_U | PTE_W | PTE_A | PTE_D);
+    CHECK_EQ(table_writes, 1);                     /* the PDE had A already */
+
+    /* A faulting walk, or paging off, sets nothing. */
+    map_4k(PTE_P, PTE_P);
+    mmu_walk(&mmu, &st, LIN, MMU_WRITE, true, false, &walk);
+    CHECK(!walk.ok);
+    table_writes = 0;
+    mmu_walk_set_ad(&mmu, &walk, true);
+    CHECK_EQ(get(PT), PAGE | PTE_P);
+    CHECK_EQ(table_writes, 0);
+    st.cr0 = CR0_PE;
+    mmu_walk(&mmu, &st, LIN, MMU_WRITE, false, false, &walk);
+    mmu_walk_set_ad(&mmu, &walk, true);
+    CHECK_EQ(table_writes, 0);
+
+    /* 4 MiB page: A and D both on the PDE. */
+    st.cr0 = CR0_PE | CR0_PG;
+    st.cr4 = CR4_PSE;
+    put(PD + 12, BIG | PTE_PS | PTE_P | PTE_W);
+    mmu_walk(&mmu, &st, LIN_BIG, MMU_WRITE, false, false, &walk);
+    CHECK_EQ(walk.levels, 1);
+    mmu_walk_set_ad(&mmu, &walk, true);
+    CHECK_EQ(get(PD + 12), BIG | PTE_PS | PTE_P | PTE_W | PTE_A | PTE_D);
+    unrig();
+}
+
+/*
+ * A VMM's shadow tables live in private memory: a walk with CR3 there finds
+ * them only while the window is open; closed, CR3 points at nothing (reads
+ * all ones, as tables_in_unmapped_memory_read_as_ones).
+ */
+TEST(walk_with_cr3_in_private_memory_needs_the_window_open)
+{
+    rig();
+    uint32_t tables;
+    CHECK_EQ(bus_private_alloc(&bus, 2 * PAGE_SIZE, &tables), 0);
+    uint32_t spd = tables, spt = tables + PAGE_SIZE;
+    uint8_t *host = bus_private_ptr(&bus, spd);
+    /* PDE 1 -> the private page table, PTE 0 -> guest page PAGE. */
+    uint32_t pde = spt | PTE_P | PTE_W, pte = PAGE | PTE_P | PTE_W | PTE_D;
+    memcpy(host + 4, &pde, 4);                      /* little-endian host, as x86 */
+    memcpy(host + PAGE_SIZE, &pte, 4);
+    st.cr3 = spd;
+    struct mmu_walk walk;
+
+    mmu_walk(&mmu, &st, LIN, MMU_READ, false, false, &walk);
+    CHECK_EQ(walk.paddr, 0xFFFFF123u);              /* closed: no tables there */
+
+    bus_private_open(&bus, true);
+    mmu_walk(&mmu, &st, LIN, MMU_READ, false, true, &walk);
+    CHECK(walk.ok);
+    CHECK_EQ(walk.paddr, PAGE | 0x123);
+    CHECK_EQ(walk.level[0].entry_paddr, spd + 4);
+    CHECK_EQ(walk.level[1].entry_paddr, spt);
+    memcpy(&pde, host + 4, 4);
+    CHECK_EQ(pde & PTE_A, PTE_A);                   /* A set in the shadow PDE */
+    /* The TLB fill gives guest RAM's fast pointer, for reads and writes. */
+    uint32_t paddr, error;
+    CHECK(mmu_fill(&mmu, &st, LIN, MMU_WRITE, false, &paddr, &error));
+    CHECK_EQ(paddr, PAGE | 0x123);
+    CHECK_EQ(tlb_of(LIN, false)->tag_write, LIN & PAGE_MASK);
+    CHECK_EQ(tlb_of(LIN, false)->addend + (LIN & PAGE_MASK), (uintptr_t)(bus.ram + PAGE));
+
+    bus_private_open(&bus, false);
+    mmu_walk(&mmu, &st, LIN, MMU_READ, false, false, &walk);
+    CHECK_EQ(walk.paddr, 0xFFFFF123u);
     unrig();
 }
 

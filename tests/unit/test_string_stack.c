@@ -239,7 +239,7 @@ TEST(cmpxchg_writes_destination_back)
     machine_up();
     static const uint8_t code[] = { 0x0F, 0xB1, 0x0B };
     bus.page_flags[0x3000 >> PAGE_SHIFT] |= BUS_PAGE_TRACED;
-    bus.trace_hook = count_write;
+    CHECK_EQ(bus_add_trace_hook(&bus, count_write, NULL), 0);
     traced_writes = 0;
     cpu.s.regs[R_EBX] = 0x3000;
     cpu.s.regs[R_EAX] = 1;
