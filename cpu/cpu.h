@@ -66,11 +66,26 @@ enum cpu_exit_reason {
     CPU_EXIT_UNSUPPORTED, /* the guest needs a feature not modelled (vm86) */
 };
 
+/*
+ * What kind of event an exit (or cpu_inject_event) is about, which decides
+ * where EIP points (SDM Vol. 3A 6.5, "Exception classifications"):
+ *
+ *   FAULT     EIP at the instruction that raised it (it can be restarted)
+ *   TRAP      EIP after it (#DB single-step and data breakpoints, INT1/ICEBP)
+ *   SOFT_INT  EIP after it (INT n, INT3, INTO; gate DPL checked on delivery)
+ *   EXTERNAL  an interrupt or NMI between instructions
+ */
+enum cpu_event_kind { CPU_EVENT_FAULT, CPU_EVENT_TRAP, CPU_EVENT_SOFT_INT, CPU_EVENT_EXTERNAL };
+
 struct cpu_exit {
     enum cpu_exit_reason reason;
     int vector;           /* EXCEPTION / INTERRUPT */
     bool has_error_code;
     uint32_t error_code;
+    enum cpu_event_kind event_kind; /* EXCEPTION: its kind; INTERRUPT: EXTERNAL */
+    uint8_t insn_len;     /* EXCEPTION: length of the instruction that raised it,
+                             prefixes included; 0 when none did (a fault while
+                             delivering an event, a code fetch fault) */
     uint32_t address;     /* BREAKPOINT: linear address; WATCHPOINT: the first
                              watched byte the access touched (linear, or
                              physical when watch_physical) */
@@ -173,6 +188,18 @@ struct cpu {
     /* Who owns events. */
     uint32_t exit_on_exception;  /* bit v: exception v exits instead of delivery */
     bool exit_on_interrupt;      /* external interrupts exit (vector acknowledged) */
+    /* Every INT n (any vector), INT3 and INTO (when OF = 1), at any CPL,
+     * exits as CPU_EXIT_EXCEPTION, event_kind CPU_EVENT_SOFT_INT, vector n,
+     * insn_len its length: before any IDT, gate or DPL check, nothing
+     * pushed, EIP after the instruction, which counts as retired.  A VMM
+     * that keeps the guest's IDT virtual sees each system call this way. */
+    bool exit_on_soft_int;
+    /* Where the last soft-int exit left EIP, and where its INT was: a
+     * fault while cpu_inject_event delivers that INT then points at the
+     * INT, as it would on hardware (the CPU knows the length it reported). */
+    bool soft_int_known;
+    uint16_t soft_int_cs;
+    uint32_t soft_int_next, soft_int_eip;
     cpu_sensitive_hook sensitive_hook;
     void *sensitive_opaque;
 
@@ -248,7 +275,36 @@ int cpu_set_watchpoint(struct cpu *cpu, uint32_t addr, uint32_t len,
 int cpu_clear_watchpoint(struct cpu *cpu, uint32_t addr, uint32_t len,
                          enum cpu_watch_kind kind, bool physical);
 
-/* Deliver an exception or interrupt from outside (a VMM reflecting it). */
+/*
+ * Reflect an event into the guest (a VMM handing back what it received):
+ * deliver 'vector' through the CPU's current IDT (or real-mode IVT) exactly
+ * as if the instruction at the current EIP raised it now, whoever owns the
+ * vector in exit_on_exception:
+ *
+ *   FAULT     EIP is the faulting instruction; RF is pushed set as for
+ *             faults; a fault raised while delivering it follows the
+ *             double-fault table (SDM Vol. 3A 6.15, table 6-5): #PF or a
+ *             contributory fault then a contributory one (or #PF then #PF)
+ *             give #DF, and a fault delivering #DF shuts down
+ *   TRAP      EIP is the instruction after (a #DB trap, INT1)
+ *   SOFT_INT  INT n / INT3 / INTO: EIP already after the INT (the caller set
+ *             it); the gate's DPL is checked against CPL, error codes of
+ *             faults have EXT = 0; a fault points at the INT when EIP is
+ *             still where the last exit_on_soft_int exit left it
+ *   EXTERNAL  an interrupt (EXT = 1 in error codes)
+ *
+ * Returns CPU_EXIT_STEP when the event was delivered and nothing else
+ * happened (CS:EIP at the handler), CPU_EXIT_TRIPLE_FAULT on shutdown
+ * (cpu->fault_chain filled), CPU_EXIT_EXCEPTION when a fault raised while
+ * delivering it is one the caller owns (exit_on_exception; nothing pushed,
+ * EIP as that fault leaves it), CPU_EXIT_WATCHPOINT when the pushes hit a
+ * host watchpoint (the event is delivered), CPU_EXIT_UNSUPPORTED (vm86).
+ * stats.interrupts[vector] counts the delivery; stats.exceptions does not
+ * count the injected event again (its first raising did).
+ */
+struct cpu_exit cpu_inject_event(struct cpu *cpu, int vector, enum cpu_event_kind kind,
+                                 bool has_error, uint32_t error_code);
+/* cpu_inject_event(..., CPU_EVENT_EXTERNAL, ...), its result dropped. */
 void cpu_inject_interrupt(struct cpu *cpu, int vector, bool has_error, uint32_t error_code);
 
 /* Debug/monitor memory access through the current paging mode, no side effects on faults. */

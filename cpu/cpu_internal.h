@@ -49,7 +49,9 @@ _Noreturn void cpu_page_fault(struct cpu *cpu, uint32_t lin, uint32_t error_code
  * Software interrupt (INT n, INT3, INTO, INT1): delivered with EIP already
  * past the instruction, which counts as retired; 'dpl_check' selects the
  * DPL check of INT n (SDM Vol. 3A 6.12.1.1; INT1 has none and is delivered
- * as a #DB trap).  Unwinds like a fault.
+ * as a #DB trap).  Unwinds like a fault.  With cpu->exit_on_soft_int, the
+ * ones with 'dpl_check' (INT n, INT3, INTO) end the run instead, as a
+ * CPU_EXIT_EXCEPTION of kind CPU_EVENT_SOFT_INT, before any IDT access.
  */
 _Noreturn void cpu_soft_interrupt(struct cpu *cpu, int vector, bool dpl_check);
 /*
@@ -80,11 +82,13 @@ void cpu_check_lock(struct cpu *cpu, const struct x86_insn *i, bool allowed);
  * exceptions, clear for INT n).  A fault raised during delivery unwinds to
  * the run loop, which turns it into a double fault where the SDM says so.
  */
+/* The same values as the public enum cpu_event_kind (cpu.h), which exits
+ * and cpu_inject_event carry: converting between the two is a cast. */
 enum event_kind {
-    EVENT_FAULT,     /* exception, EIP = faulting instruction */
-    EVENT_TRAP,      /* exception, EIP = next instruction (#DB traps, INT1) */
-    EVENT_SOFT_INT,  /* INT n / INT3 / INTO: gate DPL checked against CPL */
-    EVENT_EXTERNAL,  /* INTR / NMI */
+    EVENT_FAULT = CPU_EVENT_FAULT,       /* exception, EIP = faulting instruction */
+    EVENT_TRAP = CPU_EVENT_TRAP,         /* exception, EIP = next instruction (#DB traps, INT1) */
+    EVENT_SOFT_INT = CPU_EVENT_SOFT_INT, /* INT n / INT3 / INTO: gate DPL checked against CPL */
+    EVENT_EXTERNAL = CPU_EVENT_EXTERNAL, /* INTR / NMI */
 };
 void cpu_deliver_event(struct cpu *cpu, int vector, enum event_kind kind,
                        bool has_error, uint32_t error_code);
