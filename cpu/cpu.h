@@ -156,8 +156,45 @@ struct block_cache;
 
 /* Interrupt controller interface (struct cpu_irq_source): cpu/irq_source.h. */
 
-/* Hook for sensitive-but-unprivileged instructions run at CPL > 0 (tae). */
-typedef void (*cpu_sensitive_hook)(void *opaque, const char *mnemonic, uint32_t eip);
+/*
+ * Sensitive-but-unprivileged instructions (Popek and Goldberg's objection
+ * to x86, DESIGN.md "tae"): at CPL > 0 they run without trapping yet read
+ * or change what a VMM virtualizes.  cpu->sensitive_hook is called for
+ * each one that completed at CPL > 0 (never for one that faulted, never at
+ * CPL 0), after it ran, with what it did:
+ *
+ *   mnemonic      eip/cs/cpl: where and at which ring it ran (before a far
+ *                 transfer changed them)
+ *                 wanted / got:
+ *   "pushf"       got = the image pushed (16 bits for PUSHF with o16)
+ *   "popf" "iret" wanted = the EFLAGS image popped (16-bit forms: its upper
+ *                 half is EFLAGS's after the instruction), got = EFLAGS
+ *                 after it: wanted ^ got shows what the CPU silently kept
+ *                 (IF when CPL > IOPL, IOPL when CPL > 0; also RF, VM, VIF,
+ *                 VIP and the fixed bits where the image differs)
+ *   "sgdt" "sidt" got = the base stored
+ *   "sldt" "str"  got = the selector stored
+ *   "smsw"        got = the value stored
+ *   "lar" "lsl"   got = the value loaded (0 when ZF = 0: nothing loaded),
+ *                 wanted = ZF (1 or 0)
+ *   "verr" "verw" got = ZF
+ *   "push es" .. "push gs", "mov from es" .. "mov from gs" (MOV r/m, Sreg):
+ *                 got = the selector stored
+ *   "pop es" "pop ss" ..., "mov es" "mov ss" ... (MOV Sreg, r/m),
+ *   "lds" "les" "lfs" "lgs" "lss": got = the selector loaded
+ *   "call far" "jmp far" "retf": got = the new CS selector
+ *   ("iret" also changes CS: the new one is in the CPU's state)
+ * Fields not listed are 0.
+ */
+struct cpu_sensitive {
+    const char *mnemonic;
+    uint32_t eip;          /* EIP (offset in CS) of the instruction */
+    uint16_t cs;           /* CS selector while it ran (before a far transfer) */
+    uint8_t cpl;           /* CPL while it ran */
+    uint32_t wanted;       /* see above */
+    uint32_t got;          /* see above */
+};
+typedef void (*cpu_sensitive_hook)(void *opaque, const struct cpu_sensitive *ev);
 
 #define CPU_MAX_BREAKPOINTS 16
 
@@ -202,6 +239,15 @@ struct cpu {
     uint32_t soft_int_next, soft_int_eip;
     cpu_sensitive_hook sensitive_hook;
     void *sensitive_opaque;
+    /*
+     * A "virtualizable x86": each of PUSHF POPF SGDT SIDT SLDT STR SMSW LAR
+     * LSL VERR VERW, PUSH Sreg and MOV r/m, Sreg executed at CPL > 0 raises
+     * #GP(0) instead (a fault: EIP at it, nothing changed), as CR4.UMIP
+     * does for SGDT SIDT SLDT SMSW STR (SDM Vol. 3A 2.5) and as a
+     * trap-and-emulate VMM would need for the rest.  Segment loads, far
+     * CALL/JMP/RETF and IRET still run (and are reported).
+     */
+    bool sensitive_traps;
 
     struct cpu_irq_source irq;
     bool nmi_pending;

@@ -254,11 +254,14 @@ static inline bool cpu_vm86(const struct cpu *cpu) { return (cpu->s.eflags & EFL
 static inline unsigned cpu_iopl(const struct cpu *cpu) { return (cpu->s.eflags & EFLAGS_IOPL) >> EFLAGS_IOPL_SHIFT; }
 
 /* Far control transfers (control_far.c): JMP/CALL far through code
- * segments, call gates, task gates and TSSs; RET far; IRET. */
+ * segments, call gates, task gates and TSSs; RET far; IRET.  The first
+ * three report themselves to the sensitive hook; cpu_iret returns the
+ * EFLAGS image it popped (a task return: the new task's EFLAGS) for its
+ * handler's report. */
 void cpu_far_jump(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned opsize);
 void cpu_far_call(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned opsize);
 void cpu_far_return(struct cpu *cpu, unsigned opsize, uint16_t pop_extra);
-void cpu_iret(struct cpu *cpu, unsigned opsize);
+uint32_t cpu_iret(struct cpu *cpu, unsigned opsize);
 
 /* Task switch (task.c), SDM Vol. 3A 7.3. */
 enum task_switch_reason { TASK_JMP, TASK_CALL, TASK_IRET, TASK_INT };
@@ -278,11 +281,37 @@ void cpu_write_cr0(struct cpu *cpu, uint32_t value);
 void cpu_write_cr3(struct cpu *cpu, uint32_t value);
 void cpu_write_cr4(struct cpu *cpu, uint32_t value);
 
-/* Report a sensitive-but-unprivileged instruction at CPL > 0 (tae's lesson). */
-static inline void cpu_note_sensitive(struct cpu *cpu, const char *mnemonic)
+/*
+ * Sensitive-but-unprivileged instructions (tae's lesson, cpu.h struct
+ * cpu_sensitive).  A handler calls cpu_sensitive_trap first (before any
+ * access: under cpu->sensitive_traps the instruction is #GP(0) at CPL > 0),
+ * and cpu_note_sensitive once it has completed, so a faulting one is never
+ * reported.  cpu_sensitive_reporting says whether a report would be made,
+ * for values that cost something to compute.
+ */
+static inline bool cpu_sensitive_reporting(const struct cpu *cpu, unsigned cpl)
 {
-    if (cpu->sensitive_hook && cpu->s.cpl > 0)
-        cpu->sensitive_hook(cpu->sensitive_opaque, mnemonic, cpu->insn_eip);
+    return cpu->sensitive_hook && cpl > 0;
+}
+/* For instructions that may change CS, CPL and insn_eip (far transfers,
+ * task switches): the values from before, captured by the caller. */
+static inline void cpu_note_sensitive_from(struct cpu *cpu, const char *mnemonic, uint32_t eip,
+                                           uint16_t cs, unsigned cpl, uint32_t wanted, uint32_t got)
+{
+    if (!cpu_sensitive_reporting(cpu, cpl)) return;
+    struct cpu_sensitive ev = { .mnemonic = mnemonic, .eip = eip, .cs = cs, .cpl = (uint8_t)cpl,
+                                .wanted = wanted, .got = got };
+    cpu->sensitive_hook(cpu->sensitive_opaque, &ev);
+}
+static inline void cpu_note_sensitive(struct cpu *cpu, const char *mnemonic, uint32_t wanted, uint32_t got)
+{
+    cpu_note_sensitive_from(cpu, mnemonic, cpu->insn_eip, cpu->s.seg[SEG_CS].selector, cpu->s.cpl,
+                            wanted, got);
+}
+static inline void cpu_sensitive_trap(struct cpu *cpu)
+{
+    if (cpu->sensitive_traps && cpu->s.cpl > 0)
+        cpu_fault_err(cpu, X86_GP, 0);
 }
 
 /* ---------- debug registers (debug.c) ---------- */

@@ -297,4 +297,219 @@ TEST(injected_trap_and_fault_frames)
     harness_destroy(&h);
 }
 
+/* ---------- the sensitive hook and sensitive_traps ---------- */
+
+/*
+ * One sensitive instruction per row, run alone at CODE at CPL 0, 1 or 3 in
+ * the flat harness (GDT 0x38: the busy TSS TR names).  Values written as
+ * TOK_CS / TOK_DS / TOK_RIGHTS stand for that ring's code selector, data
+ * selector, and the access rights LAR reads for its data descriptor (SDM
+ * Vol. 2A LAR: high dword & 00F0FF00H - here G, D/B, P, DPL, S, type 3).
+ */
+#define TOK_CS 0xC5C5C5C5u
+#define TOK_DS 0xD5D5D5D5u
+#define TOK_RIGHTS 0xAAAA0001u
+#define MEM 0x4000u
+#define TARGET 0x1100u
+
+struct sensitive_case {
+    const char *mnemonic;
+    const char *code;
+    unsigned len;
+    uint32_t stack[4];   /* from ESP up */
+    unsigned nstack;
+    uint32_t mem[2];     /* dwords at MEM: a far pointer (offset, selector), a table store */
+    uint32_t ecx;
+    bool if_set;         /* EFLAGS.IF before */
+    uint32_t wanted, got;
+    bool traps;          /* #GP(0) at CPL > 0 under sensitive_traps */
+};
+
+static const struct sensitive_case sensitive_cases[] = {
+    { "pushf", "\x9c", 1, {0}, 0, {0}, 0, true, 0, EFLAGS_FIXED1 | EFLAGS_IF, true },
+    { "pushf", "\x66\x9c", 2, {0}, 0, {0}, 0, false, 0, EFLAGS_FIXED1, true },
+    /* POPF at CPL > IOPL keeps IF (Vol. 2B POPF): wanted 0, got IF still set. */
+    { "popf", "\x9d", 1, {0}, 1, {0}, 0, true, 0, EFLAGS_FIXED1 | EFLAGS_IF, true },
+    { "sgdt", "\x0f\x01\x05\x00\x40\x00\x00", 7, {0}, 0, {0}, 0, false, 0, HARNESS_GDT, true },
+    { "sidt", "\x0f\x01\x0d\x00\x40\x00\x00", 7, {0}, 0, {0}, 0, false, 0, HARNESS_IDT, true },
+    { "sldt", "\x0f\x00\xc0", 3, {0}, 0, {0}, 0, false, 0, 0, true },
+    { "str", "\x0f\x00\xc8", 3, {0}, 0, {0}, 0, false, 0, 0x38, true },
+    { "smsw", "\x0f\x01\xe0", 3, {0}, 0, {0}, 0, false, 0, CR0_PE | CR0_ET, true },
+    { "lar", "\x0f\x02\xc1", 3, {0}, 0, {0}, TOK_DS, false, 1, TOK_RIGHTS, true },
+    { "lar", "\x0f\x02\xc1", 3, {0}, 0, {0}, 0, false, 0, 0, true },   /* null: ZF = 0 */
+    { "lsl", "\x0f\x03\xc1", 3, {0}, 0, {0}, TOK_DS, false, 1, 0xFFFFFFFFu, true },
+    { "verr", "\x0f\x00\xe1", 3, {0}, 0, {0}, TOK_DS, false, 0, 1, true },
+    { "verw", "\x0f\x00\xe9", 3, {0}, 0, {0}, TOK_DS, false, 0, 1, true },
+    { "verw", "\x0f\x00\xe9", 3, {0}, 0, {0}, TOK_CS, false, 0, 0, true }, /* code: not writable */
+    { "push es", "\x06", 1, {0}, 0, {0}, 0, false, 0, TOK_DS, true },
+    { "push cs", "\x0e", 1, {0}, 0, {0}, 0, false, 0, TOK_CS, true },
+    { "push ss", "\x16", 1, {0}, 0, {0}, 0, false, 0, TOK_DS, true },
+    { "push ds", "\x1e", 1, {0}, 0, {0}, 0, false, 0, TOK_DS, true },
+    { "push fs", "\x0f\xa0", 2, {0}, 0, {0}, 0, false, 0, TOK_DS, true },
+    { "push gs", "\x0f\xa8", 2, {0}, 0, {0}, 0, false, 0, TOK_DS, true },
+    { "mov from cs", "\x8c\xc8", 2, {0}, 0, {0}, 0, false, 0, TOK_CS, true },
+    { "mov from ss", "\x8c\xd0", 2, {0}, 0, {0}, 0, false, 0, TOK_DS, true },
+    { "mov from ds", "\x8c\x1d\x00\x40\x00\x00", 6, {0}, 0, {0}, 0, false, 0, TOK_DS, true },
+    { "mov from gs", "\x8c\xe8", 2, {0}, 0, {0}, 0, false, 0, TOK_DS, true },
+    { "pop ds", "\x1f", 1, {TOK_DS}, 1, {0}, 0, false, 0, TOK_DS, false },
+    { "pop es", "\x07", 1, {TOK_DS}, 1, {0}, 0, false, 0, TOK_DS, false },
+    { "pop ss", "\x17", 1, {TOK_DS}, 1, {0}, 0, false, 0, TOK_DS, false },
+    { "pop fs", "\x0f\xa1", 2, {0}, 1, {0}, 0, false, 0, 0, false },    /* null is allowed */
+    { "mov ds", "\x8e\xd9", 2, {0}, 0, {0}, TOK_DS, false, 0, TOK_DS, false },
+    { "mov ss", "\x8e\xd1", 2, {0}, 0, {0}, TOK_DS, false, 0, TOK_DS, false },
+    { "lds", "\xc5\x05\x00\x40\x00\x00", 6, {0}, 0, {0x1234, TOK_DS}, 0, false, 0, TOK_DS, false },
+    { "les", "\xc4\x05\x00\x40\x00\x00", 6, {0}, 0, {0x1234, TOK_DS}, 0, false, 0, TOK_DS, false },
+    { "lss", "\x0f\xb2\x05\x00\x40\x00\x00", 7, {0}, 0, {0x1234, TOK_DS}, 0, false, 0, TOK_DS, false },
+    { "lfs", "\x0f\xb4\x05\x00\x40\x00\x00", 7, {0}, 0, {0x1234, TOK_DS}, 0, false, 0, TOK_DS, false },
+    { "lgs", "\x0f\xb5\x05\x00\x40\x00\x00", 7, {0}, 0, {0x1234, TOK_DS}, 0, false, 0, TOK_DS, false },
+    { "jmp far", "\xff\x2d\x00\x40\x00\x00", 6, {0}, 0, {TARGET, TOK_CS}, 0, false, 0, TOK_CS, false },
+    { "call far", "\xff\x1d\x00\x40\x00\x00", 6, {0}, 0, {TARGET, TOK_CS}, 0, false, 0, TOK_CS, false },
+    { "retf", "\xcb", 1, {TARGET, TOK_CS}, 2, {0}, 0, false, 0, TOK_CS, false },
+    /* RETF outward to ring 3 (Vol. 2B RET): at CPL 1 the report says CS 0x19, CPL 1. */
+    { "retf", "\xcb", 1, {TARGET, 0x2B, HARNESS_STACK, 0x33}, 4, {0}, 0, false, 0, 0x2B, false },
+    /* IRET at CPL > 0 changes neither IOPL nor (CPL > IOPL) IF (Vol. 2A IRET). */
+    { "iret", "\xcf", 1, {TARGET, TOK_CS, 0x3202}, 3, {0}, 0, false, 0x3202, EFLAGS_FIXED1, false },
+};
+#define N_SENSITIVE (sizeof sensitive_cases / sizeof sensitive_cases[0])
+
+static const uint16_t ring_code[4] = { 0x08, 0x19, 0, 0x2B }, ring_data[4] = { 0x10, 0x21, 0, 0x33 };
+
+static uint32_t resolve(uint32_t v, unsigned cpl)
+{
+    if (v == TOK_CS) return ring_code[cpl];
+    if (v == TOK_DS) return ring_data[cpl];
+    if (v == TOK_RIGHTS) return 0x00C09300u | (uint32_t)cpl << 13;
+    return v;
+}
+
+#define MAX_REPORTS 4
+struct sensitive_log { int count; struct cpu_sensitive ev[MAX_REPORTS]; };
+
+static void log_sensitive(void *opaque, const struct cpu_sensitive *ev)
+{
+    struct sensitive_log *l = opaque;
+    if (l->count < MAX_REPORTS) l->ev[l->count] = *ev;
+    l->count++;
+}
+
+/* Set up row 'c' at 'cpl' and run its one instruction. */
+static struct cpu_exit run_case(struct harness *h, const struct sensitive_case *c, unsigned cpl,
+                                struct sensitive_log *log, bool traps)
+{
+    harness_init(h, cpl);
+    uint64_t gdt[8] = { [7] = harness_mkseg(HARNESS_TSS, 0x67, ACC_P | 0xB, 0) };
+    harness_system_tables(h, gdt, 8, 0x38);
+    harness_code(h, CODE, c->code, c->len);
+    uint32_t sp = HARNESS_STACK - 4 * c->nstack;
+    for (unsigned k = 0; k < c->nstack; k++) harness_put32(h, sp + 4 * k, resolve(c->stack[k], cpl));
+    h->cpu.s.regs[R_ESP] = sp;
+    harness_put32(h, MEM, resolve(c->mem[0], cpl));
+    harness_put32(h, MEM + 4, resolve(c->mem[1], cpl));
+    h->cpu.s.regs[R_ECX] = resolve(c->ecx, cpl);
+    if (c->if_set) h->cpu.s.eflags |= EFLAGS_IF;
+    *log = (struct sensitive_log){ 0 };
+    h->cpu.sensitive_hook = log_sensitive;
+    h->cpu.sensitive_opaque = log;
+    h->cpu.sensitive_traps = traps;
+    h->cpu.exit_on_exception = 1u << X86_GP;
+    return cpu_run(&h->cpu, 1, false);
+}
+
+/* Each site at CPL 1 and 3: one report, after the instruction ran, with
+ * where it ran and what it did (cpu.h struct cpu_sensitive). */
+TEST(sensitive_hook_reports_each_site)
+{
+    static const unsigned rings[] = { 1, 3 };
+    for (unsigned r = 0; r < 2; r++) {
+        unsigned cpl = rings[r];
+        for (unsigned n = 0; n < N_SENSITIVE; n++) {
+            const struct sensitive_case *c = &sensitive_cases[n];
+            struct harness h;
+            struct sensitive_log log;
+            struct cpu_exit x = run_case(&h, c, cpl, &log, false);
+            if (x.reason != CPU_EXIT_BUDGET || log.count != 1 || strcmp(log.ev[0].mnemonic, c->mnemonic) != 0)
+                printf("  case %u (%s) at CPL %u: exit %d, %d reports, first %s\n", n, c->mnemonic, cpl,
+                       x.reason, log.count, log.count ? log.ev[0].mnemonic : "-");
+            CHECK_EQ(x.reason, CPU_EXIT_BUDGET);
+            CHECK_EQ(log.count, 1);
+            if (log.count != 1) { harness_destroy(&h); continue; }
+            CHECK_STR(log.ev[0].mnemonic, c->mnemonic);
+            CHECK_EQ(log.ev[0].eip, CODE);
+            CHECK_EQ(log.ev[0].cs, ring_code[cpl]);
+            CHECK_EQ(log.ev[0].cpl, cpl);
+            CHECK_EQ(log.ev[0].wanted, resolve(c->wanted, cpl));
+            CHECK_EQ(log.ev[0].got, resolve(c->got, cpl));
+            harness_destroy(&h);
+        }
+    }
+}
+
+/* At CPL 0 the same instructions run and nothing is reported. */
+TEST(sensitive_hook_silent_at_cpl0)
+{
+    for (unsigned n = 0; n < N_SENSITIVE; n++) {
+        struct harness h;
+        struct sensitive_log log;
+        struct cpu_exit x = run_case(&h, &sensitive_cases[n], 0, &log, true);
+        CHECK_EQ(x.reason, CPU_EXIT_BUDGET);
+        CHECK_EQ(log.count, 0);
+        harness_destroy(&h);
+    }
+}
+
+/* A faulting sensitive instruction is not reported: SGDT to beyond the
+ * data segment's limit is #GP(0) (Vol. 2B SGDT). */
+TEST(sensitive_hook_silent_when_it_faults)
+{
+    struct harness h;
+    struct sensitive_log log = { 0 };
+    harness_init(&h, 1);
+    harness_code(&h, CODE, "\x0f\x01\x05\x00\x40\x00\x00", 7);   /* sgdt [0x4000] */
+    h.cpu.s.seg[SEG_DS].limit = 0xFFF;
+    h.cpu.sensitive_hook = log_sensitive;
+    h.cpu.sensitive_opaque = &log;
+    h.cpu.exit_on_exception = 1u << X86_GP;
+    struct cpu_exit x = cpu_run(&h.cpu, 1, false);
+    CHECK_EQ(x.reason, CPU_EXIT_EXCEPTION);
+    CHECK_EQ(x.vector, X86_GP);
+    CHECK_EQ(x.insn_len, 7);
+    CHECK_EQ(log.count, 0);
+    harness_destroy(&h);
+}
+
+/*
+ * sensitive_traps: the trapping set is #GP(0) at CPL > 0, a fault with EIP
+ * at the instruction, nothing pushed or stored, not reported (as CR4.UMIP
+ * for SGDT SIDT SLDT SMSW STR, SDM Vol. 3A 2.5); segment loads, far
+ * transfers and IRET run as before and are reported.
+ */
+TEST(sensitive_traps_fault_the_trapping_set)
+{
+    static const unsigned rings[] = { 1, 3 };
+    for (unsigned r = 0; r < 2; r++) {
+        unsigned cpl = rings[r];
+        for (unsigned n = 0; n < N_SENSITIVE; n++) {
+            const struct sensitive_case *c = &sensitive_cases[n];
+            struct harness h;
+            struct sensitive_log log;
+            struct cpu_exit x = run_case(&h, c, cpl, &log, true);
+            if (c->traps) {
+                CHECK_EQ(x.reason, CPU_EXIT_EXCEPTION);
+                CHECK_EQ(x.vector, X86_GP);
+                CHECK_EQ(x.error_code, 0);
+                CHECK_EQ(x.event_kind, CPU_EVENT_FAULT);
+                CHECK_EQ(x.insn_len, c->len);
+                CHECK_EQ(h.cpu.s.eip, CODE);
+                CHECK_EQ(h.cpu.s.regs[R_ESP], HARNESS_STACK - 4 * c->nstack);
+                CHECK_EQ(harness_get32(&h, MEM), 0);
+                CHECK_EQ(log.count, 0);
+            } else {
+                CHECK_EQ(x.reason, CPU_EXIT_BUDGET);
+                CHECK_EQ(log.count, 1);
+            }
+            harness_destroy(&h);
+        }
+    }
+}
+
 TEST_MAIN()
