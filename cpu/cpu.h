@@ -300,9 +300,34 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step);
 /* Ask a running CPU to return CPU_EXIT_REQUEST at the next instruction boundary. */
 void cpu_request_exit(struct cpu *cpu);
 
-/* State in and out (materialises lazy flags; setting flushes caches). */
+/*
+ * State in and out.  Getting materialises the lazy flags.  Setting flushes
+ * only what the change needs: the TLB when CR0.PG/WP/PE, CR3, CR4.PSE/PGE
+ * or A20 differ from the CPU's (a CPL change just selects the TLB's user or
+ * supervisor half; decoded blocks are keyed so that CS, CPL and EIP changes
+ * need no flush).  A VMM that edits page tables in place without changing
+ * CR3 must flush itself: cpu_state_changed.
+ */
 void cpu_get_state(struct cpu *cpu, struct x86_state *out);
 void cpu_set_state(struct cpu *cpu, const struct x86_state *in);
+
+/*
+ * Cheap setters for a VMM emulating an instruction: they flush nothing and
+ * keep the derived state right.
+ *   cpu_set_eip      EIP; moving away from the breakpoint the last run
+ *                    stopped at forgets it (as cpu_set_state)
+ *   cpu_set_gpr      one general register
+ *   cpu_set_eflags   all of EFLAGS (bit 1 forced to 1), lazy flags dropped;
+ *                    the per-instruction debug path follows TF and RF
+ *   cpu_set_segment  a segment register, selector and hidden part as given;
+ *                    SEG_CS also sets CPL = selector & 3 (0 in real mode, 3
+ *                    in vm86); other registers change nothing else (SS does
+ *                    not change CPL either)
+ */
+void cpu_set_eip(struct cpu *cpu, uint32_t eip);
+void cpu_set_gpr(struct cpu *cpu, enum x86_reg r, uint32_t value);
+void cpu_set_eflags(struct cpu *cpu, uint32_t eflags);
+void cpu_set_segment(struct cpu *cpu, enum x86_sreg r, const struct x86_segment *seg);
 
 /* Host breakpoints at linear addresses. Return -ENOSPC / -ENOENT. */
 int cpu_set_breakpoint(struct cpu *cpu, uint32_t lin);
@@ -370,7 +395,8 @@ int cpu_code_bits(const struct cpu *cpu);
  */
 void cpu_forget_code(struct cpu *cpu);
 
-/* Recompute derived caches after the state changed (CPL, TLB half, slow checks). */
+/* Recompute derived caches after the state was changed in place (CPL, TLB
+ * half, slow checks): drops the whole TLB. */
 void cpu_state_changed(struct cpu *cpu);
 
 #endif

@@ -512,4 +512,214 @@ TEST(sensitive_traps_fault_the_trapping_set)
     }
 }
 
+/* ---------- cpu_set_state and the cheap setters ---------- */
+
+/* The TLB entry for a data read of page 'lin' in TLB half 'user' (mmu.h). */
+static bool tlb_holds(struct harness *h, int user, uint32_t lin)
+{
+    return h->cpu.mmu.tlb[user][(lin >> PAGE_SHIFT) % TLB_ENTRIES].tag_read == (lin & PAGE_MASK);
+}
+
+/* mov eax, [0x4000]; hlt - fills the TLB entry of page 0x4000. */
+static void tlb_setup(struct harness *h)
+{
+    harness_init(h, 0);
+    harness_code(h, CODE, "\xa1\x00\x40\x00\x00\xf4", 6);
+    harness_put32(h, MEM, 0x5A5A5A5A);
+    CHECK_EQ(harness_run(h).reason, CPU_EXIT_HALT);
+    CHECK(tlb_holds(h, 0, MEM));
+    h->cpu.s.halted = false;      /* the tests run the code again */
+}
+
+/* Registers and EIP are not in any translation: setting them keeps the TLB
+ * (and its epoch, so the jump cache too); a new CR3 drops it, as MOV CR3
+ * would (SDM Vol. 3A 4.10.4.1). */
+TEST(set_state_keeps_tlb_unless_paging_changes)
+{
+    struct harness h;
+    tlb_setup(&h);
+    uint64_t epoch = h.cpu.mmu.epoch;
+    struct x86_state s;
+    cpu_get_state(&h.cpu, &s);
+    s.eip = CODE;
+    s.regs[R_EBX] = 7;
+    s.eflags |= EFLAGS_CF;
+    cpu_set_state(&h.cpu, &s);
+    CHECK(tlb_holds(&h, 0, MEM));
+    CHECK_EQ(h.cpu.mmu.epoch, epoch);
+    CHECK_EQ(harness_run(&h).reason, CPU_EXIT_HALT);
+    CHECK_EQ(h.cpu.s.regs[R_EAX], 0x5A5A5A5A);
+
+    s.cr3 = 0x9000;
+    cpu_set_state(&h.cpu, &s);
+    CHECK(!tlb_holds(&h, 0, MEM));
+    CHECK(h.cpu.mmu.epoch != epoch);
+    harness_destroy(&h);
+}
+
+/* CR0.WP and CR4.PGE change the rights and lifetimes the TLB cached. */
+TEST(set_state_wp_or_pge_change_drops_tlb)
+{
+    struct harness h;
+    tlb_setup(&h);
+    struct x86_state s;
+    cpu_get_state(&h.cpu, &s);
+    s.cr0 |= CR0_WP;
+    cpu_set_state(&h.cpu, &s);
+    CHECK(!tlb_holds(&h, 0, MEM));
+    s.eip = CODE;
+    cpu_set_state(&h.cpu, &s);
+    CHECK_EQ(harness_run(&h).reason, CPU_EXIT_HALT);
+    CHECK(tlb_holds(&h, 0, MEM));
+    s.cr4 |= CR4_PGE;
+    cpu_set_state(&h.cpu, &s);
+    CHECK(!tlb_holds(&h, 0, MEM));
+    harness_destroy(&h);
+}
+
+/* A CPL change picks the TLB's user half and keeps the supervisor one;
+ * the same code then runs at CPL 3 through the user half. */
+TEST(set_state_cpl_change_keeps_tlb)
+{
+    struct harness h;
+    tlb_setup(&h);
+    struct x86_state s;
+    cpu_get_state(&h.cpu, &s);
+    harness_seg(&s.seg[SEG_CS], 0x2B, SEG_ATTR_CODE | SEG_ATTR_R | SEG_ATTR_A, 3);
+    for (int r = 0; r < SEG_COUNT; r++)
+        if (r != SEG_CS) harness_seg(&s.seg[r], 0x33, SEG_ATTR_W | SEG_ATTR_A, 3);
+    s.cpl = 3;
+    s.eip = CODE;
+    cpu_set_state(&h.cpu, &s);
+    CHECK(tlb_holds(&h, 0, MEM));
+    CHECK_EQ(h.cpu.mmu_user, 1);
+    /* HLT at CPL 3 is #GP(0) (Vol. 2A HLT): the load ran before it. */
+    h.cpu.exit_on_exception = 1u << X86_GP;
+    struct cpu_exit x = harness_run(&h);
+    CHECK_EQ(x.vector, X86_GP);
+    CHECK_EQ(h.cpu.s.eip, CODE + 5);
+    CHECK(tlb_holds(&h, 1, MEM));
+    CHECK(tlb_holds(&h, 0, MEM));
+    harness_destroy(&h);
+}
+
+/* cpu_set_eip: no flush; leaving the breakpoint a run stopped at and
+ * coming back stops there again, staying resumes past it (gdb's habit). */
+TEST(set_eip_keeps_breakpoint_resume_rule)
+{
+    struct harness h;
+    tlb_setup(&h);
+    uint64_t epoch = h.cpu.mmu.epoch;
+    cpu_set_eip(&h.cpu, CODE);
+    CHECK_EQ(h.cpu.s.eip, CODE);
+    CHECK_EQ(h.cpu.mmu.epoch, epoch);
+    CHECK_EQ(cpu_set_breakpoint(&h.cpu, CODE), 0);
+    struct cpu_exit x = harness_run(&h);
+    CHECK_EQ(x.reason, CPU_EXIT_BREAKPOINT);
+    cpu_set_eip(&h.cpu, CODE);                     /* still there: resumes */
+    CHECK_EQ(harness_run(&h).reason, CPU_EXIT_HALT);
+    h.cpu.s.halted = false;
+    cpu_set_eip(&h.cpu, CODE);
+    CHECK_EQ(harness_run(&h).reason, CPU_EXIT_BREAKPOINT);
+    cpu_set_eip(&h.cpu, CODE + 5);                 /* away, then back: stops again */
+    cpu_set_eip(&h.cpu, CODE);
+    CHECK_EQ(harness_run(&h).reason, CPU_EXIT_BREAKPOINT);
+    harness_destroy(&h);
+}
+
+/* cpu_set_gpr: the register, nothing flushed; the next instruction uses it. */
+TEST(set_gpr_sets_one_register)
+{
+    struct harness h;
+    harness_init(&h, 0);
+    harness_code(&h, CODE, "\x8b\x03\xf4", 3);     /* mov eax, [ebx]; hlt */
+    harness_put32(&h, MEM, 0x600D);
+    uint64_t epoch = h.cpu.mmu.epoch;
+    cpu_set_gpr(&h.cpu, R_EBX, MEM);
+    CHECK_EQ(h.cpu.mmu.epoch, epoch);
+    CHECK_EQ(harness_run(&h).reason, CPU_EXIT_HALT);
+    CHECK_EQ(h.cpu.s.regs[R_EAX], 0x600D);
+    harness_destroy(&h);
+}
+
+/* cpu_set_eflags: the lazily kept ZF of a CMP is replaced by the value
+ * given; setting TF makes the next instruction single-step, a #DB trap
+ * after it (SDM Vol. 3B 17.3.1.4). */
+TEST(set_eflags_drops_lazy_flags_and_follows_tf)
+{
+    struct harness h;
+    harness_init(&h, 0);
+    harness_code(&h, CODE, "\x39\xc0\x90\x90\xf4", 5);   /* cmp eax, eax; nop; nop; hlt */
+    CHECK_EQ(cpu_run(&h.cpu, 1, false).reason, CPU_EXIT_BUDGET);
+    CHECK(cpu_get_eflags(&h.cpu) & EFLAGS_ZF);
+    uint64_t epoch = h.cpu.mmu.epoch;
+    cpu_set_eflags(&h.cpu, EFLAGS_CF);
+    CHECK_EQ(cpu_get_eflags(&h.cpu), EFLAGS_CF | EFLAGS_FIXED1);
+    CHECK_EQ(h.cpu.mmu.epoch, epoch);
+    h.cpu.exit_on_exception = 1u << X86_DB;
+    cpu_set_eflags(&h.cpu, EFLAGS_TF);
+    struct cpu_exit x = harness_run(&h);
+    CHECK_EQ(x.reason, CPU_EXIT_EXCEPTION);
+    CHECK_EQ(x.vector, X86_DB);
+    CHECK_EQ(x.event_kind, CPU_EVENT_TRAP);
+    CHECK_EQ(x.insn_len, 1);
+    CHECK_EQ(h.cpu.s.eip, CODE + 3);
+    cpu_set_eflags(&h.cpu, 0);
+    CHECK_EQ(harness_run(&h).reason, CPU_EXIT_HALT);
+    harness_destroy(&h);
+}
+
+/*
+ * cpu_set_segment: CS sets CPL from its RPL in protected mode, 0 in real
+ * mode (SDM Vol. 3A 5.5); SS leaves CPL alone.  A block decoded under a
+ * 32-bit CS is not reused under a 16-bit one: B8 34 12 F4 F4 is MOV EAX,
+ * F4F41234H in 32-bit code, MOV AX, 1234H; HLT in 16-bit code.
+ */
+TEST(set_segment_cs_sets_cpl_and_code_size)
+{
+    struct harness h;
+    harness_init(&h, 0);
+    harness_code(&h, CODE, "\xb8\x34\x12\xf4\xf4\xf4", 6);
+    CHECK_EQ(harness_run(&h).reason, CPU_EXIT_HALT);
+    CHECK_EQ(h.cpu.s.regs[R_EAX], 0xF4F41234u);
+    CHECK_EQ(h.cpu.s.eip, CODE + 6);
+    h.cpu.s.halted = false;
+
+    struct x86_segment seg;
+    harness_seg(&seg, 0x33, SEG_ATTR_W | SEG_ATTR_A, 3);
+    cpu_set_segment(&h.cpu, SEG_SS, &seg);
+    CHECK_EQ(h.cpu.s.cpl, 0);
+    CHECK_EQ(h.cpu.s.seg[SEG_SS].selector, 0x33);
+    harness_seg(&seg, 0x10, SEG_ATTR_W | SEG_ATTR_A, 0);
+    cpu_set_segment(&h.cpu, SEG_SS, &seg);
+
+    harness_seg(&seg, 0x2B, SEG_ATTR_CODE | SEG_ATTR_R | SEG_ATTR_A, 3);
+    cpu_set_segment(&h.cpu, SEG_CS, &seg);
+    CHECK_EQ(h.cpu.s.cpl, 3);
+    CHECK_EQ(h.cpu.mmu_user, 1);
+
+    harness_seg(&seg, 0x08, SEG_ATTR_CODE | SEG_ATTR_R | SEG_ATTR_A, 0);
+    seg.attr &= (uint16_t)~SEG_ATTR_DB;              /* a 16-bit code segment */
+    seg.limit = 0xFFFF;
+    cpu_set_segment(&h.cpu, SEG_CS, &seg);
+    CHECK_EQ(h.cpu.s.cpl, 0);
+    CHECK_EQ(h.cpu.mmu_user, 0);
+    cpu_set_eip(&h.cpu, CODE);
+    h.cpu.s.regs[R_EAX] = 0;
+    CHECK_EQ(harness_run(&h).reason, CPU_EXIT_HALT);
+    CHECK_EQ(h.cpu.s.regs[R_EAX], 0x1234);
+    CHECK_EQ(h.cpu.s.eip, CODE + 4);
+
+    /* Real mode: CPL 0 whatever the selector's low bits. */
+    struct x86_state s;
+    cpu_get_state(&h.cpu, &s);
+    s.cr0 &= ~CR0_PE;
+    cpu_set_state(&h.cpu, &s);
+    seg = (struct x86_segment){ .selector = 0x0103, .base = 0x1030, .limit = 0xFFFF,
+                                .attr = SEG_ATTR_P | SEG_ATTR_S | SEG_ATTR_CODE | SEG_ATTR_R | SEG_ATTR_A };
+    cpu_set_segment(&h.cpu, SEG_CS, &seg);
+    CHECK_EQ(h.cpu.s.cpl, 0);
+    harness_destroy(&h);
+}
+
 TEST_MAIN()
