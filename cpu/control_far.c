@@ -141,7 +141,7 @@ static void real_enter(struct cpu *cpu, uint16_t selector, uint32_t eip)
     cpu->end_block = true;
 }
 
-void cpu_far_jump(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned opsize)
+static void far_jump(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned opsize)
 {
     uint32_t eip = opsize == 4 ? offset : (offset & 0xFFFFu);
 
@@ -246,7 +246,7 @@ static void call_same_privilege(struct cpu *cpu, uint16_t csel, struct x86_descr
     commit_cs(cpu, &cs, cpl, eip);
 }
 
-void cpu_far_call(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned opsize)
+static void far_call(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned opsize)
 {
     uint32_t eip = opsize == 4 ? offset : (offset & 0xFFFFu);
 
@@ -392,7 +392,7 @@ static void return_to(struct cpu *cpu, struct stack_frame *f, uint16_t csel,
     null_inaccessible_data_segments(cpu);
 }
 
-void cpu_far_return(struct cpu *cpu, unsigned opsize, uint16_t pop_extra)
+static void far_return(struct cpu *cpu, unsigned opsize, uint16_t pop_extra)
 {
     struct stack_frame f;
     frame_current(cpu, &f, 0);
@@ -433,14 +433,14 @@ static void iret_task_return(struct cpu *cpu)
     cpu_task_switch(cpu, link, d, TASK_IRET, false, 0);
 }
 
-void cpu_iret(struct cpu *cpu, unsigned opsize)
+uint32_t cpu_iret(struct cpu *cpu, unsigned opsize)
 {
     struct stack_frame f;
     uint32_t mask = opsize == 4 ? IRET_MASK32 : IRET_MASK16;
 
     if (cpu_protected(cpu) && !cpu_vm86(cpu) && (cpu_get_eflags(cpu) & EFLAGS_NT)) {
         iret_task_return(cpu);
-        return;
+        return cpu_get_eflags(cpu);   /* what the task switch loaded */
     }
     if (cpu_vm86(cpu)) vm86_unsupported(cpu);
 
@@ -455,7 +455,7 @@ void cpu_iret(struct cpu *cpu, unsigned opsize)
         cpu_write_eflags(cpu, eflags, mask);
         frame_commit_sp(cpu, &f);
         real_enter(cpu, csel, eip);
-        return;
+        return eflags;
     }
     /* IRET at CPL 0 with VM set in the image returns to vm86 (Vol. 2A IRET). */
     if (opsize == 4 && (eflags & EFLAGS_VM) && cpu->s.cpl == 0) vm86_unsupported(cpu);
@@ -468,4 +468,45 @@ void cpu_iret(struct cpu *cpu, unsigned opsize)
     if (opsize == 4 && cpu->s.cpl == 0) mask |= EFLAGS_VIF | EFLAGS_VIP;
     if (opsize == 2) eip &= 0xFFFFu;
     return_to(cpu, &f, csel, cd, eip, opsize, 0, eflags, mask);
+    return eflags;
+}
+
+/*
+ * The far transfers as instructions, reported to the sensitive hook once
+ * done (cpu.h struct cpu_sensitive): a VMM running a guest kernel at ring 1
+ * sees where it moves between segments and rings.  EIP, CS and CPL are
+ * taken before the transfer, which changes them (a task switch changes
+ * insn_eip too).
+ */
+struct far_origin { uint32_t eip; uint16_t cs; unsigned cpl; };
+
+static struct far_origin far_origin(const struct cpu *cpu)
+{
+    return (struct far_origin){ cpu->insn_eip, cpu->s.seg[SEG_CS].selector, cpu->s.cpl };
+}
+
+static void note_far(struct cpu *cpu, const char *mnemonic, struct far_origin o)
+{
+    cpu_note_sensitive_from(cpu, mnemonic, o.eip, o.cs, o.cpl, 0, cpu->s.seg[SEG_CS].selector);
+}
+
+void cpu_far_jump(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned opsize)
+{
+    struct far_origin o = far_origin(cpu);
+    far_jump(cpu, selector, offset, opsize);
+    note_far(cpu, "jmp far", o);
+}
+
+void cpu_far_call(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned opsize)
+{
+    struct far_origin o = far_origin(cpu);
+    far_call(cpu, selector, offset, opsize);
+    note_far(cpu, "call far", o);
+}
+
+void cpu_far_return(struct cpu *cpu, unsigned opsize, uint16_t pop_extra)
+{
+    struct far_origin o = far_origin(cpu);
+    far_return(cpu, opsize, pop_extra);
+    note_far(cpu, "retf", o);
 }

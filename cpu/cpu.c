@@ -88,16 +88,79 @@ void cpu_get_state(struct cpu *cpu, struct x86_state *out)
     *out = cpu->s;
 }
 
+/* Moving the PC away from a breakpoint we stopped at forgets it (so the
+ * next run stops there again when it comes back). */
+static void pc_moved(struct cpu *cpu)
+{
+    if (cpu->s.seg[SEG_CS].base + cpu->s.eip != cpu->breakpoint_resume_lin)
+        cpu->breakpoint_resume_armed = false;
+    cpu->end_block = true;
+}
+
+/*
+ * Which state the caches derive from, and so what a change must flush:
+ *   - the TLB (mmu/) holds translations and rights computed from CR0.PG,
+ *     CR0.WP (supervisor writes), CR0.PE, CR3, CR4.PSE/PGE and A20: a change
+ *     of any drops it.  Its two halves are the user and supervisor views,
+ *     so a CPL change only picks the other half (mmu_user).
+ *   - the decoded blocks are keyed by physical address and CS.D; the jump
+ *     cache in front of them by linear CS:EIP, user/supervisor and CS.D,
+ *     valid while the TLB epoch stays, and every hit checks the CS limit
+ *     (block.h): a new CS, CPL or EIP needs no flush.
+ *   - the per-instruction debug path (cpu_debug_update) follows DR7,
+ *     CR4.DE, TF and RF.
+ */
+static bool paging_changed(const struct x86_state *a, const struct x86_state *b)
+{
+    return ((a->cr0 ^ b->cr0) & (CR0_PG | CR0_WP | CR0_PE)) || a->cr3 != b->cr3 ||
+           ((a->cr4 ^ b->cr4) & (CR4_PSE | CR4_PGE));
+}
+
 void cpu_set_state(struct cpu *cpu, const struct x86_state *in)
 {
+    bool flush = paging_changed(&cpu->s, in);
     cpu->s = *in;
-    /* Moving the PC away from a breakpoint we stopped at forgets it. */
-    if (in->seg[SEG_CS].base + in->eip != cpu->breakpoint_resume_lin) cpu->breakpoint_resume_armed = false;
     cpu->s.eflags |= EFLAGS_FIXED1;
     cpu->lf.op = LF_NONE;
     cpu->tsc_offset = in->tsc - cpu->stats.instructions;
-    if (bus_a20_enabled(cpu->bus) != in->a20_enabled) bus_set_a20(cpu->bus, in->a20_enabled);
-    cpu_state_changed(cpu);
+    if (bus_a20_enabled(cpu->bus) != in->a20_enabled) {
+        bus_set_a20(cpu->bus, in->a20_enabled);   /* its map_changed hook flushes too */
+        flush = true;
+    }
+    cpu->mmu_user = cpu->s.cpl == 3;
+    if (flush) mmu_invalidate_all(&cpu->mmu);
+    cpu_debug_update(cpu);
+    pc_moved(cpu);
+}
+
+void cpu_set_eip(struct cpu *cpu, uint32_t eip)
+{
+    cpu->s.eip = eip;
+    pc_moved(cpu);
+}
+
+void cpu_set_gpr(struct cpu *cpu, enum x86_reg r, uint32_t value)
+{
+    cpu->s.regs[r] = value;
+}
+
+void cpu_set_eflags(struct cpu *cpu, uint32_t eflags)
+{
+    cpu->s.eflags = eflags | EFLAGS_FIXED1;
+    cpu->lf.op = LF_NONE;            /* the arithmetic flags are these now */
+    cpu_debug_update(cpu);           /* TF and RF switch the per-instruction path */
+    cpu->end_block = true;           /* IF may have opened an interrupt window */
+}
+
+void cpu_set_segment(struct cpu *cpu, enum x86_sreg r, const struct x86_segment *seg)
+{
+    cpu->s.seg[r] = *seg;
+    if (r != SEG_CS) return;
+    /* CPL is CS.RPL in protected mode; real mode runs at 0 and vm86 at 3
+     * (SDM Vol. 3A 5.5, 20.2.1). */
+    unsigned cpl = !(cpu->s.cr0 & CR0_PE) ? 0 : (cpu->s.eflags & EFLAGS_VM) ? 3 : seg->selector & 3u;
+    cpu_set_cpl(cpu, cpl);
+    pc_moved(cpu);
 }
 
 int cpu_set_breakpoint(struct cpu *cpu, uint32_t lin)

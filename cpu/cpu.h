@@ -66,11 +66,26 @@ enum cpu_exit_reason {
     CPU_EXIT_UNSUPPORTED, /* the guest needs a feature not modelled (vm86) */
 };
 
+/*
+ * What kind of event an exit (or cpu_inject_event) is about, which decides
+ * where EIP points (SDM Vol. 3A 6.5, "Exception classifications"):
+ *
+ *   FAULT     EIP at the instruction that raised it (it can be restarted)
+ *   TRAP      EIP after it (#DB single-step and data breakpoints, INT1/ICEBP)
+ *   SOFT_INT  EIP after it (INT n, INT3, INTO; gate DPL checked on delivery)
+ *   EXTERNAL  an interrupt or NMI between instructions
+ */
+enum cpu_event_kind { CPU_EVENT_FAULT, CPU_EVENT_TRAP, CPU_EVENT_SOFT_INT, CPU_EVENT_EXTERNAL };
+
 struct cpu_exit {
     enum cpu_exit_reason reason;
     int vector;           /* EXCEPTION / INTERRUPT */
     bool has_error_code;
     uint32_t error_code;
+    enum cpu_event_kind event_kind; /* EXCEPTION: its kind; INTERRUPT: EXTERNAL */
+    uint8_t insn_len;     /* EXCEPTION: length of the instruction that raised it,
+                             prefixes included; 0 when none did (a fault while
+                             delivering an event, a code fetch fault) */
     uint32_t address;     /* BREAKPOINT: linear address; WATCHPOINT: the first
                              watched byte the access touched (linear, or
                              physical when watch_physical) */
@@ -141,8 +156,45 @@ struct block_cache;
 
 /* Interrupt controller interface (struct cpu_irq_source): cpu/irq_source.h. */
 
-/* Hook for sensitive-but-unprivileged instructions run at CPL > 0 (tae). */
-typedef void (*cpu_sensitive_hook)(void *opaque, const char *mnemonic, uint32_t eip);
+/*
+ * Sensitive-but-unprivileged instructions (Popek and Goldberg's objection
+ * to x86, DESIGN.md "tae"): at CPL > 0 they run without trapping yet read
+ * or change what a VMM virtualizes.  cpu->sensitive_hook is called for
+ * each one that completed at CPL > 0 (never for one that faulted, never at
+ * CPL 0), after it ran, with what it did:
+ *
+ *   mnemonic      eip/cs/cpl: where and at which ring it ran (before a far
+ *                 transfer changed them)
+ *                 wanted / got:
+ *   "pushf"       got = the image pushed (16 bits for PUSHF with o16)
+ *   "popf" "iret" wanted = the EFLAGS image popped (16-bit forms: its upper
+ *                 half is EFLAGS's after the instruction), got = EFLAGS
+ *                 after it: wanted ^ got shows what the CPU silently kept
+ *                 (IF when CPL > IOPL, IOPL when CPL > 0; also RF, VM, VIF,
+ *                 VIP and the fixed bits where the image differs)
+ *   "sgdt" "sidt" got = the base stored
+ *   "sldt" "str"  got = the selector stored
+ *   "smsw"        got = the value stored
+ *   "lar" "lsl"   got = the value loaded (0 when ZF = 0: nothing loaded),
+ *                 wanted = ZF (1 or 0)
+ *   "verr" "verw" got = ZF
+ *   "push es" .. "push gs", "mov from es" .. "mov from gs" (MOV r/m, Sreg):
+ *                 got = the selector stored
+ *   "pop es" "pop ss" ..., "mov es" "mov ss" ... (MOV Sreg, r/m),
+ *   "lds" "les" "lfs" "lgs" "lss": got = the selector loaded
+ *   "call far" "jmp far" "retf": got = the new CS selector
+ *   ("iret" also changes CS: the new one is in the CPU's state)
+ * Fields not listed are 0.
+ */
+struct cpu_sensitive {
+    const char *mnemonic;
+    uint32_t eip;          /* EIP (offset in CS) of the instruction */
+    uint16_t cs;           /* CS selector while it ran (before a far transfer) */
+    uint8_t cpl;           /* CPL while it ran */
+    uint32_t wanted;       /* see above */
+    uint32_t got;          /* see above */
+};
+typedef void (*cpu_sensitive_hook)(void *opaque, const struct cpu_sensitive *ev);
 
 #define CPU_MAX_BREAKPOINTS 16
 
@@ -173,8 +225,29 @@ struct cpu {
     /* Who owns events. */
     uint32_t exit_on_exception;  /* bit v: exception v exits instead of delivery */
     bool exit_on_interrupt;      /* external interrupts exit (vector acknowledged) */
+    /* Every INT n (any vector), INT3 and INTO (when OF = 1), at any CPL,
+     * exits as CPU_EXIT_EXCEPTION, event_kind CPU_EVENT_SOFT_INT, vector n,
+     * insn_len its length: before any IDT, gate or DPL check, nothing
+     * pushed, EIP after the instruction, which counts as retired.  A VMM
+     * that keeps the guest's IDT virtual sees each system call this way. */
+    bool exit_on_soft_int;
+    /* Where the last soft-int exit left EIP, and where its INT was: a
+     * fault while cpu_inject_event delivers that INT then points at the
+     * INT, as it would on hardware (the CPU knows the length it reported). */
+    bool soft_int_known;
+    uint16_t soft_int_cs;
+    uint32_t soft_int_next, soft_int_eip;
     cpu_sensitive_hook sensitive_hook;
     void *sensitive_opaque;
+    /*
+     * A "virtualizable x86": each of PUSHF POPF SGDT SIDT SLDT STR SMSW LAR
+     * LSL VERR VERW, PUSH Sreg and MOV r/m, Sreg executed at CPL > 0 raises
+     * #GP(0) instead (a fault: EIP at it, nothing changed), as CR4.UMIP
+     * does for SGDT SIDT SLDT SMSW STR (SDM Vol. 3A 2.5) and as a
+     * trap-and-emulate VMM would need for the rest.  Segment loads, far
+     * CALL/JMP/RETF and IRET still run (and are reported).
+     */
+    bool sensitive_traps;
 
     struct cpu_irq_source irq;
     bool nmi_pending;
@@ -227,9 +300,34 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step);
 /* Ask a running CPU to return CPU_EXIT_REQUEST at the next instruction boundary. */
 void cpu_request_exit(struct cpu *cpu);
 
-/* State in and out (materialises lazy flags; setting flushes caches). */
+/*
+ * State in and out.  Getting materialises the lazy flags.  Setting flushes
+ * only what the change needs: the TLB when CR0.PG/WP/PE, CR3, CR4.PSE/PGE
+ * or A20 differ from the CPU's (a CPL change just selects the TLB's user or
+ * supervisor half; decoded blocks are keyed so that CS, CPL and EIP changes
+ * need no flush).  A VMM that edits page tables in place without changing
+ * CR3 must flush itself: cpu_state_changed.
+ */
 void cpu_get_state(struct cpu *cpu, struct x86_state *out);
 void cpu_set_state(struct cpu *cpu, const struct x86_state *in);
+
+/*
+ * Cheap setters for a VMM emulating an instruction: they flush nothing and
+ * keep the derived state right.
+ *   cpu_set_eip      EIP; moving away from the breakpoint the last run
+ *                    stopped at forgets it (as cpu_set_state)
+ *   cpu_set_gpr      one general register
+ *   cpu_set_eflags   all of EFLAGS (bit 1 forced to 1), lazy flags dropped;
+ *                    the per-instruction debug path follows TF and RF
+ *   cpu_set_segment  a segment register, selector and hidden part as given;
+ *                    SEG_CS also sets CPL = selector & 3 (0 in real mode, 3
+ *                    in vm86); other registers change nothing else (SS does
+ *                    not change CPL either)
+ */
+void cpu_set_eip(struct cpu *cpu, uint32_t eip);
+void cpu_set_gpr(struct cpu *cpu, enum x86_reg r, uint32_t value);
+void cpu_set_eflags(struct cpu *cpu, uint32_t eflags);
+void cpu_set_segment(struct cpu *cpu, enum x86_sreg r, const struct x86_segment *seg);
 
 /* Host breakpoints at linear addresses. Return -ENOSPC / -ENOENT. */
 int cpu_set_breakpoint(struct cpu *cpu, uint32_t lin);
@@ -248,7 +346,36 @@ int cpu_set_watchpoint(struct cpu *cpu, uint32_t addr, uint32_t len,
 int cpu_clear_watchpoint(struct cpu *cpu, uint32_t addr, uint32_t len,
                          enum cpu_watch_kind kind, bool physical);
 
-/* Deliver an exception or interrupt from outside (a VMM reflecting it). */
+/*
+ * Reflect an event into the guest (a VMM handing back what it received):
+ * deliver 'vector' through the CPU's current IDT (or real-mode IVT) exactly
+ * as if the instruction at the current EIP raised it now, whoever owns the
+ * vector in exit_on_exception:
+ *
+ *   FAULT     EIP is the faulting instruction; RF is pushed set as for
+ *             faults; a fault raised while delivering it follows the
+ *             double-fault table (SDM Vol. 3A 6.15, table 6-5): #PF or a
+ *             contributory fault then a contributory one (or #PF then #PF)
+ *             give #DF, and a fault delivering #DF shuts down
+ *   TRAP      EIP is the instruction after (a #DB trap, INT1)
+ *   SOFT_INT  INT n / INT3 / INTO: EIP already after the INT (the caller set
+ *             it); the gate's DPL is checked against CPL, error codes of
+ *             faults have EXT = 0; a fault points at the INT when EIP is
+ *             still where the last exit_on_soft_int exit left it
+ *   EXTERNAL  an interrupt (EXT = 1 in error codes)
+ *
+ * Returns CPU_EXIT_STEP when the event was delivered and nothing else
+ * happened (CS:EIP at the handler), CPU_EXIT_TRIPLE_FAULT on shutdown
+ * (cpu->fault_chain filled), CPU_EXIT_EXCEPTION when a fault raised while
+ * delivering it is one the caller owns (exit_on_exception; nothing pushed,
+ * EIP as that fault leaves it), CPU_EXIT_WATCHPOINT when the pushes hit a
+ * host watchpoint (the event is delivered), CPU_EXIT_UNSUPPORTED (vm86).
+ * stats.interrupts[vector] counts the delivery; stats.exceptions does not
+ * count the injected event again (its first raising did).
+ */
+struct cpu_exit cpu_inject_event(struct cpu *cpu, int vector, enum cpu_event_kind kind,
+                                 bool has_error, uint32_t error_code);
+/* cpu_inject_event(..., CPU_EVENT_EXTERNAL, ...), its result dropped. */
 void cpu_inject_interrupt(struct cpu *cpu, int vector, bool has_error, uint32_t error_code);
 
 /* Debug/monitor memory access through the current paging mode, no side effects on faults. */
@@ -268,7 +395,8 @@ int cpu_code_bits(const struct cpu *cpu);
  */
 void cpu_forget_code(struct cpu *cpu);
 
-/* Recompute derived caches after the state changed (CPL, TLB half, slow checks). */
+/* Recompute derived caches after the state was changed in place (CPL, TLB
+ * half, slow checks): drops the whole TLB. */
 void cpu_state_changed(struct cpu *cpu);
 
 #endif

@@ -49,7 +49,9 @@ _Noreturn void cpu_page_fault(struct cpu *cpu, uint32_t lin, uint32_t error_code
  * Software interrupt (INT n, INT3, INTO, INT1): delivered with EIP already
  * past the instruction, which counts as retired; 'dpl_check' selects the
  * DPL check of INT n (SDM Vol. 3A 6.12.1.1; INT1 has none and is delivered
- * as a #DB trap).  Unwinds like a fault.
+ * as a #DB trap).  Unwinds like a fault.  With cpu->exit_on_soft_int, the
+ * ones with 'dpl_check' (INT n, INT3, INTO) end the run instead, as a
+ * CPU_EXIT_EXCEPTION of kind CPU_EVENT_SOFT_INT, before any IDT access.
  */
 _Noreturn void cpu_soft_interrupt(struct cpu *cpu, int vector, bool dpl_check);
 /*
@@ -80,11 +82,13 @@ void cpu_check_lock(struct cpu *cpu, const struct x86_insn *i, bool allowed);
  * exceptions, clear for INT n).  A fault raised during delivery unwinds to
  * the run loop, which turns it into a double fault where the SDM says so.
  */
+/* The same values as the public enum cpu_event_kind (cpu.h), which exits
+ * and cpu_inject_event carry: converting between the two is a cast. */
 enum event_kind {
-    EVENT_FAULT,     /* exception, EIP = faulting instruction */
-    EVENT_TRAP,      /* exception, EIP = next instruction (#DB traps, INT1) */
-    EVENT_SOFT_INT,  /* INT n / INT3 / INTO: gate DPL checked against CPL */
-    EVENT_EXTERNAL,  /* INTR / NMI */
+    EVENT_FAULT = CPU_EVENT_FAULT,       /* exception, EIP = faulting instruction */
+    EVENT_TRAP = CPU_EVENT_TRAP,         /* exception, EIP = next instruction (#DB traps, INT1) */
+    EVENT_SOFT_INT = CPU_EVENT_SOFT_INT, /* INT n / INT3 / INTO: gate DPL checked against CPL */
+    EVENT_EXTERNAL = CPU_EVENT_EXTERNAL, /* INTR / NMI */
 };
 void cpu_deliver_event(struct cpu *cpu, int vector, enum event_kind kind,
                        bool has_error, uint32_t error_code);
@@ -250,11 +254,14 @@ static inline bool cpu_vm86(const struct cpu *cpu) { return (cpu->s.eflags & EFL
 static inline unsigned cpu_iopl(const struct cpu *cpu) { return (cpu->s.eflags & EFLAGS_IOPL) >> EFLAGS_IOPL_SHIFT; }
 
 /* Far control transfers (control_far.c): JMP/CALL far through code
- * segments, call gates, task gates and TSSs; RET far; IRET. */
+ * segments, call gates, task gates and TSSs; RET far; IRET.  The first
+ * three report themselves to the sensitive hook; cpu_iret returns the
+ * EFLAGS image it popped (a task return: the new task's EFLAGS) for its
+ * handler's report. */
 void cpu_far_jump(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned opsize);
 void cpu_far_call(struct cpu *cpu, uint16_t selector, uint32_t offset, unsigned opsize);
 void cpu_far_return(struct cpu *cpu, unsigned opsize, uint16_t pop_extra);
-void cpu_iret(struct cpu *cpu, unsigned opsize);
+uint32_t cpu_iret(struct cpu *cpu, unsigned opsize);
 
 /* Task switch (task.c), SDM Vol. 3A 7.3. */
 enum task_switch_reason { TASK_JMP, TASK_CALL, TASK_IRET, TASK_INT };
@@ -274,11 +281,37 @@ void cpu_write_cr0(struct cpu *cpu, uint32_t value);
 void cpu_write_cr3(struct cpu *cpu, uint32_t value);
 void cpu_write_cr4(struct cpu *cpu, uint32_t value);
 
-/* Report a sensitive-but-unprivileged instruction at CPL > 0 (tae's lesson). */
-static inline void cpu_note_sensitive(struct cpu *cpu, const char *mnemonic)
+/*
+ * Sensitive-but-unprivileged instructions (tae's lesson, cpu.h struct
+ * cpu_sensitive).  A handler calls cpu_sensitive_trap first (before any
+ * access: under cpu->sensitive_traps the instruction is #GP(0) at CPL > 0),
+ * and cpu_note_sensitive once it has completed, so a faulting one is never
+ * reported.  cpu_sensitive_reporting says whether a report would be made,
+ * for values that cost something to compute.
+ */
+static inline bool cpu_sensitive_reporting(const struct cpu *cpu, unsigned cpl)
 {
-    if (cpu->sensitive_hook && cpu->s.cpl > 0)
-        cpu->sensitive_hook(cpu->sensitive_opaque, mnemonic, cpu->insn_eip);
+    return cpu->sensitive_hook && cpl > 0;
+}
+/* For instructions that may change CS, CPL and insn_eip (far transfers,
+ * task switches): the values from before, captured by the caller. */
+static inline void cpu_note_sensitive_from(struct cpu *cpu, const char *mnemonic, uint32_t eip,
+                                           uint16_t cs, unsigned cpl, uint32_t wanted, uint32_t got)
+{
+    if (!cpu_sensitive_reporting(cpu, cpl)) return;
+    struct cpu_sensitive ev = { .mnemonic = mnemonic, .eip = eip, .cs = cs, .cpl = (uint8_t)cpl,
+                                .wanted = wanted, .got = got };
+    cpu->sensitive_hook(cpu->sensitive_opaque, &ev);
+}
+static inline void cpu_note_sensitive(struct cpu *cpu, const char *mnemonic, uint32_t wanted, uint32_t got)
+{
+    cpu_note_sensitive_from(cpu, mnemonic, cpu->insn_eip, cpu->s.seg[SEG_CS].selector, cpu->s.cpl,
+                            wanted, got);
+}
+static inline void cpu_sensitive_trap(struct cpu *cpu)
+{
+    if (cpu->sensitive_traps && cpu->s.cpl > 0)
+        cpu_fault_err(cpu, X86_GP, 0);
 }
 
 /* ---------- debug registers (debug.c) ---------- */

@@ -88,17 +88,22 @@ DEFINE_HANDLER(mov_OveAX)
 }
 
 /*
- * Reading CS or SS at CPL > 0 reveals the CPL in the selector's RPL: the
- * classic reason plain x86 is not Popek-Goldberg virtualizable.  The VMM
- * (tae) counts these through the sensitive hook.
+ * Segment registers and a VMM (cpu.h struct cpu_sensitive): reading CS or
+ * SS at CPL > 0 reveals the CPL in the selector's RPL - the classic reason
+ * plain x86 is not Popek-Goldberg virtualizable - and a deprivileged kernel
+ * reads back the selectors the VMM gave it rather than its own; loading one
+ * is where a VMM that rewrites descriptors must follow along.  So every
+ * read (PUSH Sreg, MOV r/m, Sreg) and load (POP Sreg, MOV Sreg, LxS) is
+ * reported, with these names by SEG_* number.
  */
-static void note_sreg_read(struct cpu *cpu, int sreg, const char *cs_name, const char *ss_name)
-{
-    if (sreg == SEG_CS)
-        cpu_note_sensitive(cpu, cs_name);
-    else if (sreg == SEG_SS)
-        cpu_note_sensitive(cpu, ss_name);
-}
+static const char *const push_sreg_name[SEG_COUNT] = {
+    "push es", "push cs", "push ss", "push ds", "push fs", "push gs" };
+static const char *const mov_from_sreg_name[SEG_COUNT] = {
+    "mov from es", "mov from cs", "mov from ss", "mov from ds", "mov from fs", "mov from gs" };
+static const char *const pop_sreg_name[SEG_COUNT] = {
+    "pop es", "pop cs", "pop ss", "pop ds", "pop fs", "pop gs" };
+static const char *const mov_sreg_name[SEG_COUNT] = {
+    "mov es", "mov cs", "mov ss", "mov ds", "mov fs", "mov gs" };
 
 /*
  * MOV r/m16, Sreg (8C).  SDM Vol. 2B MOV: to a 32-bit register the selector
@@ -110,12 +115,13 @@ DEFINE_HANDLER(mov_EwSw)
 {
     if (i->reg > SEG_GS)
         cpu_fault(cpu, X86_UD);
-    note_sreg_read(cpu, i->reg, "mov r/m, cs", "mov r/m, ss");
+    cpu_sensitive_trap(cpu);
     uint16_t sel = cpu->s.seg[i->reg].selector;
     if (i->mod == 3)
         reg_write(cpu, i->rm, i->os32 ? 4 : 2, sel);
     else
         cpu_write16(cpu, i->seg, cpu_ea(cpu, i), sel);
+    cpu_note_sensitive(cpu, mov_from_sreg_name[i->reg], 0, sel);
 }
 
 /*
@@ -132,6 +138,7 @@ DEFINE_HANDLER(mov_SwEw)
     cpu_load_sreg(cpu, i->reg, sel);
     if (i->reg == SEG_SS)
         cpu->s.interrupt_shadow = 1;
+    cpu_note_sensitive(cpu, mov_sreg_name[i->reg], 0, sel);
 }
 
 /* LEA (8D): the offset, computed by the address size, truncated or zero-extended to the operand size. */
@@ -253,8 +260,10 @@ static int sreg_of_opcode(uint16_t op)
 DEFINE_HANDLER(push_sreg)
 {
     int sreg = sreg_of_opcode(i->op);
-    note_sreg_read(cpu, sreg, "push cs", "push ss");
-    cpu_push(cpu, opsize(i), cpu->s.seg[sreg].selector);
+    cpu_sensitive_trap(cpu);
+    uint16_t sel = cpu->s.seg[sreg].selector;
+    cpu_push(cpu, opsize(i), sel);
+    cpu_note_sensitive(cpu, push_sreg_name[sreg], 0, sel);
 }
 
 /*
@@ -278,6 +287,7 @@ DEFINE_HANDLER(pop_sreg)
         reg_write(cpu, R_ESP, 2, sp + size);
     if (sreg == SEG_SS)
         cpu->s.interrupt_shadow = 1;
+    cpu_note_sensitive(cpu, pop_sreg_name[sreg], 0, sel);
 }
 
 /* ---------- far pointers ---------- */
@@ -288,7 +298,7 @@ DEFINE_HANDLER(pop_sreg)
  * only then the general register (SDM Vol. 2A LDS/LES/LFS/LGS/LSS).  A
  * register operand is #UD.
  */
-static void load_far_pointer(struct cpu *cpu, const struct x86_insn *i, int sreg)
+static void load_far_pointer(struct cpu *cpu, const struct x86_insn *i, int sreg, const char *name)
 {
     if (i->mod == 3)
         cpu_fault(cpu, X86_UD);
@@ -298,13 +308,14 @@ static void load_far_pointer(struct cpu *cpu, const struct x86_insn *i, int sreg
     uint16_t sel = cpu_read16(cpu, i->seg, addr_add(i, ea, size));
     cpu_load_sreg(cpu, sreg, sel);
     reg_write(cpu, i->reg, size, off);
+    cpu_note_sensitive(cpu, name, 0, sel);
 }
 
-DEFINE_HANDLER(les_GvMp) { load_far_pointer(cpu, i, SEG_ES); }
-DEFINE_HANDLER(lds_GvMp) { load_far_pointer(cpu, i, SEG_DS); }
-DEFINE_HANDLER(lss_GvMp) { load_far_pointer(cpu, i, SEG_SS); }
-DEFINE_HANDLER(lfs_GvMp) { load_far_pointer(cpu, i, SEG_FS); }
-DEFINE_HANDLER(lgs_GvMp) { load_far_pointer(cpu, i, SEG_GS); }
+DEFINE_HANDLER(les_GvMp) { load_far_pointer(cpu, i, SEG_ES, "les"); }
+DEFINE_HANDLER(lds_GvMp) { load_far_pointer(cpu, i, SEG_DS, "lds"); }
+DEFINE_HANDLER(lss_GvMp) { load_far_pointer(cpu, i, SEG_SS, "lss"); }
+DEFINE_HANDLER(lfs_GvMp) { load_far_pointer(cpu, i, SEG_FS, "lfs"); }
+DEFINE_HANDLER(lgs_GvMp) { load_far_pointer(cpu, i, SEG_GS, "lgs"); }
 
 /* ---------- atomics (486+): CMPXCHG, XADD, CMPXCHG8B ---------- */
 

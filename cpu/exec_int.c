@@ -39,7 +39,15 @@ DEFINE_HANDLER(int1)
 /* CF: IRET / IRETD by operand size (Vol. 2A IRET); sensitive for a VMM at CPL > 0. */
 DEFINE_HANDLER(iret)
 {
-    cpu_note_sensitive(cpu, "iret");
-    cpu_iret(cpu, opsize(i));
+    /* Where it ran, before the return (or a task switch) changes it. */
+    uint32_t eip = cpu->insn_eip;
+    uint16_t cs = cpu->s.seg[SEG_CS].selector;
+    unsigned cpl = cpu->s.cpl;
+    uint32_t image = cpu_iret(cpu, opsize(i));
     cpu->end_block = true;
+    if (cpu_sensitive_reporting(cpu, cpl)) {
+        uint32_t got = cpu_get_eflags(cpu);
+        uint32_t wanted = opsize(i) == 2 ? (got & 0xFFFF0000u) | (image & 0xFFFFu) : image;
+        cpu_note_sensitive_from(cpu, "iret", eip, cs, cpl, wanted, got);
+    }
 }

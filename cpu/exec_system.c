@@ -10,7 +10,10 @@
  *                                    INVLPG HLT MOV CRn MOV DRn RDMSR WRMSR
  *   IOPL-sensitive (#GP(0) at CPL > IOPL): CLI STI, and PUSHF/POPF in vm86
  *   sensitive but unprivileged (run silently at any CPL, reported through
- *   cpu_note_sensitive): SGDT SIDT SLDT STR SMSW LAR LSL VERR VERW PUSHF POPF
+ *   cpu_note_sensitive once done): SGDT SIDT SLDT STR SMSW LAR LSL VERR
+ *   VERW PUSHF POPF - each #GP(0) at CPL > 0 instead under
+ *   cpu->sensitive_traps (cpu_sensitive_trap), as CR4.UMIP makes the first
+ *   five on later processors (SDM Vol. 3A 2.5)
  *
  * The last group is Popek and Goldberg's objection to x86: POPF at CPL > 0
  * neither traps nor changes IF, so a deprivileged guest kernel silently
@@ -164,10 +167,13 @@ DEFINE_HANDLER(pushf)
 {
     if (cpu_vm86(cpu) && cpu_iopl(cpu) < 3)
         cpu_fault_err(cpu, X86_GP, 0);
-    cpu_note_sensitive(cpu, "pushf");
+    cpu_sensitive_trap(cpu);
     uint32_t image = cpu_get_eflags(cpu) & ~(EFLAGS_VM | EFLAGS_RF);
     unsigned size = opsize(i);
-    cpu_push(cpu, size, size == 4 ? image : image & 0xFFFFu);
+    if (size == 2)
+        image &= 0xFFFFu;
+    cpu_push(cpu, size, image);
+    cpu_note_sensitive(cpu, "pushf", 0, image);
 }
 
 /*
@@ -181,15 +187,20 @@ DEFINE_HANDLER(popf)
 {
     if (cpu_vm86(cpu) && cpu_iopl(cpu) < 3)
         cpu_fault_err(cpu, X86_GP, 0);
+    cpu_sensitive_trap(cpu);
     unsigned size = opsize(i);
     uint32_t value = cpu_pop(cpu, size);
     uint32_t mask = EFLAGS_WRITABLE & ~(EFLAGS_VM | EFLAGS_RF | EFLAGS_VIP | EFLAGS_VIF);
     if (size == 2)
         mask &= 0xFFFFu;
-    cpu_note_sensitive(cpu, "popf");
     cpu_write_eflags(cpu, value, mask);
     cpu->s.eflags &= ~EFLAGS_RF;      /* normally already clear: see debug.c */
     cpu->end_block = true;
+    if (cpu_sensitive_reporting(cpu, cpu->s.cpl)) {
+        uint32_t got = cpu_get_eflags(cpu);
+        uint32_t wanted = size == 2 ? (got & 0xFFFF0000u) | value : value;
+        cpu_note_sensitive(cpu, "popf", wanted, got);
+    }
 }
 
 /*
@@ -322,12 +333,14 @@ DEFINE_HANDLER(grp6_Ew)
     require_protected(cpu);           /* all of group 6: #UD in real and vm86 mode */
     switch (i->reg) {
     case 0:                           /* SLDT Ew */
-        cpu_note_sensitive(cpu, "sldt");
+        cpu_sensitive_trap(cpu);
         store_selector(cpu, i, cpu->s.ldtr.selector);
+        cpu_note_sensitive(cpu, "sldt", 0, cpu->s.ldtr.selector);
         break;
     case 1:                           /* STR Ew */
-        cpu_note_sensitive(cpu, "str");
+        cpu_sensitive_trap(cpu);
         store_selector(cpu, i, cpu->s.tr.selector);
+        cpu_note_sensitive(cpu, "str", 0, cpu->s.tr.selector);
         break;
     case 2:                           /* LLDT Ew */
         require_cpl0(cpu);
@@ -339,9 +352,11 @@ DEFINE_HANDLER(grp6_Ew)
         break;
     case 4:                           /* VERR Ew */
     case 5: {                         /* VERW Ew */
+        cpu_sensitive_trap(cpu);
         uint16_t sel = (uint16_t)rm_read(cpu, i, 2);
-        cpu_note_sensitive(cpu, i->reg == 4 ? "verr" : "verw");
-        set_zf(cpu, verify_segment(cpu, sel, i->reg == 5));
+        bool ok = verify_segment(cpu, sel, i->reg == 5);
+        set_zf(cpu, ok);
+        cpu_note_sensitive(cpu, i->reg == 4 ? "verr" : "verw", 0, ok);
         break;
     }
     default:                          /* /6 /7: JMPE (IA-64 only) and reserved */
@@ -359,12 +374,13 @@ DEFINE_HANDLER(grp6_Ew)
  * 24-bit store for the 16-bit form).  Unprivileged: a guest kernel at ring 1
  * reads the VMM's real GDTR/IDTR without a trap.
  */
-static void store_dtable(struct cpu *cpu, const struct x86_insn *i, const struct x86_dtable *t)
+static uint32_t store_dtable(struct cpu *cpu, const struct x86_insn *i, const struct x86_dtable *t)
 {
     uint32_t ea = cpu_ea(cpu, i);
     uint32_t base = i->os32 ? t->base : t->base & 0x00FFFFFFu;
     cpu_write16(cpu, i->seg, ea, t->limit);
     cpu_write32(cpu, i->seg, ea_plus(i, ea, 2), base);
+    return base;
 }
 
 /*
@@ -390,12 +406,12 @@ DEFINE_HANDLER(grp7_Ms)
         cpu_fault(cpu, X86_UD);
     switch (i->reg) {
     case 0:                           /* SGDT Ms */
-        cpu_note_sensitive(cpu, "sgdt");
-        store_dtable(cpu, i, &cpu->s.gdtr);
+        cpu_sensitive_trap(cpu);
+        cpu_note_sensitive(cpu, "sgdt", 0, store_dtable(cpu, i, &cpu->s.gdtr));
         break;
     case 1:                           /* SIDT Ms */
-        cpu_note_sensitive(cpu, "sidt");
-        store_dtable(cpu, i, &cpu->s.idtr);
+        cpu_sensitive_trap(cpu);
+        cpu_note_sensitive(cpu, "sidt", 0, store_dtable(cpu, i, &cpu->s.idtr));
         break;
     case 2:                           /* LGDT Ms */
         require_cpl0(cpu);
@@ -409,11 +425,14 @@ DEFINE_HANDLER(grp7_Ms)
         /* SDM Vol. 2B SMSW: memory gets 16 bits; a 32-bit register gets
          * CR0 in its low half and an undefined high half - we store all of
          * CR0 there, as P6 and later processors do. */
-        cpu_note_sensitive(cpu, "smsw");
-        if (i->mod == 3)
-            reg_write(cpu, i->rm, opsize(i), cpu->s.cr0);
-        else
-            cpu_write16(cpu, i->seg, cpu_ea(cpu, i), (uint16_t)cpu->s.cr0);
+        cpu_sensitive_trap(cpu);
+        if (i->mod == 3 && i->os32) {
+            reg_write(cpu, i->rm, 4, cpu->s.cr0);
+            cpu_note_sensitive(cpu, "smsw", 0, cpu->s.cr0);
+        } else {
+            rm_write(cpu, i, 2, (uint16_t)cpu->s.cr0);
+            cpu_note_sensitive(cpu, "smsw", 0, (uint16_t)cpu->s.cr0);
+        }
         break;
     case 6: {                         /* LMSW Ew */
         /* SDM Vol. 2A LMSW: loads only PE, MP, EM and TS; it can set PE
@@ -471,12 +490,12 @@ static bool lsl_type_ok(unsigned type)
  * code/data type or a system type 'type_ok' accepts, visible at the CPL and
  * the selector's RPL.  True with the descriptor in *d; false means ZF = 0.
  */
-static bool lar_lsl_descriptor(struct cpu *cpu, const struct x86_insn *i, const char *name,
+static bool lar_lsl_descriptor(struct cpu *cpu, const struct x86_insn *i,
                                bool (*type_ok)(unsigned type), struct x86_descriptor *d)
 {
     require_protected(cpu);
+    cpu_sensitive_trap(cpu);
     uint16_t sel = (uint16_t)rm_read(cpu, i, 2);
-    cpu_note_sensitive(cpu, name);
     return lookup_descriptor(cpu, sel, d) &&
            ((d->hi & DESC_S) || type_ok(DESC_TYPE(d->hi))) &&
            descriptor_visible(cpu, sel, d->hi);
@@ -490,10 +509,12 @@ static bool lar_lsl_descriptor(struct cpu *cpu, const struct x86_insn *i, const 
 DEFINE_HANDLER(lar_GvEw)
 {
     struct x86_descriptor d;
-    bool ok = lar_lsl_descriptor(cpu, i, "lar", lar_type_ok, &d);
+    bool ok = lar_lsl_descriptor(cpu, i, lar_type_ok, &d);
+    uint32_t rights = ok ? d.hi & (i->os32 ? 0x00F0FF00u : 0xFF00u) : 0;
     if (ok)
-        reg_write(cpu, i->reg, opsize(i), d.hi & (i->os32 ? 0x00F0FF00u : 0xFF00u));
+        reg_write(cpu, i->reg, opsize(i), rights);
     set_zf(cpu, ok);
+    cpu_note_sensitive(cpu, "lar", ok, rights);
 }
 
 /*
@@ -503,14 +524,17 @@ DEFINE_HANDLER(lar_GvEw)
 DEFINE_HANDLER(lsl_GvEw)
 {
     struct x86_descriptor d;
-    bool ok = lar_lsl_descriptor(cpu, i, "lsl", lsl_type_ok, &d);
+    bool ok = lar_lsl_descriptor(cpu, i, lsl_type_ok, &d);
+    uint32_t limit = 0;
     if (ok) {
-        uint32_t limit = (d.lo & 0xFFFFu) | (d.hi & 0x000F0000u);
+        limit = (d.lo & 0xFFFFu) | (d.hi & 0x000F0000u);
         if (d.hi & DESC_G)
             limit = (limit << 12) | 0xFFFu;
+        limit &= size_mask(opsize(i));
         reg_write(cpu, i->reg, opsize(i), limit);
     }
     set_zf(cpu, ok);
+    cpu_note_sensitive(cpu, "lsl", ok, limit);
 }
 
 /*

@@ -37,7 +37,11 @@ struct pending_event {
     enum event_kind kind;
     bool has_error;
     uint32_t error;
+    uint8_t len;      /* length of the instruction that raised it, or 0 */
 };
+
+/* The longest instruction, prefixes included (SDM Vol. 2A 2.3.11). */
+#define MAX_INSN_LEN 15
 
 /* The event being unwound to the run loop (one CPU runs per thread). */
 static _Thread_local struct pending_event unwinding;
@@ -49,31 +53,50 @@ static bool vector_has_error(int v)
            v == X86_PF || v == X86_AC;
 }
 
-_Noreturn static void unwind(struct cpu *cpu, int vector, enum event_kind kind, bool has_error, uint32_t error)
+_Noreturn static void unwind(struct cpu *cpu, int vector, enum event_kind kind, bool has_error,
+                             uint32_t error, unsigned len)
 {
-    unwinding = (struct pending_event){ vector, kind, has_error, error };
+    unwinding = (struct pending_event){ vector, kind, has_error, error, (uint8_t)len };
     longjmp(cpu->fault_jmp, UNWIND_EVENT);
+}
+
+/*
+ * The length of the instruction raising an event from its handler: the
+ * run loop advanced EIP past it before calling the handler, and handlers
+ * change no register before they fault (cpu_internal.h), so it is EIP -
+ * insn_eip.  0 when no instruction is executing: a code fetch fault (EIP
+ * not advanced yet), a fault while delivering an event, or after a task
+ * switch made the new task's EIP the instruction's (task.c).
+ */
+static unsigned raising_insn_len(const struct cpu *cpu)
+{
+    if (cpu->delivering) return 0;
+    uint32_t n = cpu->s.eip - cpu->insn_eip;
+    return n <= MAX_INSN_LEN ? n : 0;
 }
 
 _Noreturn void cpu_fault(struct cpu *cpu, int vector)
 {
-    unwind(cpu, vector, EVENT_FAULT, vector_has_error(vector), 0);
+    unwind(cpu, vector, EVENT_FAULT, vector_has_error(vector), 0, raising_insn_len(cpu));
 }
 
 _Noreturn void cpu_fault_err(struct cpu *cpu, int vector, uint32_t error_code)
 {
-    unwind(cpu, vector, EVENT_FAULT, true, error_code);
+    unwind(cpu, vector, EVENT_FAULT, true, error_code, raising_insn_len(cpu));
 }
 
 _Noreturn void cpu_page_fault(struct cpu *cpu, uint32_t lin, uint32_t error_code)
 {
     cpu->s.cr2 = lin;
-    unwind(cpu, X86_PF, EVENT_FAULT, true, error_code);
+    unwind(cpu, X86_PF, EVENT_FAULT, true, error_code, raising_insn_len(cpu));
 }
 
+/* Raised after the instruction completed (debug.c, on the per-instruction
+ * path, where cpu->insn is the instruction that ran): EIP may be a branch
+ * target, so its length comes from the decoded instruction. */
 _Noreturn void cpu_trap(struct cpu *cpu, int vector)
 {
-    unwind(cpu, vector, EVENT_TRAP, false, 0);
+    unwind(cpu, vector, EVENT_TRAP, false, 0, cpu->insn ? cpu->insn->len : 0);
 }
 
 _Noreturn void cpu_soft_interrupt(struct cpu *cpu, int vector, bool dpl_check)
@@ -82,7 +105,21 @@ _Noreturn void cpu_soft_interrupt(struct cpu *cpu, int vector, bool dpl_check)
      * they count as retired, like any instruction (the run loop's count
      * happens after the handler returns, which these never do). */
     cpu->stats.instructions++;
-    unwind(cpu, vector, dpl_check ? EVENT_SOFT_INT : EVENT_TRAP, false, 0);
+    unsigned len = raising_insn_len(cpu);
+    if (dpl_check && cpu->exit_on_soft_int) {
+        /* The instruction is done: what completing it clears, it clears
+         * (RF, SDM Vol. 3B 17.3.1.1; the MOV SS interrupt shadow). */
+        cpu->s.eflags &= ~EFLAGS_RF;
+        cpu->s.interrupt_shadow = 0;
+        cpu->soft_int_known = true;
+        cpu->soft_int_cs = cpu->s.seg[SEG_CS].selector;
+        cpu->soft_int_eip = cpu->insn_eip;
+        cpu->soft_int_next = cpu->s.eip;
+        cpu_exit_now(cpu, (struct cpu_exit){ .reason = CPU_EXIT_EXCEPTION, .vector = vector & 0xFF,
+                                             .event_kind = CPU_EVENT_SOFT_INT,
+                                             .insn_len = (uint8_t)len });
+    }
+    unwind(cpu, vector, dpl_check ? EVENT_SOFT_INT : EVENT_TRAP, false, 0, len);
 }
 
 _Noreturn void cpu_exit_now(struct cpu *cpu, struct cpu_exit exit)
@@ -122,9 +159,12 @@ static void record_fault(struct cpu *cpu, int vector, bool has_error, uint32_t e
 
 /*
  * Handle an event that unwound to the run loop.  Returns true when cpu_run
- * must return 'exit' (owned exception, triple fault).
+ * must return 'exit' (owned exception, triple fault).  'injected': the
+ * event comes from cpu_inject_event - a VMM reflecting what it already
+ * received (and counted) - so it is delivered whoever owns its vector;
+ * faults raised while delivering it go to their owners as usual.
  */
-static bool handle_event(struct cpu *cpu, struct pending_event ev, struct cpu_exit *exit)
+static bool handle_event(struct cpu *cpu, struct pending_event ev, struct cpu_exit *exit, bool injected)
 {
     if (ev.kind == EVENT_FAULT) cpu->s.eip = cpu->insn_eip;
     cpu->end_block = true;
@@ -132,13 +172,16 @@ static bool handle_event(struct cpu *cpu, struct pending_event ev, struct cpu_ex
     if (ev.kind == EVENT_FAULT && !cpu->delivering) cpu->watch_hit = false;
 
     bool exception = ev.vector < 32 && ev.kind != EVENT_SOFT_INT && ev.kind != EVENT_EXTERNAL;
-    if (exception) cpu->stats.exceptions[ev.vector]++;
+    if (exception && !injected) cpu->stats.exceptions[ev.vector]++;
 
     /* A VMM that owns the vector gets it, nothing is pushed. */
-    if (ev.vector < 32 && (cpu->exit_on_exception & (1u << ev.vector)) && ev.kind != EVENT_EXTERNAL) {
+    if (!injected && ev.vector < 32 && (cpu->exit_on_exception & (1u << ev.vector)) &&
+        ev.kind != EVENT_EXTERNAL) {
         cpu->delivering = 0;
         *exit = (struct cpu_exit){ .reason = CPU_EXIT_EXCEPTION, .vector = ev.vector,
-                                   .has_error_code = ev.has_error, .error_code = ev.error };
+                                   .has_error_code = ev.has_error, .error_code = ev.error,
+                                   .event_kind = (enum cpu_event_kind)ev.kind,
+                                   .insn_len = ev.len };
         return true;
     }
 
@@ -161,12 +204,13 @@ static bool handle_event(struct cpu *cpu, struct pending_event ev, struct cpu_ex
         if ((first == CLASS_CONTRIBUTORY && second == CLASS_CONTRIBUTORY) ||
             (first == CLASS_PAGE_FAULT && bad_second)) {
             record_fault(cpu, ev.vector, ev.has_error, ev.error);
-            ev = (struct pending_event){ X86_DF, EVENT_FAULT, true, 0 };
+            ev = (struct pending_event){ X86_DF, EVENT_FAULT, true, 0, 0 };
             cpu->stats.exceptions[X86_DF]++;
             if (cpu->exit_on_exception & (1u << X86_DF)) {
                 cpu->delivering = 0;
                 *exit = (struct cpu_exit){ .reason = CPU_EXIT_EXCEPTION, .vector = X86_DF,
-                                           .has_error_code = true, .error_code = 0 };
+                                           .has_error_code = true, .error_code = 0,
+                                           .event_kind = CPU_EVENT_FAULT };
                 return true;
             }
         }
@@ -257,7 +301,7 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step)
         return cpu->pending_exit;
     default: {
         struct cpu_exit ex;
-        if (handle_event(cpu, unwinding, &ex) || take_watch_hit(cpu, &ex)) {
+        if (handle_event(cpu, unwinding, &ex, false) || take_watch_hit(cpu, &ex)) {
             cpu->in_run = false;
             cpu->end_block = false;
             return ex;
@@ -282,20 +326,21 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step)
             cpu->nmi_pending = false;
             cpu->insn_eip = cpu->s.eip;
             cpu->s.halted = false;
-            struct pending_event ev = { X86_NMI, EVENT_EXTERNAL, false, 0 };
-            if (handle_event(cpu, ev, &exit) || take_watch_hit(cpu, &exit)) break;
+            struct pending_event ev = { X86_NMI, EVENT_EXTERNAL, false, 0, 0 };
+            if (handle_event(cpu, ev, &exit, false) || take_watch_hit(cpu, &exit)) break;
             if (step) { exit.reason = CPU_EXIT_STEP; break; }
         }
         if (interrupt_deliverable(cpu)) {
             int vector = cpu->irq.acknowledge(cpu->irq.opaque);
             cpu->s.halted = false;
             if (cpu->exit_on_interrupt) {
-                exit = (struct cpu_exit){ .reason = CPU_EXIT_INTERRUPT, .vector = vector };
+                exit = (struct cpu_exit){ .reason = CPU_EXIT_INTERRUPT, .vector = vector,
+                                          .event_kind = CPU_EVENT_EXTERNAL };
                 break;
             }
             cpu->insn_eip = cpu->s.eip;
-            struct pending_event ev = { vector, EVENT_EXTERNAL, false, 0 };
-            if (handle_event(cpu, ev, &exit) || take_watch_hit(cpu, &exit)) break;
+            struct pending_event ev = { vector, EVENT_EXTERNAL, false, 0, 0 };
+            if (handle_event(cpu, ev, &exit, false) || take_watch_hit(cpu, &exit)) break;
             if (step) { exit.reason = CPU_EXIT_STEP; break; }
             continue;
         }
@@ -337,15 +382,54 @@ struct cpu_exit cpu_run(struct cpu *cpu, uint64_t budget, bool step)
     return exit;
 }
 
+/*
+ * Deliver an event from outside, as if the instruction at EIP raised it
+ * now (cpu.h).  Delivery can fault, and the fault can fault again (#DF,
+ * shutdown): each of those unwinds to this setjmp, whose handler applies
+ * the double-fault table exactly as the run loop does, so the loop here is
+ * the setjmp returning once per fault until one delivery completes.
+ */
+struct cpu_exit cpu_inject_event(struct cpu *cpu, int vector, enum cpu_event_kind kind,
+                                 bool has_error, uint32_t error_code)
+{
+    struct cpu_exit ex;
+    cpu->watch_hit = false;
+    cpu->delivering = 0;
+    cpu->first_vector = -1;
+    switch (setjmp(cpu->fault_jmp)) {
+    case 0:
+        break;
+    case UNWIND_EXIT:                 /* vm86 met while delivering */
+        cpu->end_block = false;
+        return cpu->pending_exit;
+    default:
+        if (handle_event(cpu, unwinding, &ex, false) || take_watch_hit(cpu, &ex)) {
+            cpu->end_block = false;
+            return ex;
+        }
+        cpu->end_block = false;
+        return (struct cpu_exit){ .reason = CPU_EXIT_STEP };
+    }
+
+    /* Where a fault raised while delivering points: the instruction for a
+     * fault (EIP), the return address for a trap or an interrupt (EIP, set
+     * by handle_event), the INT itself for a software interrupt - known
+     * when EIP is still where the last soft-int exit left it. */
+    cpu->insn_eip = cpu->s.eip;
+    if (kind == CPU_EVENT_SOFT_INT && cpu->soft_int_known && cpu->s.eip == cpu->soft_int_next &&
+        cpu->s.seg[SEG_CS].selector == cpu->soft_int_cs)
+        cpu->insn_eip = cpu->soft_int_eip;
+    cpu->soft_int_known = false;
+    struct pending_event ev = { vector & 0xFF, (enum event_kind)kind, has_error, error_code, 0 };
+    if (handle_event(cpu, ev, &ex, true) || take_watch_hit(cpu, &ex)) {
+        cpu->end_block = false;
+        return ex;
+    }
+    cpu->end_block = false;
+    return (struct cpu_exit){ .reason = CPU_EXIT_STEP };
+}
+
 void cpu_inject_interrupt(struct cpu *cpu, int vector, bool has_error, uint32_t error_code)
 {
-    /* Delivery can fault: run it under its own unwinding point. */
-    struct cpu_exit ex;
-    if (setjmp(cpu->fault_jmp)) {
-        (void)handle_event(cpu, unwinding, &ex);
-        return;
-    }
-    cpu->insn_eip = cpu->s.eip;
-    struct pending_event ev = { vector, EVENT_EXTERNAL, has_error, error_code };
-    (void)handle_event(cpu, ev, &ex);
+    (void)cpu_inject_event(cpu, vector, CPU_EVENT_EXTERNAL, has_error, error_code);
 }

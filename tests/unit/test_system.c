@@ -26,13 +26,13 @@ static bool is_fault(struct cpu_exit x, int vector)
 }
 
 /* Count sensitive-instruction reports, remembering the last mnemonic. */
-struct sensitive_log { int count; const char *last; };
-static void log_sensitive(void *opaque, const char *mnemonic, uint32_t eip)
+struct sensitive_log { int count; const char *last; struct cpu_sensitive ev; };
+static void log_sensitive(void *opaque, const struct cpu_sensitive *ev)
 {
     struct sensitive_log *l = opaque;
     l->count++;
-    l->last = mnemonic;
-    (void)eip;
+    l->last = ev->mnemonic;
+    l->ev = *ev;
 }
 
 /* SDM Vol. 2A CLI: protected mode, CPL > IOPL -> #GP(0), EIP at the CLI. */
@@ -70,14 +70,20 @@ TEST(popf_at_cpl3_keeps_if_silently)
 TEST(popf_at_cpl3_is_reported_sensitive)
 {
     struct harness h;
-    struct sensitive_log log = { 0, NULL };
+    struct sensitive_log log = { 0 };
     harness_init(&h, 3);
+    h.cpu.s.eflags |= EFLAGS_IF;
     h.cpu.sensitive_hook = log_sensitive;
     h.cpu.sensitive_opaque = &log;
     harness_code(&h, CODE, "\x6a\x00\x9d", 3);
     run_owned(&h, 2);
     CHECK_EQ(log.count, 1);
     CHECK(log.last && strcmp(log.last, "popf") == 0);
+    CHECK_EQ(log.ev.eip, CODE + 2);
+    CHECK_EQ(log.ev.cpl, 3);
+    CHECK_EQ(log.ev.wanted, 0);                   /* the image: IF = 0 */
+    CHECK(log.ev.got & EFLAGS_IF);                /* kept: CPL 3 > IOPL 0 */
+    CHECK((log.ev.wanted ^ log.ev.got) & EFLAGS_IF);
     harness_destroy(&h);
 }
 
