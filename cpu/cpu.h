@@ -193,6 +193,7 @@ struct cpu_sensitive {
     uint8_t cpl;           /* CPL while it ran */
     uint32_t wanted;       /* see above */
     uint32_t got;          /* see above */
+    uint16_t selector;     /* lar lsl verr verw: the selector examined */
 };
 typedef void (*cpu_sensitive_hook)(void *opaque, const struct cpu_sensitive *ev);
 

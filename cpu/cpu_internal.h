@@ -308,6 +308,15 @@ static inline void cpu_note_sensitive(struct cpu *cpu, const char *mnemonic, uin
     cpu_note_sensitive_from(cpu, mnemonic, cpu->insn_eip, cpu->s.seg[SEG_CS].selector, cpu->s.cpl,
                             wanted, got);
 }
+/* LAR, LSL, VERR, VERW: with the selector they examined. */
+static inline void cpu_note_sensitive_selector(struct cpu *cpu, const char *mnemonic, uint32_t wanted,
+                                               uint32_t got, uint16_t selector)
+{
+    if (!cpu_sensitive_reporting(cpu, cpu->s.cpl)) return;
+    struct cpu_sensitive ev = { .mnemonic = mnemonic, .eip = cpu->insn_eip, .cs = cpu->s.seg[SEG_CS].selector,
+                                .cpl = cpu->s.cpl, .wanted = wanted, .got = got, .selector = selector };
+    cpu->sensitive_hook(cpu->sensitive_opaque, &ev);
+}
 static inline void cpu_sensitive_trap(struct cpu *cpu)
 {
     if (cpu->sensitive_traps && cpu->s.cpl > 0)

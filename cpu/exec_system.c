@@ -356,7 +356,7 @@ DEFINE_HANDLER(grp6_Ew)
         uint16_t sel = (uint16_t)rm_read(cpu, i, 2);
         bool ok = verify_segment(cpu, sel, i->reg == 5);
         set_zf(cpu, ok);
-        cpu_note_sensitive(cpu, i->reg == 4 ? "verr" : "verw", 0, ok);
+        cpu_note_sensitive_selector(cpu, i->reg == 4 ? "verr" : "verw", 0, ok, sel);
         break;
     }
     default:                          /* /6 /7: JMPE (IA-64 only) and reserved */
@@ -491,11 +491,12 @@ static bool lsl_type_ok(unsigned type)
  * the selector's RPL.  True with the descriptor in *d; false means ZF = 0.
  */
 static bool lar_lsl_descriptor(struct cpu *cpu, const struct x86_insn *i,
-                               bool (*type_ok)(unsigned type), struct x86_descriptor *d)
+                               bool (*type_ok)(unsigned type), struct x86_descriptor *d, uint16_t *selector)
 {
     require_protected(cpu);
     cpu_sensitive_trap(cpu);
     uint16_t sel = (uint16_t)rm_read(cpu, i, 2);
+    *selector = sel;
     return lookup_descriptor(cpu, sel, d) &&
            ((d->hi & DESC_S) || type_ok(DESC_TYPE(d->hi))) &&
            descriptor_visible(cpu, sel, d->hi);
@@ -509,12 +510,13 @@ static bool lar_lsl_descriptor(struct cpu *cpu, const struct x86_insn *i,
 DEFINE_HANDLER(lar_GvEw)
 {
     struct x86_descriptor d;
-    bool ok = lar_lsl_descriptor(cpu, i, lar_type_ok, &d);
+    uint16_t sel;
+    bool ok = lar_lsl_descriptor(cpu, i, lar_type_ok, &d, &sel);
     uint32_t rights = ok ? d.hi & (i->os32 ? 0x00F0FF00u : 0xFF00u) : 0;
     if (ok)
         reg_write(cpu, i->reg, opsize(i), rights);
     set_zf(cpu, ok);
-    cpu_note_sensitive(cpu, "lar", ok, rights);
+    cpu_note_sensitive_selector(cpu, "lar", ok, rights, sel);
 }
 
 /*
@@ -524,7 +526,8 @@ DEFINE_HANDLER(lar_GvEw)
 DEFINE_HANDLER(lsl_GvEw)
 {
     struct x86_descriptor d;
-    bool ok = lar_lsl_descriptor(cpu, i, lsl_type_ok, &d);
+    uint16_t sel;
+    bool ok = lar_lsl_descriptor(cpu, i, lsl_type_ok, &d, &sel);
     uint32_t limit = 0;
     if (ok) {
         limit = (d.lo & 0xFFFFu) | (d.hi & 0x000F0000u);
@@ -534,7 +537,7 @@ DEFINE_HANDLER(lsl_GvEw)
         reg_write(cpu, i->reg, opsize(i), limit);
     }
     set_zf(cpu, ok);
-    cpu_note_sensitive(cpu, "lsl", ok, limit);
+    cpu_note_sensitive_selector(cpu, "lsl", ok, limit, sel);
 }
 
 /*

@@ -229,8 +229,14 @@ static bool serve_trap(struct tae *t, const struct cpu_exit *x, struct engine_ex
 {
     t->cnt.traps++;
     if (x->event_kind == CPU_EVENT_SOFT_INT) {
+        /* INT n: the virtual CPU runs the INT itself, so the gate's DPL is
+         * checked at the guest's CPL and a fault delivering it points at
+         * the INT, as on hardware.  It retires there, not on hw. */
         t->cnt.soft_ints++;
-        return reflect(t, x->vector, CPU_EVENT_SOFT_INT, false, 0, out);
+        need_vcpu(t);
+        t->vcpu->s.eip -= x->insn_len;
+        t->hw.stats.instructions--;
+        return emulate(t, out);
     }
     if (x->vector >= 0 && x->vector < 32) t->cnt.traps_by_vector[x->vector]++;
     switch (x->vector) {

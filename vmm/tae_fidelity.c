@@ -121,8 +121,13 @@ void tae_sensitive_hook(void *opaque, const struct cpu_sensitive *ev)
     } else if (!strcmp(m, "lar") || !strcmp(m, "lsl") || !strcmp(m, "verr") || !strcmp(m, "verw")) {
         uint32_t guest = 0;
         bool guest_ok = guest_lar_like(t, m, ev->selector, &guest);
-        bool got_ok = ev->wanted != 0;
-        if (got_ok != guest_ok || (guest_ok && (m[0] == 'l') && guest != ev->got)) {
+        bool lar = !strcmp(m, "lar"), lsl = !strcmp(m, "lsl");
+        bool got_ok = (lar || lsl) ? ev->wanted != 0 : ev->got != 0;
+        /* LAR masks the rights by 00F0FF00 (32-bit) or FF00; LSL keeps 16 bits for a 16-bit operand. */
+        if (lar) guest &= 0x00F0FF00u;
+        bool same_value = !(lar || lsl) || ev->got == guest ||
+                          ev->got == (guest & (lar ? 0xFF00u : 0xFFFFu));
+        if (got_ok != guest_ok || (guest_ok && !same_value)) {
             if (!guest_ok) snprintf(what, sizeof what, "selector %04x: %08x shown, the guest's check fails", ev->selector, ev->got);
             else if (!got_ok) snprintf(what, sizeof what, "selector %04x: check fails, guest's %08x", ev->selector, guest);
             else snprintf(what, sizeof what, "selector %04x: %08x shown, guest's %08x", ev->selector, ev->got, guest);
@@ -215,6 +220,9 @@ const char *tae_insn_name(struct tae *t)
     case 0xCA: case 0xCB: return "retf";
     case 0x9A: return "call far";
     case 0xEA: return "jmp far";
+    case 0xCD: return "int";
+    case 0xCC: return "int3";
+    case 0xCE: return "into";
     case 0x9C: return "pushf";
     case 0x9D: return "popf";
     case 0x8E: return "mov sreg";

@@ -266,7 +266,7 @@ static int table_frames(struct tae *t, uint32_t base, uint32_t limit, uint32_t *
     uint64_t end = (uint64_t)base + limit;
     for (uint64_t lin = base & PAGE_MASK; lin <= end && n < max; lin += PAGE_SIZE) {
         struct mmu_walk w;
-        mmu_walk(t->vcpu->mmu, &pr, (uint32_t)lin, MMU_READ, false, false, &w);
+        mmu_walk(&t->vcpu->mmu, &pr, (uint32_t)lin, MMU_READ, false, false, &w);
         frames[n++] = w.ok ? (w.paddr & PAGE_MASK) : TAE_NO_FRAME;
     }
     return n;
