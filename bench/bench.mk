@@ -5,7 +5,7 @@
 # times guests/compute and guests/exit0 under trapeze, QEMU (TCG) and Bochs.
 # See bench/README.md for how to read the figures.
 
-.PHONY: bench bench-run
+.PHONY: bench bench-run bench-nano
 bench: $(BUILD)/.deps
 	$(Q)$(MAKE) --no-print-directory bench-run
 
@@ -13,3 +13,7 @@ bench-run: guests
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/trapeze || \
 	    echo "bench: $(BUILD)/trapeze did not build; its rows will say failed" >&2
 	$(Q)BUILD=$(BUILD) sh bench/run.sh
+
+# bench-nano: only bench/run.sh's nanobench section, 3 runs a figure.
+bench-nano: guests $(BUILD)/trapeze
+	$(Q)BUILD=$(BUILD) BENCH_SECTION=nanobench BENCH_RUNS=$${BENCH_RUNS:-3} sh bench/run.sh

@@ -19,17 +19,30 @@
 #   interrupts guests/timerbench: a compute loop under a 1 kHz PIT for 2000
 #            IRQ0 ticks: wall time, interrupts per second, instruction rate;
 #            trapeze and QEMU only
+#   nanobench guests/nanobench: ns per guest operation (system call, page
+#            fault, CLI, MOV CR3, ...), median wall time less the null run,
+#            and per-op counts from -stats (tae's traps and hidden faults,
+#            emu's exceptions); trapeze and QEMU only
 # then ratios of trapeze's figures to the other engines' from this same run.
 # A run that times out, exits with the wrong status or prints the wrong
 # checksum makes its engine's row say "failed (...)"; the report goes on.
 #
-# Environment: BUILD (build), BENCH_ENGINES (trapeze engines: "emu"),
+# Environment: BUILD (build), BENCH_ENGINES (trapeze engines: "emu", with
+# kvm and tae added when they work here), BENCH_SECTION (nanobench: that
+# section alone, `make bench-nano`),
 # BENCH_RUNS (3), BENCH_STARTS (5), BENCH_TIMEOUT (seconds a run, 300).
 BUILD=${BUILD:-build}
 ENGINES=${BENCH_ENGINES:-emu}
 # kvm joins the default engines where this host has a usable /dev/kvm.
 if [ -z "$BENCH_ENGINES" ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
     ENGINES="$ENGINES kvm"
+fi
+# tae joins them once this build's -engine tae runs guests/exit0 to its
+# pass status, 33.
+if [ -z "$BENCH_ENGINES" ] && [ -x "$BUILD/trapeze" ] && [ -e "$BUILD/guests/exit0.elf" ]; then
+    timeout 30 "$BUILD/trapeze" -engine tae -kernel "$BUILD/guests/exit0.elf" -nographic \
+        </dev/null >/dev/null 2>&1
+    [ $? -eq 33 ] && ENGINES="$ENGINES tae"
 fi
 RUNS=${BENCH_RUNS:-3}
 STARTS=${BENCH_STARTS:-5}
@@ -111,6 +124,8 @@ measure() {
     echo "$name ok $best $median" >> "$tmp/results"
 }
 
+# BENCH_SECTION=nanobench (make bench-nano): only the last section.
+if [ "${BENCH_SECTION:-all}" != nanobench ]; then
 if [ ! -e "$G/compute.elf" ] || [ ! -e "$G/exit0.elf" ]; then
     echo "bench: no guests in $G: run make guests first" >&2
     exit 2
@@ -453,4 +468,135 @@ if [ -e "$G/timer.elf" ] && [ -x "$BUILD/trapeze" ] && [ -x /usr/bin/time ]; the
             $1, ($2 + $3) * 1000, ($1 > 0 ? ($2 + $3) / $1 * 100 : 0) }'
 else
     echo "idle: skipped (needs $G/timer.elf, $BUILD/trapeze and /usr/bin/time)"
+fi
+fi   # BENCH_SECTION
+
+# ---- nanobench: guests/nanobench, one guest operation repeated N times
+# (Adams & Agesen, ASPLOS 2006).  For each benchmark: median wall time of
+# BENCH_RUNS runs with iters=N and of "null" (the same set-up, no loop);
+# ns/op = (median(N) - median(null)) / N.  Trapeze engines run once more
+# with -stats, and once with null, for per-op counts: tae's trap and
+# hidden-fault counters ("  tae traps  N" lines, 0 when missing) and emu's
+# exceptions ("  exception V  N  (name)", summed).  N is picked so that
+# one run takes 0.1-0.5 s under -engine emu.  Bochs has no -kernel.
+NANO=${BENCH_NANO:-"syscall:500000 in:2000000 cli:2000000 pushf:2000000 pgfault:500000
+divzero:500000 ptemod:2000000 cr3:300000 forkwait:500 eoi:1000000
+callret:150000 compute:500000"}
+# nano_median FILE: the median of the numbers in FILE.
+nano_median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# nano_stat FILE LABEL: the number after LABEL (anchored, then spaces) in a
+# -stats output; 0 without that line.  LABEL "exception": every exception
+# line's count, summed.
+nano_stat() {
+    tr -d '\r' < "$1" | awk -v l="$2" '
+        l == "exception" && $1 == "exception" { n += $3; next }
+        l != "exception" && index($0, "  " l " ") == 1 {
+            rest = substr($0, length(l) + 3); sub(/^ +/, "", rest); split(rest, w, " "); n += w[1] }
+        END { print n + 0 }'
+}
+# nano_time NAME BENCH N CMD...: the median wall time of RUNS runs of CMD
+# with the command line "bench=BENCH iters=N" in $nano_secs, or "failed why".
+nano_time() {
+    name=$1 b=$2 n=$3
+    shift 3
+    : > "$tmp/n.times"
+    i=0
+    while [ $i -lt "$RUNS" ]; do
+        timed "$@" -append "bench=$b iters=$n"
+        why=$(verdict 33 "nanobench: $b $n done")
+        if [ -n "$why" ]; then nano_secs="failed $why"; return; fi
+        echo "$secs" >> "$tmp/n.times"
+        i=$((i + 1))
+    done
+    nano_secs=$(nano_median "$tmp/n.times")
+}
+# nano_measure NAME STATS CMD...: appends to $tmp/nano one line per
+# benchmark, "NAME BENCH ok ns traps/op hidden/op exceptions/op" or
+# "NAME BENCH failed why" (STATS = 1: the counts from -stats, else "-").
+nano_measure() {
+    name=$1 stats=$2
+    shift 2
+    nano_time "$name" null 1 "$@"
+    case $nano_secs in failed*) echo "$name all $nano_secs" >> "$tmp/nano"; return ;; esac
+    base=$nano_secs
+    if [ "$stats" = 1 ]; then
+        timeout "$LIMIT" "$@" -append "bench=null iters=1" -stats </dev/null >/dev/null 2>"$tmp/null.stats"
+    fi
+    for pair in $NANO; do
+        b=${pair%%:*} n=${pair#*:}
+        printf ' %s' "$b" >&2
+        nano_time "$name" "$b" "$n" "$@"
+        case $nano_secs in failed*) echo "$name $b $nano_secs" >> "$tmp/nano"; continue ;; esac
+        counts=" - - -"
+        if [ "$stats" = 1 ]; then
+            timeout "$LIMIT" "$@" -append "bench=$b iters=$n" -stats </dev/null >/dev/null 2>"$tmp/b.stats"
+            counts=""
+            for l in "tae traps" "tae hidden faults" exception; do
+                c=$(( $(nano_stat "$tmp/b.stats" "$l") - $(nano_stat "$tmp/null.stats" "$l") ))
+                counts="$counts $(awk -v c="$c" -v n="$n" 'BEGIN { printf "%.2f", c / n }')"
+            done
+        fi
+        ns=$(awk -v t="$nano_secs" -v z="$base" -v n="$n" 'BEGIN { printf "%.1f", (t - z) * 1e9 / n }')
+        echo "$name $b ok $ns$counts" >> "$tmp/nano"
+    done
+    echo >&2
+}
+if [ -e "$G/nanobench.elf" ]; then
+    echo "measuring nanobench (guests/nanobench, median of $RUNS):" >&2
+    : > "$tmp/nano"
+    cols=""
+    for e in $ENGINES; do
+        [ -x "$BUILD/trapeze" ] || continue
+        printf '  trapeze-%s:' "$e" >&2
+        nano_measure "trapeze-$e" 1 "$BUILD/trapeze" -engine "$e" -kernel "$G/nanobench.elf" -nographic
+        cols="$cols trapeze-$e"
+    done
+    if command -v qemu-system-i386 >/dev/null 2>&1; then
+        printf '  qemu-tcg:' >&2
+        nano_measure qemu-tcg 0 qemu-system-i386 -accel tcg -display none -serial stdio \
+            -monitor none $QEMU_EXIT -kernel "$G/nanobench.elf"
+        cols="$cols qemu-tcg"
+    fi
+    awk -v cols="$cols" -v benches="$(echo $NANO | sed 's/:[0-9]*//g')" '
+    {
+        key = $1 SUBSEP $2
+        if ($3 == "ok") { ns[key] = $4; traps[key] = $5; hidden[key] = $6; exc[key] = $7 }
+        else { why = $0; sub(/^[^ ]+ [^ ]+ /, "", why); bad[key] = why }
+    }
+    function cell(e, b) {
+        if ((e SUBSEP "all") in bad) return "failed"
+        if ((e SUBSEP b) in bad) return "failed"
+        return ns[e SUBSEP b]
+    }
+    END {
+        nc = split(cols, c, " "); nb = split(benches, bs, " ")
+        tae = "trapeze-tae"; emu = "trapeze-emu"
+        printf "\nnanobench: ns per operation, (median wall(N) - median wall(null)) / N (guests/nanobench)\n\n"
+        printf "%-10s", "bench"
+        for (i = 1; i <= nc; i++) printf " %13s", substr(c[i], 1, 13)
+        if (cols ~ emu) printf " %9s", "emu exc/op"
+        if (cols ~ tae) printf " %9s %9s", "traps/op", "hidden/op"
+        if (cols ~ tae && cols ~ emu) printf " %8s", "tae/emu"
+        printf "\n"
+        for (j = 1; j <= nb; j++) {
+            b = bs[j]
+            printf "%-10s", b
+            for (i = 1; i <= nc; i++) printf " %13s", cell(c[i], b)
+            x = "-"; if ((emu, b) in exc) x = exc[emu, b]
+            if (cols ~ emu) printf " %9s", x
+            x = "-"; y = "-"; if ((tae, b) in traps) { x = traps[tae, b]; y = hidden[tae, b] }
+            if (cols ~ tae) printf " %9s %9s", x, y
+            if (cols ~ tae && cols ~ emu) {
+                a = ns[tae SUBSEP b]; z = ns[emu SUBSEP b]
+                if (a != "" && z != "" && z > 0) printf " %8.2f", a / z; else printf " %8s", "-"
+            }
+            printf "\n"
+        }
+        for (k in bad) { split(k, p, SUBSEP); printf "  %s %s: failed (%s)\n", p[1], p[2], bad[k] }
+        printf "\n(one operation per benchmark: guests/nanobench.asm; traps/op and hidden/op\n"
+        printf " come from -engine tae -stats, exc/op from -engine emu -stats, both less null)\n"
+        printf " tae/emu: above 1 means tae is slower than the interpreter alone)\n"
+    }' "$tmp/nano"
+else
+    echo "nanobench: skipped ($G/nanobench.elf is missing: make guests)"
 fi
