@@ -76,6 +76,23 @@ static bool guest_lar_like(struct tae *t, const char *m, uint16_t sel, uint32_t 
     return true;
 }
 
+/* Whether the guest's CPU, at CPL 'cpl', loads 'sel' into a data segment register (or SS). */
+static bool guest_segment_load_ok(struct tae *t, uint16_t sel, unsigned cpl, bool stack)
+{
+    const struct x86_state *g = &t->vcpu->s;
+    if ((sel & 0xFFFCu) == 0 && !(sel & 4)) return !stack;   /* null: fine but for SS */
+    uint32_t base = g->gdtr.base, limit = g->gdtr.limit, off = sel & 0xFFF8u, d[2];
+    if (sel & 4) { base = g->ldtr.base; limit = g->ldtr.limit; }
+    if (off + 7 > limit || !cpu_read_linear(t->vcpu, base + off, d, 8)) return false;
+    unsigned type = (d[1] >> 8) & 0xF, dpl = (d[1] >> 13) & 3, rpl = sel & 3;
+    if (!((d[1] >> 12) & 1)) return false;
+    bool code = type & 8;
+    if (stack) return !code && (type & 2) && rpl == cpl && dpl == cpl;
+    if (code && !(type & 2)) return false;                   /* execute-only */
+    if (code && (type & 4)) return true;                     /* conforming: no check */
+    return dpl >= cpl && dpl >= rpl;
+}
+
 void tae_sensitive_hook(void *opaque, const struct cpu_sensitive *ev)
 {
     struct tae *t = opaque;
@@ -132,6 +149,16 @@ void tae_sensitive_hook(void *opaque, const struct cpu_sensitive *ev)
             else if (!got_ok) snprintf(what, sizeof what, "selector %04x: check fails, guest's %08x", ev->selector, guest);
             else snprintf(what, sizeof what, "selector %04x: %08x shown, guest's %08x", ev->selector, ev->got, guest);
         }
+    }
+    else if ((!strncmp(m, "mov ", 4) && strncmp(m, "mov from", 8)) || !strncmp(m, "pop ", 4) ||
+             (m[0] == 'l' && m[2] == 's' && m[3] == 0)) {
+        /* A segment load the guest's CPU would refuse: RPL 1 passes the
+         * compressed DPL 1 checks, which a DPL 0 descriptor at CPL 0 does
+         * not (SDM Vol. 3A 5.7: max(CPL, RPL) <= DPL for data segments). */
+        uint16_t sel = (uint16_t)ev->got;
+        bool stack = ends_with(m, "ss");
+        if (!guest_segment_load_ok(t, sel, gcpl, stack))
+            snprintf(what, sizeof what, "selector %04x loaded, the guest's CPU raises #GP", sel);
     }
     if (!what[0]) return;
     if (k->differed++ == 0) {
