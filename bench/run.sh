@@ -31,6 +31,8 @@
 # kvm and tae added when they work here), BENCH_SECTION (nanobench: that
 # section alone, `make bench-nano`),
 # BENCH_RUNS (3), BENCH_STARTS (5), BENCH_TIMEOUT (seconds a run, 300).
+# No instruction cap: the runs are timed whole (tests/run.sh sets one).
+unset TRAPEZE_MAX_INSNS
 BUILD=${BUILD:-build}
 ENGINES=${BENCH_ENGINES:-emu}
 # kvm joins the default engines where this host has a usable /dev/kvm.

@@ -2,13 +2,13 @@
 # guest kernels, built from source into $(BUILD)/guests/.
 #
 #   $(BUILD)/guests/NAME.elf   Multiboot v1 kernels (-kernel): hello, pmode,
-#                              compute, exit0; each links with lib.asm
+#                              compute, exit0, spin, ...; each links with lib.asm
 #   $(BUILD)/guests/NAME.img   1.44 MB boot floppies for Bochs (-fda):
 #                              compute, exit0 (from NAME_floppy.asm)
 #
 # Needs nasm and a binutils ld that can write elf_i386; a missing one is named.
 
-GUEST_KERNELS = hello pmode paging compute exit0 pagebench timer timerbench rtc ioloop ide vga_text smc syscall fidelity hostile nanobench
+GUEST_KERNELS = hello pmode paging compute exit0 pagebench timer timerbench rtc ioloop ide vga_text smc syscall fidelity hostile nanobench spin
 GUEST_FLOPPIES = compute exit0 boot_hello boot_loader boot_kbd floppy_odd sercon
 GUEST_ELFS = $(GUEST_KERNELS:%=$(BUILD)/guests/%.elf)
 # boot.img: the name the PC board issue gives the boot-sector hello (a copy of boot_hello.img).

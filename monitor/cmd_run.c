@@ -27,6 +27,8 @@ static void report_finished(struct monitor *mon)
     else if (st & 1) say(mon, "the guest exited through isa-debug-exit with value 0x%02x (exit status %d)\n", st >> 1, st);
     else if (st == STATUS_GUEST_STUCK) say(mon, "the guest stopped for good: triple fault or halted with nothing to wake it "
                                                "(exit status 4; `info fault` shows a fault chain)\n");
+    else if (st == STATUS_INSN_CAP) say(mon, "the guest ran its instruction cap (%llu instructions, %s; exit status 8)\n",
+                                        (unsigned long long)mon->runner->insn_cap, mon->runner->insn_cap_from);
     else say(mon, "the guest cannot run any more (exit status %d)\n", st);
 }
 

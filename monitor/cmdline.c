@@ -389,6 +389,49 @@ static int parse_icount(struct options *o, const char *arg)
     return 0;
 }
 
+/*
+ * An instruction count: decimal digits, then optionally k, M or G (10^3,
+ * 10^6, 10^9: instructions are counted, not bytes).  0 is "no cap".
+ */
+static bool parse_insn_count(const char *s, uint64_t *out)
+{
+    if (!isdigit((unsigned char)*s)) return false;   /* no sign, no blank, no 0x */
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno) return false;
+    unsigned long long scale = 1;
+    if (*end == 'k' || *end == 'K') scale = 1000ull;
+    else if (*end == 'M') scale = 1000000ull;
+    else if (*end == 'G') scale = 1000000000ull;
+    if (scale != 1) end++;
+    if (*end || v > UINT64_MAX / scale) return false;
+    *out = (uint64_t)(v * scale);
+    return true;
+}
+
+#define INSN_COUNT_HINT "a whole number of instructions, optionally with k, M or G (10^3, 10^6, 10^9); 0: no cap"
+
+/* -max-insns N: stop once the guest has retired N instructions (0: no cap). */
+static int parse_max_insns(struct options *o, const char *arg)
+{
+    if (!parse_insn_count(arg, &o->max_insns))
+        return bad("-max-insns %s: not an instruction count (use %s)", arg, INSN_COUNT_HINT);
+    o->max_insns_from = "-max-insns";
+    return 0;
+}
+
+/* TRAPEZE_MAX_INSNS: the cap when -max-insns is not given (the test runner sets it). */
+static int max_insns_from_environment(struct options *o)
+{
+    const char *v = getenv("TRAPEZE_MAX_INSNS");
+    if (o->max_insns_from || !v || !*v) return 0;   /* set but empty: no cap, as unset */
+    if (!parse_insn_count(v, &o->max_insns))
+        return bad("TRAPEZE_MAX_INSNS=%s: not an instruction count (use %s)", v, INSN_COUNT_HINT);
+    o->max_insns_from = "TRAPEZE_MAX_INSNS";
+    return 0;
+}
+
 static int parse_action(struct options *o, const char *arg)
 {
     if (strcmp(arg, "reboot=reset") == 0) { o->reboot_on_triple_fault = true; return 0; }
@@ -597,6 +640,7 @@ static const struct option_row option_table[] = {
     { "vga",       true,  parse_vga,      NULL },
     { "stats",     false, set_stats,      NULL },
     { "icount",    true,  parse_icount,   NULL },
+    { "max-insns", true,  parse_max_insns, NULL },
     { "rtc",       true,  parse_rtc,      NULL },
     { "action",    true,  parse_action,   NULL },
     { "help",      false, set_help,       NULL },
@@ -667,6 +711,8 @@ int cmdline_parse(struct options *o, int argc, char **argv)
     }
     if (check_cpu(o) < 0)
         return -EINVAL;
+    if (max_insns_from_environment(o) < 0)
+        return -EINVAL;
     if (o->machine.no_vga && o->machine.screendump)
         return bad("-screendump with -vga none: there is no VGA screen to dump");
     if (o->machine.no_vga && o->machine.display == MACHINE_DISPLAY_SDL)
@@ -725,6 +771,10 @@ void cmdline_usage(FILE *out)
 "                        QEMU's names of the engine: kvm = -engine kvm, tcg = -engine emu\n"
 "  -cpu pentium|host|max the CPU model (pentium: emu's software CPU; host: kvm's); -cpu help\n"
 "  -icount shift=N       virtual time counts instructions, 2^N ns each (deterministic)\n"
+"  -max-insns N          stop once the guest has retired N instructions (k, M, G: 10^3, 10^6,\n"
+"                        10^9; 0: no cap; default: TRAPEZE_MAX_INSNS, else none), status 8;\n"
+"                        kvm: counts only what the software CPU runs for it (KVM counts\n"
+"                        none), so a guest on the host CPU runs under the timeout alone\n"
 "  -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS][,clock=vm]  the RTC's start time (default utc)\n"
 "  -no-reboot            exit instead of rebooting when the guest resets\n"
 "  -action reboot=reset  reset instead of stopping on a triple fault\n"
@@ -746,5 +796,5 @@ void cmdline_usage(FILE *out)
 "\n"
 "Exit status: (V << 1) | 1 after isa-debug-exit, 0 guest powered off (\"Shutdown\" to\n"
 "0x8900), 2 bad usage or input, 4 triple fault, guest stuck or no bootable device,\n"
-"6 host failure.\n", out);
+"6 host failure, 8 the -max-insns instruction cap reached.\n", out);
 }

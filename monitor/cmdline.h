@@ -32,6 +32,14 @@ struct options {
      * (also in machine.icount / machine.icount_shift).  -1: not given.
      */
     int icount_shift;
+    /*
+     * -max-insns N (or TRAPEZE_MAX_INSNS when it is not given): the run ends
+     * with status 8 once the engine's counters show N instructions retired
+     * (monitor/runner.c).  0: no cap.  max_insns_from names where it came
+     * from ("-max-insns", "TRAPEZE_MAX_INSNS"; NULL: neither).
+     */
+    uint64_t max_insns;
+    const char *max_insns_from;
     bool reboot_on_triple_fault;  /* -action reboot=reset */
     bool monitor;                 /* -monitor [stdio], or -serial mon:stdio: start in the shell */
     bool monitor_mux;             /* -serial mon:stdio (or -nographic): COM1 and the shell share stdio (Ctrl-A c) */

@@ -16,7 +16,7 @@
 #include "vmm/engine.h"
 
 /* GDB's signal numbers in stop replies (gdb/signals.def). */
-enum { GDB_SIGINT = 2, GDB_SIGTRAP = 5, GDB_SIGABRT = 6 };
+enum { GDB_SIGINT = 2, GDB_SIGTRAP = 5, GDB_SIGABRT = 6, GDB_SIGXCPU = 24 };
 
 /* Register numbers of target.xml, in gdb's i386 order. */
 enum {

@@ -209,10 +209,15 @@ static bool gdb_stop_reply(struct gdbstub *g, enum run_result rr)
     size_t n = sizeof g->stop_reply;
     switch (rr) {
     case RUN_FINISHED:
-        /* Power off or isa-debug-exit: an exit status; otherwise (triple
-         * fault, halted for good, engine error) an abnormal end. */
+        /* Power off or isa-debug-exit: an exit status; the instruction
+         * cap: gdb's SIGXCPU ("CPU time limit exceeded"), as a process
+         * past its RLIMIT_CPU; otherwise (triple fault, halted for good,
+         * engine error) an abnormal end.  The process then exits with its
+         * status (8 for the cap). */
         if (r->status == STATUS_POWER_OFF || (r->status & 1))
             snprintf(s, n, "W%02x", r->status & 0xFF);
+        else if (r->status == STATUS_INSN_CAP)
+            snprintf(s, n, "X%02x", GDB_SIGXCPU);
         else
             snprintf(s, n, "X%02x", GDB_SIGABRT);
         return false;

@@ -11,6 +11,7 @@
  *   2              bad usage or bad input (flags, images)
  *   4              triple fault, or the guest is stuck (halted for good)
  *   6              host failure (out of memory, no KVM)
+ *   8              the instruction cap (-max-insns, TRAPEZE_MAX_INSNS) was reached
  */
 #include <errno.h>
 #include <signal.h>

@@ -16,6 +16,13 @@
  *                                            an interrupt: FINISHED
  *                                 shutdown (triple fault) -> report, FINISHED
  *                                 breakpoint / step / ... -> the caller
+ *
+ * The instruction cap (-max-insns) costs one counter read per slice, not a
+ * test per instruction: each slice's budget is cut to what is left of the
+ * cap, and the engine's run stops exactly at its budget, so the guest
+ * retires the cap's count and not one instruction more.  The kvm engine
+ * counts only what the software CPU runs for it (KVM itself counts
+ * nothing), so a guest running on the host CPU is held by the timeout alone.
  */
 #include "monitor/runner.h"
 
@@ -53,6 +60,8 @@ void runner_init(struct runner *r, struct engine *e, struct machine *m, const st
     r->poll = NULL;
     r->poll_opaque = NULL;
     r->running = 0;
+    r->insn_cap = o ? o->max_insns : 0;
+    r->insn_cap_from = o && o->max_insns_from ? o->max_insns_from : "-max-insns";
     if (m) vclock_stop(&m->clock);   /* time starts with the first run (tests may pass no machine) */
 }
 
@@ -123,6 +132,22 @@ static enum run_result finish(struct runner *r, int status)
     r->status = status;
     r->finished = true;
     return RUN_FINISHED;
+}
+
+/*
+ * How many instructions the cap still allows (at least 1), or 0 after the
+ * one line saying it was reached, the run then finished.
+ */
+static uint64_t insns_left_under_cap(struct runner *r)
+{
+    struct engine_counters c;
+    r->engine->ops->get_counters(r->engine, &c);
+    if (c.instructions < r->insn_cap) return r->insn_cap - c.instructions;
+    fflush(stdout);   /* the guest's output first, as for the other last lines */
+    fprintf(stderr, "trapeze: instruction cap reached: %llu instructions (%s)\n",
+            (unsigned long long)r->insn_cap, r->insn_cap_from);
+    finish(r, STATUS_INSN_CAP);
+    return 0;
 }
 
 static int reset_machine(struct runner *r)
@@ -236,6 +261,11 @@ static enum run_result run_guest(struct runner *r, uint64_t max_instructions, bo
     for (;;) {
         uint64_t slice = vclock_budget(&m->clock, RUN_SLICE);
         if (max_instructions && left < slice) slice = left;
+        if (r->insn_cap) {
+            uint64_t cap_left = insns_left_under_cap(r);
+            if (cap_left == 0) return RUN_FINISHED;
+            if (cap_left < slice) slice = cap_left;   /* a step is 1 and fits */
+        }
         struct engine_exit x = step ? e->ops->step(e) : e->ops->run(e, slice);
         vclock_run_timers(&m->clock);
 

@@ -24,6 +24,7 @@ enum {
     STATUS_USAGE = 2,
     STATUS_GUEST_STUCK = 4,
     STATUS_HOST = 6,
+    STATUS_INSN_CAP = 8,      /* -max-insns: the instruction cap was reached */
 };
 
 enum run_result {
@@ -56,6 +57,10 @@ struct runner {
     void (*poll)(void *opaque);
     void *poll_opaque;
     volatile int running;     /* inside runner_run (read by the signal handler) */
+    /* -max-insns (options->max_insns): finish with STATUS_INSN_CAP once the
+       engine's counters show this many instructions retired; 0: no cap. */
+    uint64_t insn_cap;
+    const char *insn_cap_from;   /* "-max-insns" or "TRAPEZE_MAX_INSNS", for the line */
 };
 
 void runner_init(struct runner *r, struct engine *e, struct machine *m, const struct options *o);
@@ -63,7 +68,10 @@ void runner_init(struct runner *r, struct engine *e, struct machine *m, const st
 /*
  * Run until something to report.  'max_instructions' 0 means no limit;
  * 'step' runs one instruction.  Messages for the user (halted forever,
- * triple-fault report) are printed to stderr here, once.
+ * triple-fault report, the instruction cap) are printed to stderr here,
+ * once.  The instruction cap (insn_cap) is final, like a triple fault:
+ * reaching it is RUN_FINISHED with STATUS_INSN_CAP, whether the guest ran
+ * for the command line, a monitor `continue` or gdb.
  */
 enum run_result runner_run(struct runner *r, uint64_t max_instructions, bool step);
 

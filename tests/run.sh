@@ -7,6 +7,13 @@
 # kind, say) are shown even when the program passed.  Usage: tests/run.sh PROGRAM...
 # The closing line is "N passed, N failed, N skipped"; the exit status is 1
 # when anything failed (or a program died without saying why).
+#
+# Every guest runs under a timeout (each script's own, and TEST_TIMEOUT for
+# the whole program) and an instruction cap: TRAPEZE_MAX_INSNS, which
+# trapeze takes as -max-insns when the flag is not given, 2e10 unless the
+# caller set it (the longest guest, guests/compute, runs 5e8; 0: no cap).
+# A guest that reaches it exits with status 8 and says so on stderr.
+export TRAPEZE_MAX_INSNS="${TRAPEZE_MAX_INSNS-20000000000}"
 jobs=${TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

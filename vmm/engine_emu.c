@@ -159,7 +159,13 @@ static struct engine_exit emu_go(struct engine *e, uint64_t budget, bool step)
         if (x.reason != CPU_EXIT_EXCEPTION) {
             u->exception_held = 0;   /* the held instruction ran (or something else happened) */
             struct engine_exit out = emu_exit(x);
-            if (passing && !step && out.reason == ENGINE_EXIT_STEP) continue;   /* now the run itself */
+            if (passing && !step && out.reason == ENGINE_EXIT_STEP) {
+                /* Now the run itself, with what is left of its budget: a run
+                   retires its budget and no more (the runner's -max-insns). */
+                if (budget == 1) return (struct engine_exit){ .reason = ENGINE_EXIT_BUDGET };
+                if (budget) budget--;
+                continue;
+            }
             return out;
         }
         struct engine_exit out = { .reason = ENGINE_EXIT_BREAKPOINT, .exception = true, .vector = x.vector,
