@@ -232,6 +232,27 @@ TEST(reflected_soft_int_through_dpl0_gate_is_gp)
     harness_destroy(&h);
 }
 
+/* The same for an INT3 caught as an owned vector (exit_on_exception bit 3,
+ * not exit_on_soft_int): the #GP points at the INT3. */
+TEST(reflected_owned_int3_through_dpl0_gate_is_gp_at_it)
+{
+    struct harness h;
+    inject_setup(&h, 3);
+    harness_set_idt(&h, X86_BP, harness_mkgate(0x08, HANDLER, ACC_P | ACC_DPL(0) | 0xE, 0));
+    harness_code(&h, CODE, "\xcc", 1);
+    h.cpu.exit_on_exception = (1u << X86_BP) | (1u << X86_GP);
+    struct cpu_exit x = cpu_run(&h.cpu, 100, false);
+    CHECK_EQ(x.vector, X86_BP);
+    CHECK_EQ(x.event_kind, CPU_EVENT_SOFT_INT);
+    CHECK_EQ(h.cpu.s.eip, CODE + 1);
+    x = cpu_inject_event(&h.cpu, X86_BP, x.event_kind, false, 0);
+    CHECK_EQ(x.reason, CPU_EXIT_EXCEPTION);
+    CHECK_EQ(x.vector, X86_GP);
+    CHECK_EQ(x.error_code, X86_BP * 8 + 2);
+    CHECK_EQ(h.cpu.s.eip, CODE);
+    harness_destroy(&h);
+}
+
 /* Through a DPL 3 gate the INT reaches its ring-0 handler, EIP after the
  * INT pushed on the TSS's ring-0 stack (Vol. 3A 6.12.1, figure 6-4). */
 TEST(reflected_soft_int_through_dpl3_gate_is_delivered)
