@@ -307,10 +307,13 @@ void cpu_request_exit(struct cpu *cpu);
 /*
  * State in and out.  Getting materialises the lazy flags.  Setting flushes
  * only what the change needs: the TLB when CR0.PG/WP/PE, CR3, CR4.PSE/PGE
- * or A20 differ from the CPU's (a CPL change just selects the TLB's user or
- * supervisor half; decoded blocks are keyed so that CS, CPL and EIP changes
- * need no flush).  A VMM that edits page tables in place without changing
- * CR3 must flush itself: cpu_state_changed.
+ * or A20 differ from the CPU's, or when the state's TSC is not the CPU's
+ * (a state not just read with cpu_get_state: a snapshot, another engine's,
+ * whose page tables may differ behind the same CR3).  A CPL change just
+ * selects the TLB's user or supervisor half; decoded blocks are keyed so
+ * that CS, CPL and EIP changes need no flush.  A VMM that edits page
+ * tables in place without changing CR3 must flush itself:
+ * cpu_state_changed (or cpu_forget_code when RAM changed behind the CPU).
  */
 void cpu_get_state(struct cpu *cpu, struct x86_state *out);
 void cpu_set_state(struct cpu *cpu, const struct x86_state *in);
@@ -395,7 +398,7 @@ int cpu_code_bits(const struct cpu *cpu);
 /*
  * RAM changed where the CPU could not see it - another engine (KVM) ran
  * the guest on the same RAM, so no write went through the code-page
- * hooks: forget every decoded block.
+ * hooks: forget every decoded block and every cached translation.
  */
 void cpu_forget_code(struct cpu *cpu);
 

@@ -541,6 +541,13 @@ static bool tlb_holds(struct harness *h, int user, uint32_t lin)
     return h->cpu.mmu.tlb[user][(lin >> PAGE_SHIFT) % TLB_ENTRIES].tag_read == (lin & PAGE_MASK);
 }
 
+static uint64_t cpu_tsc_of(struct harness *h)
+{
+    struct x86_state s;
+    cpu_get_state(&h->cpu, &s);
+    return s.tsc;
+}
+
 /* mov eax, [0x4000]; hlt - fills the TLB entry of page 0x4000. */
 static void tlb_setup(struct harness *h)
 {
@@ -571,10 +578,26 @@ TEST(set_state_keeps_tlb_unless_paging_changes)
     CHECK_EQ(harness_run(&h).reason, CPU_EXIT_HALT);
     CHECK_EQ(h.cpu.s.regs[R_EAX], 0x5A5A5A5A);
 
+    cpu_get_state(&h.cpu, &s);
     s.cr3 = 0x9000;
     cpu_set_state(&h.cpu, &s);
     CHECK(!tlb_holds(&h, 0, MEM));
     CHECK(h.cpu.mmu.epoch != epoch);
+    harness_destroy(&h);
+}
+
+/* A state that was not just read from the CPU (its TSC differs: loadvm,
+ * another engine) may come with other page tables behind the same CR3. */
+TEST(set_state_from_elsewhere_drops_tlb)
+{
+    struct harness h;
+    tlb_setup(&h);
+    struct x86_state s;
+    cpu_get_state(&h.cpu, &s);
+    s.tsc += 1000;
+    cpu_set_state(&h.cpu, &s);
+    CHECK(!tlb_holds(&h, 0, MEM));
+    CHECK_EQ(cpu_tsc_of(&h), s.tsc);
     harness_destroy(&h);
 }
 
@@ -592,6 +615,7 @@ TEST(set_state_wp_or_pge_change_drops_tlb)
     cpu_set_state(&h.cpu, &s);
     CHECK_EQ(harness_run(&h).reason, CPU_EXIT_HALT);
     CHECK(tlb_holds(&h, 0, MEM));
+    cpu_get_state(&h.cpu, &s);                    /* its TSC is the CPU's again */
     s.cr4 |= CR4_PGE;
     cpu_set_state(&h.cpu, &s);
     CHECK(!tlb_holds(&h, 0, MEM));
