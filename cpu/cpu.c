@@ -77,6 +77,9 @@ void cpu_state_changed(struct cpu *cpu)
 void cpu_forget_code(struct cpu *cpu)
 {
     block_cache_flush(cpu);
+    /* The page tables are in that RAM too: cached translations go with it
+     * (cpu_set_state no longer drops them on every call). */
+    mmu_invalidate_all(&cpu->mmu);
     cpu->end_block = true;
 }
 
@@ -118,7 +121,13 @@ static bool paging_changed(const struct x86_state *a, const struct x86_state *b)
 
 void cpu_set_state(struct cpu *cpu, const struct x86_state *in)
 {
-    bool flush = paging_changed(&cpu->s, in);
+    /*
+     * A state whose TSC is not the CPU's own was not read from it just
+     * now: a snapshot (loadvm wrote RAM, page tables included, before
+     * setting it), another engine's, one kept from earlier.  The page
+     * tables behind an equal CR3 may differ, so it drops the TLB.
+     */
+    bool flush = paging_changed(&cpu->s, in) || in->tsc != cpu_tsc(cpu);
     cpu->s = *in;
     cpu->s.eflags |= EFLAGS_FIXED1;
     cpu->lf.op = LF_NONE;

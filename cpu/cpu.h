@@ -13,7 +13,10 @@
  *
  * Worked example (tests/unit/test_cpu_run.c, owner_receives_gp_of_cli_at_cpl1): a VMM runs a CLI at CPL 1 with
  * exit_on_exception = 1 << X86_GP; cpu_run returns CPU_EXIT_EXCEPTION,
- * vector 13, error code 0, and EIP still points at the CLI.
+ * vector 13, error code 0, and EIP still points at the CLI.  An INT 0x0D
+ * there would come back as vector 13 too, but with event_kind
+ * CPU_EVENT_SOFT_INT and EIP after it (tests/unit/test_cpu_seams.c);
+ * the VMM hands either back to the guest with cpu_inject_event.
  */
 #ifndef TRAPEZE_CPU_H
 #define TRAPEZE_CPU_H
@@ -232,9 +235,10 @@ struct cpu {
      * pushed, EIP after the instruction, which counts as retired.  A VMM
      * that keeps the guest's IDT virtual sees each system call this way. */
     bool exit_on_soft_int;
-    /* Where the last soft-int exit left EIP, and where its INT was: a
-     * fault while cpu_inject_event delivers that INT then points at the
-     * INT, as it would on hardware (the CPU knows the length it reported). */
+    /* Where the last software-interrupt exit (exit_on_soft_int, or an
+     * owned vector) left EIP, and where its INT was: a fault while
+     * cpu_inject_event delivers that INT then points at the INT, as it
+     * would on hardware (the CPU knows the length it reported). */
     bool soft_int_known;
     uint16_t soft_int_cs;
     uint32_t soft_int_next, soft_int_eip;
@@ -304,10 +308,13 @@ void cpu_request_exit(struct cpu *cpu);
 /*
  * State in and out.  Getting materialises the lazy flags.  Setting flushes
  * only what the change needs: the TLB when CR0.PG/WP/PE, CR3, CR4.PSE/PGE
- * or A20 differ from the CPU's (a CPL change just selects the TLB's user or
- * supervisor half; decoded blocks are keyed so that CS, CPL and EIP changes
- * need no flush).  A VMM that edits page tables in place without changing
- * CR3 must flush itself: cpu_state_changed.
+ * or A20 differ from the CPU's, or when the state's TSC is not the CPU's
+ * (a state not just read with cpu_get_state: a snapshot, another engine's,
+ * whose page tables may differ behind the same CR3).  A CPL change just
+ * selects the TLB's user or supervisor half; decoded blocks are keyed so
+ * that CS, CPL and EIP changes need no flush.  A VMM that edits page
+ * tables in place without changing CR3 must flush itself:
+ * cpu_state_changed (or cpu_forget_code when RAM changed behind the CPU).
  */
 void cpu_get_state(struct cpu *cpu, struct x86_state *out);
 void cpu_set_state(struct cpu *cpu, const struct x86_state *in);
@@ -362,7 +369,7 @@ int cpu_clear_watchpoint(struct cpu *cpu, uint32_t addr, uint32_t len,
  *   SOFT_INT  INT n / INT3 / INTO: EIP already after the INT (the caller set
  *             it); the gate's DPL is checked against CPL, error codes of
  *             faults have EXT = 0; a fault points at the INT when EIP is
- *             still where the last exit_on_soft_int exit left it
+ *             still where the last software-interrupt exit left it
  *   EXTERNAL  an interrupt (EXT = 1 in error codes)
  *
  * Returns CPU_EXIT_STEP when the event was delivered and nothing else
@@ -392,7 +399,7 @@ int cpu_code_bits(const struct cpu *cpu);
 /*
  * RAM changed where the CPU could not see it - another engine (KVM) ran
  * the guest on the same RAM, so no write went through the code-page
- * hooks: forget every decoded block.
+ * hooks: forget every decoded block and every cached translation.
  */
 void cpu_forget_code(struct cpu *cpu);
 

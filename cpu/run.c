@@ -99,6 +99,19 @@ _Noreturn void cpu_trap(struct cpu *cpu, int vector)
     unwind(cpu, vector, EVENT_TRAP, false, 0, cpu->insn ? cpu->insn->len : 0);
 }
 
+/*
+ * A software interrupt leaves cpu_run as an exit: remember where its INT
+ * was, so that cpu_inject_event reflecting it can point a fault raised
+ * while delivering it (the gate DPL check) at the INT, as hardware does.
+ */
+static void remember_soft_int(struct cpu *cpu)
+{
+    cpu->soft_int_known = true;
+    cpu->soft_int_cs = cpu->s.seg[SEG_CS].selector;
+    cpu->soft_int_eip = cpu->insn_eip;
+    cpu->soft_int_next = cpu->s.eip;
+}
+
 _Noreturn void cpu_soft_interrupt(struct cpu *cpu, int vector, bool dpl_check)
 {
     /* INT n, INT3, INTO, INT1 complete before their event is delivered:
@@ -111,10 +124,7 @@ _Noreturn void cpu_soft_interrupt(struct cpu *cpu, int vector, bool dpl_check)
          * (RF, SDM Vol. 3B 17.3.1.1; the MOV SS interrupt shadow). */
         cpu->s.eflags &= ~EFLAGS_RF;
         cpu->s.interrupt_shadow = 0;
-        cpu->soft_int_known = true;
-        cpu->soft_int_cs = cpu->s.seg[SEG_CS].selector;
-        cpu->soft_int_eip = cpu->insn_eip;
-        cpu->soft_int_next = cpu->s.eip;
+        remember_soft_int(cpu);
         cpu_exit_now(cpu, (struct cpu_exit){ .reason = CPU_EXIT_EXCEPTION, .vector = vector & 0xFF,
                                              .event_kind = CPU_EVENT_SOFT_INT,
                                              .insn_len = (uint8_t)len });
@@ -178,6 +188,7 @@ static bool handle_event(struct cpu *cpu, struct pending_event ev, struct cpu_ex
     if (!injected && ev.vector < 32 && (cpu->exit_on_exception & (1u << ev.vector)) &&
         ev.kind != EVENT_EXTERNAL) {
         cpu->delivering = 0;
+        if (ev.kind == EVENT_SOFT_INT) remember_soft_int(cpu);
         *exit = (struct cpu_exit){ .reason = CPU_EXIT_EXCEPTION, .vector = ev.vector,
                                    .has_error_code = ev.has_error, .error_code = ev.error,
                                    .event_kind = (enum cpu_event_kind)ev.kind,

@@ -176,7 +176,8 @@ static struct engine_exit emu_go(struct engine *e, uint64_t budget, bool step)
             cpu->stats.exceptions[x.vector]--;
         } else {
             u->exception_held = 0;
-            cpu_inject_interrupt(cpu, x.vector, x.has_error_code, x.error_code);
+            /* A trap or INT n: delivered as what it was (INT n checks its gate's DPL). */
+            (void)cpu_inject_event(cpu, x.vector, x.event_kind, x.has_error_code, x.error_code);
             out.exception_delivered = true;
         }
         out.address = cpu->s.seg[SEG_CS].base + cpu->s.eip;

@@ -232,6 +232,27 @@ TEST(reflected_soft_int_through_dpl0_gate_is_gp)
     harness_destroy(&h);
 }
 
+/* The same for an INT3 caught as an owned vector (exit_on_exception bit 3,
+ * not exit_on_soft_int): the #GP points at the INT3. */
+TEST(reflected_owned_int3_through_dpl0_gate_is_gp_at_it)
+{
+    struct harness h;
+    inject_setup(&h, 3);
+    harness_set_idt(&h, X86_BP, harness_mkgate(0x08, HANDLER, ACC_P | ACC_DPL(0) | 0xE, 0));
+    harness_code(&h, CODE, "\xcc", 1);
+    h.cpu.exit_on_exception = (1u << X86_BP) | (1u << X86_GP);
+    struct cpu_exit x = cpu_run(&h.cpu, 100, false);
+    CHECK_EQ(x.vector, X86_BP);
+    CHECK_EQ(x.event_kind, CPU_EVENT_SOFT_INT);
+    CHECK_EQ(h.cpu.s.eip, CODE + 1);
+    x = cpu_inject_event(&h.cpu, X86_BP, x.event_kind, false, 0);
+    CHECK_EQ(x.reason, CPU_EXIT_EXCEPTION);
+    CHECK_EQ(x.vector, X86_GP);
+    CHECK_EQ(x.error_code, X86_BP * 8 + 2);
+    CHECK_EQ(h.cpu.s.eip, CODE);
+    harness_destroy(&h);
+}
+
 /* Through a DPL 3 gate the INT reaches its ring-0 handler, EIP after the
  * INT pushed on the TSS's ring-0 stack (Vol. 3A 6.12.1, figure 6-4). */
 TEST(reflected_soft_int_through_dpl3_gate_is_delivered)
@@ -520,6 +541,13 @@ static bool tlb_holds(struct harness *h, int user, uint32_t lin)
     return h->cpu.mmu.tlb[user][(lin >> PAGE_SHIFT) % TLB_ENTRIES].tag_read == (lin & PAGE_MASK);
 }
 
+static uint64_t cpu_tsc_of(struct harness *h)
+{
+    struct x86_state s;
+    cpu_get_state(&h->cpu, &s);
+    return s.tsc;
+}
+
 /* mov eax, [0x4000]; hlt - fills the TLB entry of page 0x4000. */
 static void tlb_setup(struct harness *h)
 {
@@ -550,10 +578,26 @@ TEST(set_state_keeps_tlb_unless_paging_changes)
     CHECK_EQ(harness_run(&h).reason, CPU_EXIT_HALT);
     CHECK_EQ(h.cpu.s.regs[R_EAX], 0x5A5A5A5A);
 
+    cpu_get_state(&h.cpu, &s);
     s.cr3 = 0x9000;
     cpu_set_state(&h.cpu, &s);
     CHECK(!tlb_holds(&h, 0, MEM));
     CHECK(h.cpu.mmu.epoch != epoch);
+    harness_destroy(&h);
+}
+
+/* A state that was not just read from the CPU (its TSC differs: loadvm,
+ * another engine) may come with other page tables behind the same CR3. */
+TEST(set_state_from_elsewhere_drops_tlb)
+{
+    struct harness h;
+    tlb_setup(&h);
+    struct x86_state s;
+    cpu_get_state(&h.cpu, &s);
+    s.tsc += 1000;
+    cpu_set_state(&h.cpu, &s);
+    CHECK(!tlb_holds(&h, 0, MEM));
+    CHECK_EQ(cpu_tsc_of(&h), s.tsc);
     harness_destroy(&h);
 }
 
@@ -571,6 +615,7 @@ TEST(set_state_wp_or_pge_change_drops_tlb)
     cpu_set_state(&h.cpu, &s);
     CHECK_EQ(harness_run(&h).reason, CPU_EXIT_HALT);
     CHECK(tlb_holds(&h, 0, MEM));
+    cpu_get_state(&h.cpu, &s);                    /* its TSC is the CPU's again */
     s.cr4 |= CR4_PGE;
     cpu_set_state(&h.cpu, &s);
     CHECK(!tlb_holds(&h, 0, MEM));
