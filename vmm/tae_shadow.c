@@ -116,6 +116,8 @@ static void drop_space(struct tae *t, int s)
 void tae_shadow_reset(struct tae *t)
 {
     for (int s = 0; s < TAE_MAX_SPACES; s++) drop_space(t, s);
+    mmu_invalidate_all(&t->hw.mmu);   /* a new space may reuse a PD page: same CR3, other tables */
+    t->hw.end_block = true;
     t->current = -1;
     t->hw_stale = true;
 }

@@ -360,7 +360,14 @@ void tae_sync_to_hw(struct tae *t)
     h.cr4 = g->cr4 & ~(CR4_PSE | CR4_PGE | CR4_VME | CR4_PVI);
     h.cr3 = tae_shadow_cr3(t);
     h.halted = false;
+    /* The TSC: one clock for the guest, whichever CPU runs it.  Handing hw
+     * its own TSC value keeps cpu_set_state from taking the state for a
+     * foreign one (which drops the TLB); the offset then carries the
+     * virtual CPU's count over. */
+    uint64_t guest_tsc = h.tsc;
+    h.tsc = t->hw.stats.instructions + t->hw.tsc_offset;
     cpu_set_state(&t->hw, &h);
+    t->hw.tsc_offset = guest_tsc - t->hw.stats.instructions;
     for (int r = 0; r < SEG_COUNT; r++) t->hw_set[r] = t->hw.s.seg[r];
     t->hw_stale = false;
     t->cnt.syncs++;
@@ -377,7 +384,7 @@ void tae_sync_from_hw(struct tae *t)
     g.eflags = (h.eflags & ~VIRTUAL_FLAGS) | (t->vcpu->s.eflags & VIRTUAL_FLAGS) | EFLAGS_FIXED1;
     g.cpl = h.cpl == 1 ? 0 : h.cpl;
     g.dr[6] = h.dr[6];
-    g.tsc = h.tsc;
+    g.tsc = t->vcpu->stats.instructions + t->vcpu->tsc_offset;   /* its own: see tae_sync_to_hw */
     g.interrupt_shadow = h.interrupt_shadow;
     g.halted = false;
     g.a20_enabled = h.a20_enabled;
@@ -403,5 +410,6 @@ void tae_sync_from_hw(struct tae *t)
         reloaded = true;
     }
     if (reloaded) cpu_set_state(t->vcpu, &g);
+    t->vcpu->tsc_offset = h.tsc - t->vcpu->stats.instructions;
     t->vcpu_stale = false;
 }
