@@ -24,6 +24,9 @@
 
 static struct tae_fidelity_kind *kind_of(struct tae *t, const char *mnemonic)
 {
+    /* The CPU passes string literals: the pointer finds a kind at once. */
+    for (int i = 0; i < t->fidelity_count; i++)
+        if (t->fidelity[i].mnemonic == mnemonic) return &t->fidelity[i];
     for (int i = 0; i < t->fidelity_count; i++)
         if (!strcmp(t->fidelity[i].mnemonic, mnemonic)) return &t->fidelity[i];
     if (t->fidelity_count == TAE_FIDELITY_KINDS) return NULL;
@@ -105,35 +108,40 @@ void tae_sensitive_hook(void *opaque, const struct cpu_sensitive *ev)
     unsigned gcpl = ev->cpl == 1 ? 0 : ev->cpl;
     uint32_t vif = g->eflags & EFLAGS_IF, viopl = (g->eflags & EFLAGS_IOPL) >> EFLAGS_IOPL_SHIFT;
     char what[96] = "";
+    /* Only the first difference of a kind is described (the report shows
+     * it); later ones are only counted, so a hot POPF costs no formatting. */
+    bool differs = false, describe = k->differed == 0;
+#define SAY(...) (differs = true, describe ? (void)snprintf(what, sizeof what, __VA_ARGS__) : (void)0)
 
     if (!strcmp(m, "pushf")) {
         uint32_t shown_if = ev->got & EFLAGS_IF, shown_iopl = (ev->got & EFLAGS_IOPL) >> EFLAGS_IOPL_SHIFT;
         if (shown_if != vif || shown_iopl != viopl)
-            snprintf(what, sizeof what, "IF=%u IOPL=%u shown, guest's IF=%u IOPL=%u",
+            SAY("IF=%u IOPL=%u shown, guest's IF=%u IOPL=%u",
                      shown_if ? 1 : 0, shown_iopl, vif ? 1 : 0, viopl);
     } else if (!strcmp(m, "popf") || !strcmp(m, "iret")) {
         /* What the guest's own CPU would have loaded (Vol. 2A POPF, IRET). */
         uint32_t want_if = (gcpl <= viopl) ? (ev->wanted & EFLAGS_IF) : vif;
         uint32_t want_iopl = gcpl == 0 ? (ev->wanted & EFLAGS_IOPL) >> EFLAGS_IOPL_SHIFT : viopl;
-        int n = 0;
-        if (want_if != vif)
-            n += snprintf(what + n, sizeof what - (size_t)n, "IF %u->%u ignored", vif ? 1 : 0, want_if ? 1 : 0);
-        if (want_iopl != viopl)
-            snprintf(what + n, sizeof what - (size_t)n, "%sIOPL %u->%u ignored", n ? ", " : "", viopl, want_iopl);
+        if (want_if != vif && want_iopl != viopl)
+            SAY("IF %u->%u ignored, IOPL %u->%u ignored", vif ? 1 : 0, want_if ? 1 : 0, viopl, want_iopl);
+        else if (want_if != vif)
+            SAY("IF %u->%u ignored", vif ? 1 : 0, want_if ? 1 : 0);
+        else if (want_iopl != viopl)
+            SAY("IOPL %u->%u ignored", viopl, want_iopl);
     } else if (!strcmp(m, "sgdt") || !strcmp(m, "sidt")) {
         uint32_t guest = m[1] == 'g' ? g->gdtr.base : g->idtr.base;
-        if (ev->got != guest) snprintf(what, sizeof what, "base %08x (VMM), guest's %08x", ev->got, guest);
+        if (ev->got != guest) SAY("base %08x (VMM), guest's %08x", ev->got, guest);
     } else if (!strcmp(m, "sldt") || !strcmp(m, "str")) {
         uint32_t guest = m[1] == 'l' ? g->ldtr.selector : g->tr.selector;
-        if ((ev->got & 0xFFFF) != guest) snprintf(what, sizeof what, "%04x shown, guest's %04x", ev->got & 0xFFFF, guest);
+        if ((ev->got & 0xFFFF) != guest) SAY("%04x shown, guest's %04x", ev->got & 0xFFFF, guest);
     } else if (!strcmp(m, "smsw")) {
         uint32_t guest = g->cr0 & 0xFFFF;
-        if ((ev->got & 0xFFFF) != guest) snprintf(what, sizeof what, "%04x shown, guest's CR0 %04x", ev->got & 0xFFFF, guest);
+        if ((ev->got & 0xFFFF) != guest) SAY("%04x shown, guest's CR0 %04x", ev->got & 0xFFFF, guest);
     } else if (ends_with(m, " cs") || ends_with(m, " ss")) {
         if ((!strncmp(m, "push", 4) || !strncmp(m, "mov from", 8)) && ev->cpl != gcpl) {
             uint32_t guest = (ev->got & ~3u) | gcpl;
             if ((ev->got & 0xFFFF) != guest)
-                snprintf(what, sizeof what, "%04x shown (RPL %u), guest's %04x", ev->got & 0xFFFF, ev->cpl, guest);
+                SAY("%04x shown (RPL %u), guest's %04x", ev->got & 0xFFFF, ev->cpl, guest);
         }
     } else if (!strcmp(m, "lar") || !strcmp(m, "lsl") || !strcmp(m, "verr") || !strcmp(m, "verw")) {
         uint32_t guest = 0;
@@ -145,9 +153,9 @@ void tae_sensitive_hook(void *opaque, const struct cpu_sensitive *ev)
         bool same_value = !(lar || lsl) || ev->got == guest ||
                           ev->got == (guest & (lar ? 0xFF00u : 0xFFFFu));
         if (got_ok != guest_ok || (guest_ok && !same_value)) {
-            if (!guest_ok) snprintf(what, sizeof what, "selector %04x: %08x shown, the guest's check fails", ev->selector, ev->got);
-            else if (!got_ok) snprintf(what, sizeof what, "selector %04x: check fails, guest's %08x", ev->selector, guest);
-            else snprintf(what, sizeof what, "selector %04x: %08x shown, guest's %08x", ev->selector, ev->got, guest);
+            if (!guest_ok) SAY("selector %04x: %08x shown, the guest's check fails", ev->selector, ev->got);
+            else if (!got_ok) SAY("selector %04x: check fails, guest's %08x", ev->selector, guest);
+            else SAY("selector %04x: %08x shown, guest's %08x", ev->selector, ev->got, guest);
         }
     }
     else if ((!strncmp(m, "mov ", 4) && strncmp(m, "mov from", 8)) || !strncmp(m, "pop ", 4) ||
@@ -158,9 +166,10 @@ void tae_sensitive_hook(void *opaque, const struct cpu_sensitive *ev)
         uint16_t sel = (uint16_t)ev->got;
         bool stack = ends_with(m, "ss");
         if (!guest_segment_load_ok(t, sel, gcpl, stack))
-            snprintf(what, sizeof what, "selector %04x loaded, the guest's CPU raises #GP", sel);
+            SAY("selector %04x loaded, the guest's CPU raises #GP", sel);
     }
-    if (!what[0]) return;
+#undef SAY
+    if (!differs) return;
     if (k->differed++ == 0) {
         k->first_cs = (uint16_t)(ev->cpl == 1 ? ev->cs & ~3u : ev->cs);
         k->first_eip = ev->eip;

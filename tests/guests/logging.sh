@@ -287,7 +287,7 @@ fi
 run_trapeze 20 -kernel "$G/hello.elf" -nographic -cpu pentium
 [ $rc -eq 33 ] && ok flag-cpu-pentium || fail "flag-cpu-pentium: status $rc: $(head -c 200 "$tmp/err")"
 expect_error flag-cpu-unknown  2 "-cpu 486: unknown CPU model" -cpu 486 -kernel "$G/hello.elf"
-expect_error flag-cpu-features 2 "CPU features cannot be changed" -cpu pentium,+sse -kernel "$G/hello.elf"
+expect_error flag-cpu-features 2 "the one CPU feature that can be changed is virtualizable" -cpu pentium,+sse -kernel "$G/hello.elf"
 expect_error flag-cpu-host-emu 2 "-cpu host: not with -engine emu" -cpu host -kernel "$G/hello.elf"
 
 # ---- -no-shutdown: a powered-off guest leaves trapeze stopped until a signal (QEMU: the same) ----
