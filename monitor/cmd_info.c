@@ -19,6 +19,15 @@ static void print_counters(struct monitor *mon, bool tlb_only)
             if (c.interrupts[v]) say(mon, "  vector 0x%02x %llu\n", v, (unsigned long long)c.interrupts[v]);
         say(mon, "blocks decoded      %llu\n", (unsigned long long)c.blocks_decoded);
         say(mon, "block invalidations %llu\n", (unsigned long long)c.block_invalidations);
+        if (c.vmm_traps || c.vmm_hidden_faults || c.vmm_reflected) {
+            say(mon, "vmm traps           %llu\n", (unsigned long long)c.vmm_traps);
+            say(mon, "vmm emulated        %llu\n", (unsigned long long)c.vmm_emulated);
+            say(mon, "vmm hidden faults   %llu\n", (unsigned long long)c.vmm_hidden_faults);
+            say(mon, "vmm true faults     %llu\n", (unsigned long long)c.vmm_true_faults);
+            say(mon, "vmm reflected       %llu\n", (unsigned long long)c.vmm_reflected);
+            say(mon, "vmm traced writes   %llu\n", (unsigned long long)c.vmm_traced_writes);
+            say(mon, "vmm shadow built    %llu\n", (unsigned long long)c.vmm_shadow_built);
+        }
     }
     say(mon, "tlb hits            %llu\n", (unsigned long long)c.tlb_hits);
     say(mon, "tlb misses          %llu\n", (unsigned long long)c.tlb_misses);

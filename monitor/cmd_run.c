@@ -7,6 +7,8 @@
  * only be seen that way: stepping itself, a trace, and breakpoints on
  * physical addresses, vectors and I/O ports.
  */
+#include <stddef.h>
+
 #include "monitor/commands.h"
 
 const char *mon_vector_name(int v)
@@ -118,6 +120,21 @@ static void print_events(FILE *t, const char *indent, const struct engine_counte
     for (int v = 0; v < 256; v++)
         if (c1->interrupts[v] != c0->interrupts[v])
             fprintf(t, "%sinterrupt vector 0x%02x delivered\n", indent, v);
+    /* A VMM's work for the step (tae), by cause. */
+    static const struct { size_t at; const char *what; } vmm[] = {
+        { offsetof(struct engine_counters, vmm_traps), "trap to the VMM" },
+        { offsetof(struct engine_counters, vmm_emulated), "emulated by the VMM" },
+        { offsetof(struct engine_counters, vmm_hidden_faults), "hidden fault (shadow filled)" },
+        { offsetof(struct engine_counters, vmm_true_faults), "true page fault reflected" },
+        { offsetof(struct engine_counters, vmm_reflected), "event reflected to the guest" },
+        { offsetof(struct engine_counters, vmm_traced_writes), "traced page-table write" },
+        { offsetof(struct engine_counters, vmm_shadow_built), "shadow page table built" },
+    };
+    for (size_t k = 0; k < sizeof vmm / sizeof vmm[0]; k++) {
+        uint64_t a = *(const uint64_t *)((const char *)c0 + vmm[k].at);
+        uint64_t b = *(const uint64_t *)((const char *)c1 + vmm[k].at);
+        if (b != a) fprintf(t, "%s%s x%llu\n", indent, vmm[k].what, (unsigned long long)(b - a));
+    }
 }
 
 /* One trace line per step, as QEMU's -d in_asm,exec: "exec" when the instruction

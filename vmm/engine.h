@@ -77,6 +77,14 @@ struct engine_counters {
     uint64_t tlb_hits, tlb_misses, tlb_flushes, page_walks;
     /* Software engines' decoded-code cache (0 where an engine has none). */
     uint64_t blocks_decoded, block_invalidations;
+    /* A VMM's entries by cause (tae; 0 where an engine runs no VMM). */
+    uint64_t vmm_traps;            /* exits to the VMM's trap path */
+    uint64_t vmm_emulated;         /* instructions the VMM emulated */
+    uint64_t vmm_hidden_faults;    /* page faults the shadow caused, served unseen */
+    uint64_t vmm_true_faults;      /* page faults reflected to the guest */
+    uint64_t vmm_reflected;        /* events delivered through the guest's IDT */
+    uint64_t vmm_traced_writes;    /* writes to traced guest page tables / descriptor tables */
+    uint64_t vmm_shadow_built;     /* shadow page tables built */
 };
 
 /*

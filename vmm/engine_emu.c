@@ -363,6 +363,7 @@ static void emu_print_stats(struct engine *e, FILE *out)
 static void emu_get_counters(struct engine *e, struct engine_counters *c)
 {
     const struct cpu *cpu = emu_cpu(e);
+    memset(c, 0, sizeof *c);   /* what emu does not count (a VMM's entries) reads 0 */
     c->instructions = cpu->stats.instructions;
     memcpy(c->exceptions, cpu->stats.exceptions, sizeof c->exceptions);
     memcpy(c->interrupts, cpu->stats.interrupts, sizeof c->interrupts);

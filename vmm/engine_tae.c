@@ -451,6 +451,13 @@ static void tae_get_counters(struct engine *e, struct engine_counters *c)
     c->page_walks += t->hw.mmu.stats.page_walks;
     c->blocks_decoded += t->hw.stats.blocks_decoded;
     c->block_invalidations += t->hw.stats.block_invalidations;
+    c->vmm_traps = t->cnt.traps;
+    c->vmm_emulated = t->cnt.emulated;
+    c->vmm_hidden_faults = t->cnt.hidden_faults + t->cnt.descriptor_faults;
+    c->vmm_true_faults = t->cnt.true_faults;
+    c->vmm_reflected = t->cnt.reflected_exceptions + t->cnt.reflected_interrupts + t->cnt.soft_ints;
+    c->vmm_traced_writes = t->cnt.traced_writes;
+    c->vmm_shadow_built = t->cnt.shadow_built;
 }
 
 static void tae_print_fault_report(struct engine *e, FILE *out)
