@@ -73,6 +73,7 @@ struct tae_pt {
     uint32_t guest_frame;     /* the guest PT it shadows, TAE_NO_FRAME: a 4 MiB page or identity */
     uint32_t paddr;           /* machine-physical */
     uint32_t *entries;        /* host pointer */
+    int16_t next_same_frame;  /* the next shadow PT of the same guest PT (frame_pts), -1 */
 };
 
 /* One kind of sensitive instruction, in the fidelity report. */
@@ -148,6 +149,7 @@ struct tae {
     uint64_t use_clock;
     struct paging_regs shadowed_regs;          /* the guest's CR0/CR4 the spaces were made for */
     uint16_t *trace_users;    /* per guest RAM page: how many shadow structures read it */
+    int16_t *frame_pts;       /* per guest RAM page: the first shadow PT made from it, -1 */
     uint32_t ram_pages;
 
     struct tae_counters cnt;

@@ -66,7 +66,9 @@ int tae_shadow_init(struct tae *t)
         vpt[i] = (t->vmm_region_paddr + i * PAGE_SIZE) | PTE_P | PTE_W | PTE_A | PTE_D;
     t->ram_pages = t->m->bus.ram_size >> PAGE_SHIFT;
     t->trace_users = calloc(t->ram_pages ? t->ram_pages : 1, sizeof *t->trace_users);
-    if (!t->trace_users) return -ENOMEM;
+    t->frame_pts = malloc((t->ram_pages ? t->ram_pages : 1) * sizeof *t->frame_pts);
+    if (!t->trace_users || !t->frame_pts) return -ENOMEM;
+    for (uint32_t p = 0; p < t->ram_pages; p++) t->frame_pts[p] = -1;
     t->current = -1;
     return 0;
 }
@@ -77,7 +79,9 @@ void tae_shadow_destroy(struct tae *t)
     for (uint32_t p = 0; p < t->ram_pages; p++)
         if (t->trace_users[p]) bus_set_page_flags(&t->m->bus, p << PAGE_SHIFT, 0, BUS_PAGE_TRACED);
     free(t->trace_users);
+    free(t->frame_pts);
     t->trace_users = NULL;
+    t->frame_pts = NULL;
 }
 
 /* hw's TLB must forget what it cached from a shadow entry of the running space. */
@@ -89,9 +93,26 @@ static void hw_forget(struct tae *t, int space, bool whole, uint32_t lin)
     t->hw.end_block = true;
 }
 
+/* The shadow PTs made from one guest PT, a list per guest page (frame_pts). */
+static int16_t *frame_list(struct tae *t, uint32_t frame)
+{
+    uint32_t page = frame >> PAGE_SHIFT;
+    return frame != TAE_NO_FRAME && page < t->ram_pages ? &t->frame_pts[page] : NULL;
+}
+
+static void frame_list_remove(struct tae *t, int index)
+{
+    int16_t *link = frame_list(t, t->pool[index].guest_frame);
+    while (link && *link >= 0) {
+        if (*link == index) { *link = t->pool[index].next_same_frame; return; }
+        link = &t->pool[*link].next_same_frame;
+    }
+}
+
 static void drop_pt(struct tae *t, int index)
 {
     struct tae_pt *pt = &t->pool[index];
+    frame_list_remove(t, index);
     struct tae_space *sp = &t->spaces[pt->space];
     sp->pd[pt->pde] = 0;
     sp->pt[pt->pde] = -1;
@@ -230,6 +251,9 @@ enum tae_pf_result tae_shadow_fault(struct tae *t, uint32_t lin, uint32_t error,
         pt->pde = (uint16_t)pde;
         pt->guest_frame = paging && !w.large ? (w.level[0].entry & PTE_FRAME) : TAE_NO_FRAME;
         if (pt->guest_frame != TAE_NO_FRAME) tae_trace_frame(t, pt->guest_frame, +1);
+        int16_t *head = frame_list(t, pt->guest_frame);
+        pt->next_same_frame = head ? *head : -1;
+        if (head) *head = (int16_t)index;
         memset(pt->entries, 0, PAGE_SIZE);
         sp->pt[pde] = (int16_t)index;
         sp->pd[pde] = pt->paddr | PTE_P | PTE_W | PTE_U | PTE_A;
@@ -266,9 +290,9 @@ void tae_trace_hook(void *opaque, uint32_t paddr, unsigned size)
         for (unsigned i = first; i <= last; i++)
             if (i != 1023 && sp->pt[i] >= 0) drop_pt(t, sp->pt[i]);
     }
-    for (int i = 0; i < TAE_POOL_PAGES; i++) {
+    int16_t *head = frame_list(t, frame);
+    for (int i = head ? *head : -1; i >= 0; i = t->pool[i].next_same_frame) {
         struct tae_pt *pt = &t->pool[i];
-        if (pt->space < 0 || pt->guest_frame != frame) continue;
         for (unsigned k = first; k <= last; k++) {
             if (!pt->entries[k]) continue;
             pt->entries[k] = 0;
