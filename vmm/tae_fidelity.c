@@ -216,17 +216,20 @@ void tae_count_trap(struct tae *t, const char *name)
 {
     int i;
     for (i = 0; i < TAE_TRAP_NAMES && t->trap_names[i].name; i++)
-        if (t->trap_names[i].name == name || !strcmp(t->trap_names[i].name, name)) break;
+        if (t->trap_names[i].name == name) break;   /* static strings: one pointer per name */
     if (i == TAE_TRAP_NAMES) i = TAE_TRAP_NAMES - 1;   /* the table is full: the last row takes the rest */
     if (!t->trap_names[i].name) t->trap_names[i].name = name;
     t->trap_names[i].count++;
 }
 
-struct fetch_ctx { struct cpu *cpu; uint32_t lin; bool bad; };
+struct fetch_ctx { struct cpu *cpu; uint32_t lin; bool bad; uint8_t have; uint8_t bytes[15]; };
 
+/* The instruction's bytes, read once (one walk), byte by byte only near an unmapped page. */
 static uint8_t fetch_byte(void *opaque, unsigned pos)
 {
     struct fetch_ctx *c = opaque;
+    if (!c->have) c->have = cpu_read_linear(c->cpu, c->lin, c->bytes, sizeof c->bytes) ? 1 : 2;
+    if (c->have == 1 && pos < sizeof c->bytes) return c->bytes[pos];
     uint8_t b = 0;
     if (!cpu_read_linear(c->cpu, c->lin + pos, &b, 1)) c->bad = true;
     return b;
@@ -241,7 +244,7 @@ const char *tae_insn_name(struct tae *t)
     static const char *const from_cr[8] = { "mov from cr0", "mov from cr1", "mov from cr2", "mov from cr3",
                                             "mov from cr4", "mov from cr5", "mov from cr6", "mov from cr7" };
     const struct x86_state *g = &t->vcpu->s;
-    struct fetch_ctx c = { t->vcpu, g->seg[SEG_CS].base + g->eip, false };
+    struct fetch_ctx c = { .cpu = t->vcpu, .lin = g->seg[SEG_CS].base + g->eip };
     struct x86_insn i;
     if (!x86_decode(&i, cpu_code_bits(t->vcpu) == 32, fetch_byte, &c) || c.bad) return "(unreadable)";
     switch (i.op) {
