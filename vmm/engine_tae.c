@@ -206,11 +206,22 @@ static bool emulate(struct tae *t, struct engine_exit *out)
     /* A host breakpoint here was already passed on hw. */
     t->vcpu->breakpoint_resume_armed = true;
     t->vcpu->breakpoint_resume_lin = t->vcpu->s.seg[SEG_CS].base + t->vcpu->s.eip;
-    struct cpu_exit x = cpu_run(t->vcpu, 1, true);
+    /* One step of the emu engine on the virtual CPU: its exception stops
+     * (the monitor's `break vector`) stop a guest fault before delivery. */
+    struct engine_exit x = t->virt.ops->step(&t->virt);
     t->cnt.emulated++;
     if (guest_exceptions(t->vcpu) != exc) t->cnt.reflected_exceptions++;
     after_vcpu_change(t, &before);
-    return vcpu_exit_ends_run(t, x, out);
+    switch (x.reason) {
+    case ENGINE_EXIT_STEP: case ENGINE_EXIT_BUDGET: case ENGINE_EXIT_HALT:
+        return false;
+    case ENGINE_EXIT_BREAKPOINT:
+        if (!x.exception) return false;   /* the host breakpoint hw passed */
+        /* fall through */
+    default:
+        *out = x;
+        return true;
+    }
 }
 
 /* Deliver an event to the guest through its IDT (reflection). */
@@ -246,11 +257,12 @@ static bool serve_trap(struct tae *t, const struct cpu_exit *x, struct engine_ex
         case TAE_PF_HIDDEN:
             return false;
         case TAE_PF_TRUE:
+            /* The guest's own #PF: the virtual CPU runs the access and
+             * faults on the guest's tables itself (its error code, CR2,
+             * the double-fault rules, the monitor's exception stops). */
+            (void)gerr;
             t->cnt.true_faults++;
-            t->cnt.reflected_exceptions++;
-            need_vcpu(t);
-            t->vcpu->s.cr2 = lin;
-            return reflect(t, X86_PF, CPU_EVENT_FAULT, true, gerr, out);
+            return emulate(t, out);
         case TAE_PF_EMULATE:
             return emulate(t, out);
         }
@@ -413,6 +425,12 @@ static int tae_clear_watchpoint(struct engine *e, uint32_t addr, uint32_t len, e
     return r;
 }
 
+static int tae_set_exception_stops(struct engine *e, uint32_t vectors)
+{
+    struct tae *t = e->priv;
+    return t->virt.ops->set_exception_stops(&t->virt, vectors);
+}
+
 static void tae_request_exit(struct engine *e) { tae_request_stop(e->priv); }
 
 static bool tae_read_linear(struct engine *e, uint32_t lin, void *buf, uint32_t len)
@@ -571,6 +589,7 @@ const struct engine_ops engine_tae_ops = {
     .set_watchpoint = tae_set_watchpoint,
     .clear_watchpoint = tae_clear_watchpoint,
     .request_exit = tae_request_exit,
+    .set_exception_stops = tae_set_exception_stops,
     .print_stats = tae_print_stats,
     .print_fault_report = tae_print_fault_report,
     .read_linear = tae_read_linear,

@@ -224,6 +224,19 @@ static bool guest_descriptor(struct tae *t, uint16_t sel, uint32_t *lo, uint32_t
 }
 
 /*
+ * hw loaded a segment from the shadow table, whose Accessed bit is preset:
+ * set it in the guest's descriptor as the guest's CPU would have (SDM Vol.
+ * 3A 3.4.5.1).  A write to a traced page: the shadow table follows.
+ */
+static void set_guest_accessed(struct tae *t, uint16_t sel, uint32_t hi)
+{
+    const struct x86_state *s = &t->vcpu->s;
+    uint32_t base = (sel & 4) ? s->ldtr.base : s->gdtr.base;
+    uint8_t type = (uint8_t)((hi >> 8) | 1u);
+    (void)cpu_write_linear(t->vcpu, base + (sel & 0xFFF8u) + 5, &type, 1);
+}
+
+/*
  * A #GP, #NP, #SS or #TS whose error code names a selector whose shadow
  * entry was never filled: fill it from the guest's table and let hw run
  * the instruction again (a hidden descriptor fault).  False when the
@@ -403,6 +416,7 @@ void tae_sync_from_hw(struct tae *t)
         } else if (guest_descriptor(t, sel, &lo, &hi)) {
             desc_to_segment(&g.seg[r], sel, lo, hi);
             g.seg[r].attr |= SEG_ATTR_A;
+            if ((hi & DESC_S) && !(hi & (1u << 8))) set_guest_accessed(t, sel, hi);
         } else {
             g.seg[r] = h.seg[r];              /* cannot be: hw loaded it from the shadow */
             g.seg[r].selector = sel;
