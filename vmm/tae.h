@@ -163,6 +163,10 @@ struct tae {
 };
 
 /* tae_state.c: the guest's view and the hardware's. */
+/* The shadow of one guest descriptor (8 bytes as lo, hi): DPL 0 -> 1, the
+ * limit cut below TAE_VMM_LIN, system descriptors, DPL 3 code and segments
+ * that cannot be cut left not present (tae_state.c's top comment). */
+void tae_shadow_descriptor(uint32_t lo, uint32_t hi, uint32_t *slo, uint32_t *shi);
 bool tae_compressible(struct tae *t);
 void tae_sync_to_hw(struct tae *t);            /* vcpu -> hw (compress) */
 void tae_sync_from_hw(struct tae *t);          /* hw -> vcpu (expand) */

@@ -82,7 +82,7 @@ static bool truncated_limit(uint32_t base, uint32_t limit, bool expand_down, boo
 }
 
 /* The shadow of one guest descriptor (see the comment at the top). */
-static void shadow_descriptor(uint32_t lo, uint32_t hi, uint32_t *slo, uint32_t *shi)
+void tae_shadow_descriptor(uint32_t lo, uint32_t hi, uint32_t *slo, uint32_t *shi)
 {
     *slo = lo;
     *shi = hi;
@@ -167,7 +167,7 @@ static void table_clear(struct tae *t, enum tae_table table)
 static void fill_entry(struct tae *t, enum tae_table table, unsigned index, uint32_t lo, uint32_t hi)
 {
     uint32_t slo, shi;
-    shadow_descriptor(lo, hi, &slo, &shi);
+    tae_shadow_descriptor(lo, hi, &slo, &shi);
     uint8_t *at = vmm_region(t, (table == TAE_GDT ? TAE_GDT_LIN : TAE_LDT_LIN) + index * 8);
     memcpy(at, &slo, 4);
     memcpy(at + 4, &shi, 4);
