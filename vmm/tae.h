@@ -168,6 +168,8 @@ struct tae {
  * that cannot be cut left not present (tae_state.c's top comment). */
 void tae_shadow_descriptor(uint32_t lo, uint32_t hi, uint32_t *slo, uint32_t *shi);
 bool tae_compressible(struct tae *t);
+/* The guest's 8-byte descriptor for 'sel' (GDT or LDT by TI), read through its own view. */
+bool tae_guest_descriptor(struct tae *t, uint16_t sel, uint32_t *lo, uint32_t *hi);
 void tae_sync_to_hw(struct tae *t);            /* vcpu -> hw (compress) */
 void tae_sync_from_hw(struct tae *t);          /* hw -> vcpu (expand) */
 void tae_desc_reset(struct tae *t);            /* forget every shadow descriptor */

@@ -47,15 +47,8 @@ static bool guest_lar_like(struct tae *t, const char *m, uint16_t sel, uint32_t 
 {
     const struct x86_state *g = &t->vcpu->s;
     if ((sel & 0xFFFCu) == 0 && !(sel & 4)) return false;
-    uint32_t base, limit, off = sel & 0xFFF8u;
-    if (sel & 4) {
-        if ((g->ldtr.selector & 0xFFFCu) == 0) return false;
-        base = g->ldtr.base; limit = g->ldtr.limit;
-    } else {
-        base = g->gdtr.base; limit = g->gdtr.limit;
-    }
     uint32_t d[2];
-    if (off + 7 > limit || !cpu_read_linear(t->vcpu, base + off, d, 8)) return false;
+    if (!tae_guest_descriptor(t, sel, &d[0], &d[1])) return false;
     uint32_t hi = d[1];
     unsigned type = (hi >> 8) & 0xF, dpl = (hi >> 13) & 3, cpl = g->cpl, rpl = sel & 3;
     bool s = (hi >> 12) & 1, code = s && (type & 8), conforming = code && (type & 4);
@@ -82,11 +75,9 @@ static bool guest_lar_like(struct tae *t, const char *m, uint16_t sel, uint32_t 
 /* Whether the guest's CPU, at CPL 'cpl', loads 'sel' into a data segment register (or SS). */
 static bool guest_segment_load_ok(struct tae *t, uint16_t sel, unsigned cpl, bool stack)
 {
-    const struct x86_state *g = &t->vcpu->s;
     if ((sel & 0xFFFCu) == 0 && !(sel & 4)) return !stack;   /* null: fine but for SS */
-    uint32_t base = g->gdtr.base, limit = g->gdtr.limit, off = sel & 0xFFF8u, d[2];
-    if (sel & 4) { base = g->ldtr.base; limit = g->ldtr.limit; }
-    if (off + 7 > limit || !cpu_read_linear(t->vcpu, base + off, d, 8)) return false;
+    uint32_t d[2];
+    if (!tae_guest_descriptor(t, sel, &d[0], &d[1])) return false;
     unsigned type = (d[1] >> 8) & 0xF, dpl = (d[1] >> 13) & 3, rpl = sel & 3;
     if (!((d[1] >> 12) & 1)) return false;
     bool code = type & 8;

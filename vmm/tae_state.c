@@ -203,7 +203,7 @@ void tae_desc_reset(struct tae *t)
 }
 
 /* Read the guest's 8-byte descriptor for 'sel' through its own view. */
-static bool guest_descriptor(struct tae *t, uint16_t sel, uint32_t *lo, uint32_t *hi)
+bool tae_guest_descriptor(struct tae *t, uint16_t sel, uint32_t *lo, uint32_t *hi)
 {
     const struct x86_state *s = &t->vcpu->s;
     uint32_t base, limit, off = sel & 0xFFF8u;
@@ -252,7 +252,7 @@ bool tae_desc_fill(struct tae *t, uint32_t error_code)
     unsigned index = sel >> 3;
     if (t->desc_filled[table][index / 8] & (1u << (index % 8))) return false;
     uint32_t lo, hi;
-    if (!guest_descriptor(t, sel, &lo, &hi)) return false;
+    if (!tae_guest_descriptor(t, sel, &lo, &hi)) return false;
     fill_entry(t, table, index, lo, hi);
     t->cnt.descriptor_faults++;
     return true;
@@ -413,7 +413,7 @@ void tae_sync_from_hw(struct tae *t)
         if ((sel & 0xFFFCu) == 0 && !(sel & 4)) {
             g.seg[r] = h.seg[r];              /* a null selector: unusable alike */
             g.seg[r].selector = sel;
-        } else if (guest_descriptor(t, sel, &lo, &hi)) {
+        } else if (tae_guest_descriptor(t, sel, &lo, &hi)) {
             desc_to_segment(&g.seg[r], sel, lo, hi);
             g.seg[r].attr |= SEG_ATTR_A;
             if ((hi & DESC_S) && !(hi & (1u << 8))) set_guest_accessed(t, sel, hi);
