@@ -113,4 +113,7 @@ void cmd_info(struct monitor *mon, int argc, char **argv, const char *suffix, co
 void cmd_stats(struct monitor *mon, int argc, char **argv, const char *suffix, const char *rest)
 {
     print_counters(mon, false);
+    /* A VMM's traps by instruction (tae), when the engine keeps them. */
+    const struct engine_ops *ops = mon->engine->ops;
+    if (ops->print_topic) (void)ops->print_topic(mon->engine, "traps", NULL, mon->out);
 }

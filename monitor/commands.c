@@ -150,7 +150,7 @@ static const struct command commands[] = {
     { "disas", "u", cmd_disas, "disas [ADDR] [N]", "disassemble N instructions (default 10) at ADDR (default CS:EIP)" },
     { "write", NULL, cmd_write, "write ADDR VALUE [1|2|4]", "write VALUE (size bytes, default 4) to linear memory" },
     { "writep", NULL, cmd_write, "writep ADDR VALUE [1|2|4]", "write VALUE to physical memory" },
-    { "info", "i", cmd_info, "info [break|display|registers|gdt|idt|ldt|tss|pt|tlb|fault|engine|kvm|DEVICE]", "the tables decoded, breakpoints, the fault chain, the engine (kvm: its host and fallback), a device's registers; `info` alone lists devices" },
+    { "info", "i", cmd_info, "info [break|display|registers|gdt|idt|ldt|tss|pt|tlb|fault|engine|kvm|vmm|shadow [LIN]|fidelity|DEVICE]", "the tables decoded, breakpoints, the fault chain, the engine (kvm: its host and fallback; tae: vmm = the virtual CPU beside the hardware one, shadow = the shadow page tables, fidelity = the sensitive instructions that showed the guest a wrong value), a device's registers; `info` alone lists devices" },
     { "translate", "tr", cmd_translate, "translate ADDR", "walk the page tables for a linear address: each level, its bits, the physical address or the #PF" },
     { "stats", NULL, cmd_stats, "stats", "instructions, exceptions and interrupts by vector, TLB counters" },
     { "display", NULL, cmd_display, "display EXPR | display/NFU ADDR", "show an expression or memory at every stop (without argument: show them now)" },

@@ -39,6 +39,14 @@ static void need_vcpu(struct tae *t)
     if (t->vcpu_stale) tae_sync_from_hw(t);
 }
 
+/* For the views: hw as it will run the guest next (after an emulated
+ * instruction it is rebuilt only when it runs again). */
+static void views_need_hw(struct tae *t)
+{
+    need_vcpu(t);
+    if (t->hw_stale && tae_compressible(t)) tae_sync_to_hw(t);
+}
+
 /* hw takes interrupts only when the guest's virtual IF allows them. */
 static bool gated_pending(void *opaque)
 {
@@ -197,10 +205,10 @@ static void after_vcpu_change(struct tae *t, const struct control_snapshot *befo
 }
 
 /* The virtual CPU runs the guest's instruction at CS:EIP: the emulation of a trap. */
-static bool emulate(struct tae *t, struct engine_exit *out)
+static bool emulate_why(struct tae *t, const char *why, struct engine_exit *out)
 {
     need_vcpu(t);
-    tae_count_trap(t, tae_insn_name(t));
+    tae_count_trap(t, why ? why : tae_insn_name(t));
     struct control_snapshot before = control_of(&t->vcpu->s);
     uint64_t exc = guest_exceptions(t->vcpu);
     /* A host breakpoint here was already passed on hw. */
@@ -223,6 +231,8 @@ static bool emulate(struct tae *t, struct engine_exit *out)
         return true;
     }
 }
+
+static bool emulate(struct tae *t, struct engine_exit *out) { return emulate_why(t, NULL, out); }
 
 /* Deliver an event to the guest through its IDT (reflection). */
 static bool reflect(struct tae *t, int vector, enum cpu_event_kind kind, bool has_error, uint32_t error,
@@ -262,9 +272,11 @@ static bool serve_trap(struct tae *t, const struct cpu_exit *x, struct engine_ex
              * the double-fault rules, the monitor's exception stops). */
             (void)gerr;
             t->cnt.true_faults++;
-            return emulate(t, out);
+            return emulate_why(t, "#PF the guest's own", out);
         case TAE_PF_EMULATE:
-            return emulate(t, out);
+            /* Counted by why, not by opcode: which MOV wrote a page table
+             * says less than that a page-table write trapped. */
+            return emulate_why(t, tae_pf_emulation_name(t), out);
         }
         return false;
     }
@@ -453,6 +465,7 @@ static int tae_translate(struct engine *e, uint32_t lin, enum mmu_access access,
     walks[0].regs = (struct paging_regs){ g->cr0, g->cr3, g->cr4 };
     mmu_walk(&t->vcpu->mmu, &walks[0].regs, lin, access, user, false, &walks[0].walk);
     if (max < 2 || lin >= TAE_VMM_LIN) return 1;
+    views_need_hw(t);
     walks[1].name = "shadow";
     walks[1].regs = (struct paging_regs){ t->hw.s.cr0, t->hw.s.cr3, t->hw.s.cr4 };
     return tae_shadow_walk(t, lin, access, user, &walks[1].walk) == 0 ? 2 : 1;
@@ -534,8 +547,7 @@ static void tae_print_info(struct engine *e, FILE *out)
 /* `info vmm`: the virtual CPU beside the hardware one. */
 static void print_vmm(struct tae *t, FILE *out)
 {
-    need_vcpu(t);
-    if (t->hw_stale && tae_compressible(t)) tae_sync_to_hw(t);
+    views_need_hw(t);
     const struct x86_state *g = &t->vcpu->s, *h = &t->hw.s;
     uint32_t hflags = cpu_get_eflags(&t->hw);
     static const char *const sregs[SEG_COUNT] = { "es", "cs", "ss", "ds", "fs", "gs" };
@@ -563,12 +575,13 @@ static int tae_print_topic(struct engine *e, const char *topic, const char *arg,
     struct tae *t = e->priv;
     if (!strcmp(topic, "vmm")) { print_vmm(t, out); return 0; }
     if (!strcmp(topic, "fidelity")) { tae_print_fidelity(t, out); return 0; }
+    if (!strcmp(topic, "traps")) { fprintf(out, "vmm traps by instruction:\n"); tae_print_traps(t, out); return 0; }
     if (!strcmp(topic, "shadow")) {
-        if (!arg || !*arg) { tae_shadow_print(t, out, false, 0); return 0; }
+        if (!arg || !*arg) { views_need_hw(t); tae_shadow_print(t, out, false, 0); return 0; }
         char *end;
         unsigned long lin = strtoul(arg, &end, 16);
         if (*end || end == arg || lin > 0xFFFFFFFFul) return -EINVAL;
-        need_vcpu(t);
+        views_need_hw(t);
         tae_shadow_print(t, out, true, (uint32_t)lin);
         return 0;
     }

@@ -158,6 +158,7 @@ struct tae {
     int fidelity_count;
 
     struct cpu_irq_source board_irq;           /* the machine's PIC */
+    enum { TAE_PFE_REGION, TAE_PFE_READONLY, TAE_PFE_TRACED } last_pf_emulation;
     bool in_ad_update;        /* the VMM sets A/D bits: its own writes are not guest writes */
     int16_t free_stack[TAE_POOL_PAGES];
 };
@@ -185,7 +186,7 @@ void tae_shadow_reset(struct tae *t);          /* drop every space */
 uint32_t tae_shadow_cr3(struct tae *t);        /* the space for the guest's CR3 now: its PD */
 enum tae_pf_result { TAE_PF_HIDDEN, TAE_PF_TRUE, TAE_PF_EMULATE };
 enum tae_pf_result tae_shadow_fault(struct tae *t, uint32_t lin, uint32_t error, uint32_t *guest_error);
-void tae_shadow_invlpg_all(struct tae *t);
+const char *tae_pf_emulation_name(struct tae *t);
 int tae_shadow_walk(struct tae *t, uint32_t lin, enum mmu_access access, bool user, struct mmu_walk *w);
 void tae_shadow_print(struct tae *t, FILE *out, bool have_lin, uint32_t lin);
 void tae_trace_frame(struct tae *t, uint32_t frame, int delta);

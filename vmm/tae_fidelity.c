@@ -256,6 +256,8 @@ const char *tae_insn_name(struct tae *t)
     case 0x9C: return "pushf";
     case 0x9D: return "popf";
     case 0x8E: return "mov sreg";
+    case 0x8C: return "mov from sreg";
+    case 0x06: case 0x0E: case 0x16: case 0x1E: case 0x1A0: case 0x1A8: return "push sreg";
     case 0x07: case 0x17: case 0x1F: case 0x1A1: case 0x1A9: return "pop sreg";
     case 0xC4: return "les";
     case 0xC5: return "lds";

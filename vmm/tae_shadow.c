@@ -214,10 +214,22 @@ static void guest_walk(struct tae *t, uint32_t lin, enum mmu_access access, bool
     mmu_walk(&t->vcpu->mmu, &pr, lin, access, user, false, w);
 }
 
+/* Why the last TAE_PF_EMULATE was (trap names in -stats). */
+const char *tae_pf_emulation_name(struct tae *t)
+{
+    switch (t->last_pf_emulation) {
+    case TAE_PFE_TRACED: return "#PF write to a traced page";
+    case TAE_PFE_READONLY: return "#PF write under CR0.WP=0";
+    case TAE_PFE_REGION: return "#PF VMM region";
+    default: return "#PF emulated";
+    }
+}
+
 enum tae_pf_result tae_shadow_fault(struct tae *t, uint32_t lin, uint32_t error, uint32_t *guest_error)
 {
     enum mmu_access access = (error & PF_W) ? MMU_WRITE : MMU_READ;
     bool user = (error & PF_U) != 0;
+    t->last_pf_emulation = TAE_PFE_REGION;
     if (lin >= TAE_VMM_LIN) { t->cnt.vmm_region++; return TAE_PF_EMULATE; }
     if (t->current < 0) return TAE_PF_EMULATE;
 
@@ -226,7 +238,8 @@ enum tae_pf_result tae_shadow_fault(struct tae *t, uint32_t lin, uint32_t error,
     if (!w.ok) { *guest_error = w.fault_error; return TAE_PF_TRUE; }
     uint32_t frame = w.paddr & PAGE_MASK;
     if (in_window(frame)) { t->cnt.vmm_region++; return TAE_PF_EMULATE; }
-    if (access == MMU_WRITE && (!w.writable || traced(t, frame))) return TAE_PF_EMULATE;
+    if (access == MMU_WRITE && !w.writable) { t->last_pf_emulation = TAE_PFE_READONLY; return TAE_PF_EMULATE; }
+    if (access == MMU_WRITE && traced(t, frame)) { t->last_pf_emulation = TAE_PFE_TRACED; return TAE_PF_EMULATE; }
 
     /* Accessed and Dirty in the guest's entries, as the hardware walk sets them. */
     bool paging = (t->vcpu->s.cr0 & CR0_PG) != 0;
@@ -363,5 +376,6 @@ void tae_shadow_print(struct tae *t, FILE *out, bool have_lin, uint32_t lin)
     else fprintf(out, "  guest:  not mapped (#PF error %x): a true fault\n", g.fault_error);
     if (!have_shadow) fprintf(out, "  shadow: none (the guest is not running on hw)\n");
     else if (s.ok) fprintf(out, "  shadow: -> %08x%s%s\n", s.paddr, s.writable ? " writable" : " read-only", s.user ? " user" : " supervisor");
+    else if (!g.ok) fprintf(out, "  shadow: empty, as it stays while the guest's own tables fault\n");
     else fprintf(out, "  shadow: not filled yet: the next access is a hidden fault\n");
 }
