@@ -307,7 +307,7 @@ static int check_cpu(struct options *o)
 {
     if (!o->cpu_model) return 0;
     bool kvm = strcmp(o->engine, "kvm") == 0;
-    if (o->cpu_feature_given && strcmp(o->engine, "tae") != 0)
+    if (o->cpu_feature_given && o->engine_options.sensitive_traps && strcmp(o->engine, "tae") != 0)
         return bad("-cpu %s,virtualizable=...: only with -engine tae (the switch makes the "
                    "deprivileged guest's sensitive instructions trap to the VMM)", o->cpu_model);
     for (size_t k = 0; k < sizeof cpu_models / sizeof cpu_models[0]; k++) {

@@ -39,6 +39,9 @@ static const char *const emu_vector_names[32] = {
     [19] = "#XM SIMD exception",
 };
 
+static const char *emu_vector_name(int v);
+const char *engine_emu_vector_name(int v) { return emu_vector_name(v); }
+
 static const char *emu_vector_name(int v)
 {
     if (v >= 0 && v < 32 && emu_vector_names[v])

@@ -27,4 +27,7 @@ void engine_emu_inject(struct engine *e, int vector, bool has_error, uint32_t er
    engine: the next run executes that instruction instead of stopping again. */
 void engine_emu_resume_from_breakpoint(struct engine *e);
 
+/* An exception vector's name (SDM Vol. 3A table 6-1), "reserved" for the rest. */
+const char *engine_emu_vector_name(int v);
+
 #endif

@@ -506,14 +506,19 @@ static void tae_print_stats(struct engine *e, FILE *out)
     fprintf(out, "engine tae\n");
     LINE("instructions", tae_instructions(t));
     LINE("  direct (hw)", t->hw.stats.instructions);
-    LINE("  emulated", c->emulated);
+    LINE("  emulated", t->vcpu->stats.instructions - c->interpreted);   /* retired: a step that faults retires nothing */
     LINE("  interpreted", c->interpreted);
+    /* What the guest saw: the exceptions its CPU raised, the events its IDT delivered. */
     for (int v = 0; v < 32; v++)
-        if (t->vcpu->stats.exceptions[v]) {
-            char label[32];
-            snprintf(label, sizeof label, "exception %d", v);
-            LINE(label, t->vcpu->stats.exceptions[v]);
-        }
+        if (t->vcpu->stats.exceptions[v])
+            fprintf(out, "  exception %2d         %llu  (%s)\n", v,
+                    (unsigned long long)t->vcpu->stats.exceptions[v], engine_emu_vector_name(v));
+    uint64_t delivered = 0;
+    for (int v = 0; v < 256; v++) delivered += t->vcpu->stats.interrupts[v];
+    LINE("interrupts", delivered);
+    for (int v = 0; v < 256; v++)
+        if (t->vcpu->stats.interrupts[v])
+            fprintf(out, "    vector 0x%02x       %llu\n", v, (unsigned long long)t->vcpu->stats.interrupts[v]);
     LINE("tae traps", c->traps);
     LINE("tae emulated", c->emulated);
     LINE("tae hidden faults", c->hidden_faults);
