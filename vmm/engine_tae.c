@@ -142,12 +142,14 @@ static void tae_destroy(struct engine *e)
     struct tae *t = e->priv;
     if (!t) return;
     struct machine *m = t->m;
+    /* The clock reads the count one last time when it lets go of it: first,
+     * while both CPUs are still there. */
+    if (m->request_stop_opaque == t) { m->request_stop = NULL; m->request_stop_opaque = NULL; }
+    if (m->clock.instructions_opaque == t) vclock_set_counter(&m->clock, NULL, NULL);
     bus_remove_trace_hook(&m->bus, tae_trace_hook, t);
     tae_shadow_destroy(t);
     cpu_destroy(&t->hw);
     if (t->vcpu) engine_emu_ops.destroy(&t->virt);
-    if (m->request_stop_opaque == t) { m->request_stop = NULL; m->request_stop_opaque = NULL; }
-    if (m->clock.instructions_opaque == t) vclock_set_counter(&m->clock, NULL, NULL);
     free(t);
     e->priv = NULL;
 }
