@@ -80,8 +80,12 @@ static void runner_signal(int sig, siginfo_t *info, void *context)
 {
     (void)context;
     struct runner *r = signal_runner;
+    /* A terminating signal again while the run already ends for one: the
+     * clean ending is under way (as QEMU, which a second SIGTERM does not
+     * cut short; `timeout` sends its TERM to the child and to its group). */
+    if (signal_caught && sig != SIGINT) return;
     if (signal_caught || !r || !r->running) {
-        /* Stopped (nothing to return from) or asked twice: go now. */
+        /* Stopped (nothing to return from), or Ctrl-C twice: go now. */
         chardev_restore_terminal();
         signal(sig, SIG_DFL);
         raise(sig);
