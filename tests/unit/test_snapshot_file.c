@@ -8,6 +8,7 @@
  * catalogue value of CRC-32/ISO-HDLC), and the machine itself: after a
  * refused load its every section saves again byte for byte as before.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +28,16 @@ static uint64_t counter(void *opaque) { return ns_now; }
 
 static uint8_t disk_byte(uint32_t sector, uint32_t i) { return (uint8_t)(sector + i); }
 static char disk[] = "/tmp/trapeze-snapdisk-XXXXXX";
+static bool disk_made;   /* (mkstemp's letters may include an X: a flag, not strchr) */
 
 /* A small board: 2 MiB, a 2 MiB hard disk, no window; 'icount': 1 instruction = 1 ns. */
 static struct machine *board(bool icount, const char *rtc)
 {
     struct machine_config c = { 0 };
-    if (strchr(disk, 'X') && test_make_image(disk, 4032, disk_byte) < 0) return NULL;
+    if (!disk_made && !(disk_made = test_make_image(disk, 4032, disk_byte) >= 0)) {
+        printf("  cannot make the disk image %s\n", disk);
+        return NULL;
+    }
     c.drives[DISK_IDE_MASTER].path = disk;
     c.serial = "none";
     c.debugcon = "none";
@@ -41,7 +46,12 @@ static struct machine *board(bool icount, const char *rtc)
     c.ram_size = 2u << 20;
     c.display = MACHINE_DISPLAY_NONE;
     struct machine *m = calloc(1, sizeof *m);
-    if (!m || machine_init(m, &c) < 0) { free(m); return NULL; }
+    int err = m ? machine_init(m, &c) : -ENOMEM;
+    if (err < 0) {
+        printf("  machine_init: %s\n", strerror(-err));
+        free(m);
+        return NULL;
+    }
     if (icount) vclock_set_counter(&m->clock, counter, NULL);
     return m;
 }
@@ -87,10 +97,11 @@ TEST(crc32_check_value)
 }
 
 static char dir[] = "/tmp/trapeze-snapfile-XXXXXX";
+static bool dir_made;
 static char *path_in_dir(const char *name)
 {
     static char p[128];
-    if (strchr(dir, 'X')) CHECK(mkdtemp(dir) != NULL);
+    if (!dir_made) CHECK((dir_made = mkdtemp(dir) != NULL));
     snprintf(p, sizeof p, "%s/%s", dir, name);
     return p;
 }
