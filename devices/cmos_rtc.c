@@ -595,13 +595,25 @@ int cmos_rtc_save(void *opaque, struct snapshot *snap)
     return snapshot_put(snap, "cmos", CMOS_SNAPSHOT_VERSION, &r->s, sizeof r->s);
 }
 
-int cmos_rtc_load(void *opaque, const struct snapshot *snap)
+int cmos_rtc_load(void *opaque, const struct snapshot *snap, struct snapshot_check *c)
 {
     struct cmos_rtc *r = opaque;
     struct cmos_rtc_state st;
-    int err = snapshot_get(snap, "cmos", CMOS_SNAPSHOT_VERSION, &st, sizeof st);
-    if (err < 0) return err;
-    st.index &= 0x7F;
+    /* The times stay within +-2^62 ns (146 years) of 1970 so that adding
+       the virtual clock (itself below 2^62, "board") cannot overflow. */
+    const int64_t limit = (int64_t)1 << 62;
+    int err = snapshot_take(snap, "cmos", CMOS_SNAPSHOT_VERSION, &st, sizeof st, c);
+    if (!err) err = snapshot_check_range(c, "cmos", "index", st.index, 0, CMOS_SIZE - 1);
+    if (!err) err = snapshot_check_range(c, "cmos", "nmi_disabled", st.nmi_disabled, 0, 1);
+    if (!err) err = snapshot_check_range(c, "cmos", "running", st.running, 0, 1);
+    if (!err && (st.dow_offset < 0 || st.dow_offset > 6))
+        err = snapshot_refuse(c, "cmos", "dow_offset", "%d is not 0-6", st.dow_offset);
+    if (!err && (st.base_ns < -limit || st.base_ns > limit))
+        err = snapshot_refuse(c, "cmos", "base_ns", "%lld is beyond 146 years from 1970", (long long)st.base_ns);
+    if (!err && (st.held_ns < 0 || st.held_ns > limit))
+        err = snapshot_refuse(c, "cmos", "held_ns", "%lld is before 1970 or beyond 146 years", (long long)st.held_ns);
+    if (!err) err = snapshot_check_range(c, "cmos", "accounted", st.accounted, 0, (uint64_t)limit);
+    if (err < 0 || !c->apply) return err;
     r->s = st;
     /* Deadlines follow from the saved state alone, not from the clock now
        (the board sets the clock after loading the devices). */

@@ -162,7 +162,8 @@ int64_t cmos_rtc_time(struct cmos_rtc *r);
 /* The board's registry hooks (opaque = the cmos_rtc); machine/pc.c registers them as "cmos". */
 struct snapshot;
 int cmos_rtc_save(void *opaque, struct snapshot *s);
-int cmos_rtc_load(void *opaque, const struct snapshot *s);
+struct snapshot_check;
+int cmos_rtc_load(void *opaque, const struct snapshot *s, struct snapshot_check *c);
 void cmos_rtc_reset_device(void *opaque);
 void cmos_rtc_info(void *opaque, FILE *out);
 

@@ -98,13 +98,13 @@ int debugport_save(void *opaque, struct snapshot *s)
     return snapshot_put(s, "debugport", 1, &match, sizeof match);
 }
 
-int debugport_load(void *opaque, const struct snapshot *s)
+int debugport_load(void *opaque, const struct snapshot *s, struct snapshot_check *c)
 {
     struct debugport *d = opaque;
     uint32_t match;
-    int r = snapshot_get(s, "debugport", 1, &match, sizeof match);
-    if (r) return r;
-    if (match > 8) return -EINVAL;   /* strlen("Shutdown") */
+    int r = snapshot_take(s, "debugport", 1, &match, sizeof match, c);
+    if (!r) r = snapshot_check_range(c, "debugport", "shutdown_match", match, 0, 8);   /* strlen("Shutdown") */
+    if (r || !c->apply) return r;
     d->shutdown_match = match;
     return 0;
 }

@@ -50,7 +50,8 @@ void debugport_reset(struct debugport *d);
 /* machine_device callbacks (opaque = the debugport). */
 struct snapshot;
 int debugport_save(void *opaque, struct snapshot *s);
-int debugport_load(void *opaque, const struct snapshot *s);
+struct snapshot_check;
+int debugport_load(void *opaque, const struct snapshot *s, struct snapshot_check *c);
 void debugport_reset_device(void *opaque);
 void debugport_info(void *opaque, FILE *out);
 

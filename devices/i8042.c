@@ -660,15 +660,20 @@ int i8042_save(void *opaque, struct snapshot *snap)
     return snapshot_put(snap, "i8042", I8042_SNAPSHOT_VERSION, &k->s, sizeof k->s);
 }
 
-int i8042_load(void *opaque, const struct snapshot *snap)
+int i8042_load(void *opaque, const struct snapshot *snap, struct snapshot_check *c)
 {
     struct i8042 *k = opaque;
     struct i8042_state st;
-    int r = snapshot_get(snap, "i8042", I8042_SNAPSHOT_VERSION, &st, sizeof st);
-    if (r < 0) return r;
-    if (st.kbd_count > I8042_KBD_FIFO || st.kbd_head >= I8042_KBD_FIFO ||
-        st.reply_count > sizeof st.reply || st.kbd_scancode_set < 1 || st.kbd_scancode_set > 3)
-        return -EINVAL;
+    int r = snapshot_take(snap, "i8042", I8042_SNAPSHOT_VERSION, &st, sizeof st, c);
+    if (!r) r = snapshot_check_range(c, "i8042", "kbd_count", st.kbd_count, 0, I8042_KBD_FIFO);
+    if (!r) r = snapshot_check_range(c, "i8042", "kbd_head", st.kbd_head, 0, I8042_KBD_FIFO - 1);
+    if (!r) r = snapshot_check_range(c, "i8042", "reply_count", st.reply_count, 0, sizeof st.reply);
+    if (!r) r = snapshot_check_range(c, "i8042", "kbd_scancode_set", st.kbd_scancode_set, 1, 3);
+    if (!r) r = snapshot_check_range(c, "i8042", "kbd_scanning", st.kbd_scanning, 0, 1);
+    if (!r) r = snapshot_check_range(c, "i8042", "xlate_break", st.xlate_break, 0, 1);
+    for (size_t i = 0; i < sizeof st.reply_aux && !r; i++)
+        if (st.reply_aux[i] > 1) r = snapshot_refuse(c, "i8042", "reply_aux", "%u is not 0 or 1", st.reply_aux[i]);
+    if (r < 0 || !c->apply) return r;
     k->s = st;
     controller_update_irq(k);
     return 0;

@@ -167,7 +167,8 @@ extern const struct io_ops i8042_command_ops;   /* 1 port at 0x64 */
  */
 struct snapshot;
 int i8042_save(void *opaque, struct snapshot *s);
-int i8042_load(void *opaque, const struct snapshot *s);
+struct snapshot_check;
+int i8042_load(void *opaque, const struct snapshot *s, struct snapshot_check *c);
 void i8042_reset_device(void *opaque);
 void i8042_info(void *opaque, FILE *out);
 

@@ -804,18 +804,42 @@ int ide_save(void *opaque, struct snapshot *s)
     return snapshot_put(s, "ide0", 1, &snap, sizeof snap);
 }
 
-int ide_load(void *opaque, const struct snapshot *s)
+/* One device's state as this model can leave it; fields named "deviceN.FIELD". */
+static int ide_device_check(const struct ide_device_state *d, int n, struct snapshot_check *ck)
+{
+    char f[40];
+    int r = 0;
+#define IDE_FIELD(name) (snprintf(f, sizeof f, "device%d.%s", n, name), f)
+    if (!r) r = snapshot_check_range(ck, "ide0", IDE_FIELD("intrq"), d->intrq, 0, 1);
+    if (!r) r = snapshot_check_range(ck, "ide0", IDE_FIELD("revert_defaults"), d->revert_defaults, 0, 1);
+    if (!r) r = snapshot_check_range(ck, "ide0", IDE_FIELD("power"), d->power, IDE_POWER_ACTIVE, IDE_POWER_SLEEP);
+    if (!r) r = snapshot_check_range(ck, "ide0", IDE_FIELD("transfer"), d->transfer, IDE_TRANSFER_NONE,
+                                     IDE_TRANSFER_OUT);
+    if (!r && d->multiple_count && (d->multiple_count > IDE_MAX_MULTIPLE || (d->multiple_count & (d->multiple_count - 1))))
+        r = snapshot_refuse(ck, "ide0", IDE_FIELD("multiple_count"), "%u is not 0 or a power of two up to %d",
+                            d->multiple_count, IDE_MAX_MULTIPLE);
+    if (!r) r = snapshot_check_range(ck, "ide0", IDE_FIELD("block_sectors"), d->block_sectors, 0, IDE_MAX_MULTIPLE);
+    if (!r) r = snapshot_check_range(ck, "ide0", IDE_FIELD("cur_heads"), d->cur_heads, 0, 16);
+    if (!r) r = snapshot_check_range(ck, "ide0", IDE_FIELD("cur_sectors"), d->cur_sectors, 0, 255);
+    if (!r) r = snapshot_check_range(ck, "ide0", IDE_FIELD("cur_cylinders"), d->cur_cylinders, 0, 65535);
+    /* The Data port moves 16-bit words at buffer[data_pos]: even offsets in the buffer. */
+    if (!r && (d->data_end > sizeof d->buffer || (d->data_end & 1)))
+        r = snapshot_refuse(ck, "ide0", IDE_FIELD("data_end"), "%u is not an even count up to %zu", d->data_end,
+                            sizeof d->buffer);
+    if (!r && (d->data_pos > d->data_end || (d->data_pos & 1)))
+        r = snapshot_refuse(ck, "ide0", IDE_FIELD("data_pos"), "%u is not an even offset up to data_end %u",
+                            d->data_pos, d->data_end);
+#undef IDE_FIELD
+    return r;
+}
+
+int ide_load(void *opaque, const struct snapshot *s, struct snapshot_check *ck)
 {
     struct ide_channel *c = opaque;
     struct ide_snapshot snap;
-    int err = snapshot_get(s, "ide0", 1, &snap, sizeof snap);
-    if (err < 0) return err;
-    for (int k = 0; k < 2; k++) {
-        const struct ide_device_state *d = &snap.device[k];
-        /* Guard the buffer indexes against a damaged file. */
-        if (d->data_end > sizeof d->buffer || d->data_pos > d->data_end || d->transfer > IDE_TRANSFER_OUT)
-            return -EINVAL;
-    }
+    int err = snapshot_take(s, "ide0", 1, &snap, sizeof snap, ck);
+    for (int k = 0; k < 2 && !err; k++) err = ide_device_check(&snap.device[k], k, ck);
+    if (err < 0 || !ck->apply) return err;
     c->device_control = snap.device_control;
     c->device[0].s = snap.device[0];
     c->device[1].s = snap.device[1];

@@ -202,7 +202,8 @@ void ide_reset(struct ide_channel *c);
  * and each device's image and geometry.
  */
 int ide_save(void *opaque, struct snapshot *s);
-int ide_load(void *opaque, const struct snapshot *s);
+struct snapshot_check;
+int ide_load(void *opaque, const struct snapshot *s, struct snapshot_check *c);
 void ide_reset_device(void *opaque);
 void ide_info(void *opaque, FILE *out);
 

@@ -359,13 +359,33 @@ int pic_save(void *opaque, struct snapshot *s)
     return r ? r : snapshot_put(s, "pic1", 1, &p->slave, sizeof p->slave);
 }
 
-int pic_load(void *opaque, const struct snapshot *s)
+/* A chip's state as this model can leave it; 'elcr_mask' is the board's. */
+static int chip_check(const struct pic8259_chip *v, const char *sec, uint8_t elcr_mask, struct snapshot_check *c)
+{
+    int r = 0;
+    if (v->init_step != 0 && (v->init_step < 2 || v->init_step > 4))
+        return snapshot_refuse(c, sec, "init_step", "%u is not 0, 2, 3 or 4", v->init_step);
+    if (!r) r = snapshot_check_range(c, sec, "lowest_priority", v->lowest_priority, 0, 7);
+    if (!r && v->elcr_mask != elcr_mask)
+        r = snapshot_refuse(c, sec, "elcr_mask", "%02x, this board's ELCR has %02x", v->elcr_mask, elcr_mask);
+    if (!r && (v->elcr & ~elcr_mask))
+        r = snapshot_refuse(c, sec, "elcr", "%02x sets bits the ELCR lacks (mask %02x)", v->elcr, elcr_mask);
+    if (!r) r = snapshot_check_bool(c, sec, "read_isr", &v->read_isr);
+    if (!r) r = snapshot_check_bool(c, sec, "poll", &v->poll);
+    if (!r) r = snapshot_check_bool(c, sec, "special_mask", &v->special_mask);
+    if (!r) r = snapshot_check_bool(c, sec, "rotate_in_aeoi", &v->rotate_in_aeoi);
+    return r;
+}
+
+int pic_load(void *opaque, const struct snapshot *s, struct snapshot_check *c)
 {
     struct pic8259 *p = opaque;
     struct pic8259_chip m, sl;
-    int r = snapshot_get(s, "pic0", 1, &m, sizeof m);
-    if (!r) r = snapshot_get(s, "pic1", 1, &sl, sizeof sl);
-    if (r) return r;
+    int r = snapshot_take(s, "pic0", 1, &m, sizeof m, c);
+    if (!r) r = snapshot_take(s, "pic1", 1, &sl, sizeof sl, c);
+    if (!r) r = chip_check(&m, "pic0", ELCR1_MASK, c);
+    if (!r) r = chip_check(&sl, "pic1", ELCR2_MASK, c);
+    if (r || !c->apply) return r;
     p->master = m;
     p->slave = sl;
     pic_update(p);

@@ -108,7 +108,8 @@ void pic_info(void *opaque, FILE *out);
 
 struct snapshot;
 int pic_save(void *opaque, struct snapshot *s);
-int pic_load(void *opaque, const struct snapshot *s);
+struct snapshot_check;
+int pic_load(void *opaque, const struct snapshot *s, struct snapshot_check *c);
 void pic_reset_device(void *opaque);
 
 #endif

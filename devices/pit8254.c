@@ -520,18 +520,51 @@ int pit_save(void *opaque, struct snapshot *s)
     return snapshot_put(s, "pit", 1, &v, sizeof v);
 }
 
-int pit_load(void *opaque, const struct snapshot *s)
+/* One counter as this model can leave it; 'f' names its fields "counterN.FIELD". */
+static int counter_check(const struct pit_counter *v, int n, struct snapshot_check *c)
+{
+    char f[40];
+#define PIT_FIELD(name) (snprintf(f, sizeof f, "counter%d.%s", n, name), f)
+    const bool *bools[] = { &v->ol_latched, &v->status_latched, &v->write_msb_next, &v->read_msb_next,
+                            &v->gate, &v->null_count, &v->loaded, &v->triggered, &v->paused,
+                            &v->start_low, &v->switch_pending, &v->switch_start_low, &v->out_driven };
+    static const char *const bool_names[] = { "ol_latched", "status_latched", "write_msb_next",
+                                              "read_msb_next", "gate", "null_count", "loaded", "triggered",
+                                              "paused", "start_low", "switch_pending", "switch_start_low",
+                                              "out_driven" };
+    for (size_t k = 0; k < sizeof bools / sizeof bools[0]; k++) {
+        int r = snapshot_check_bool(c, "pit", PIT_FIELD(bool_names[k]), bools[k]);
+        if (r) return r;
+    }
+    if (v->control > 0x3F) return snapshot_refuse(c, "pit", PIT_FIELD("control"), "%02x has bits 7-6 set", v->control);
+    if (v->mode > 5) return snapshot_refuse(c, "pit", PIT_FIELD("mode"), "%u is not 0-5", v->mode);
+    /* M2 M1 M0 of the control word: x10 is mode 2, x11 mode 3. */
+    unsigned m = (v->control >> 1) & 7;
+    if (m > 5) m -= 4;
+    if (v->control && m != v->mode)
+        return snapshot_refuse(c, "pit", PIT_FIELD("mode"), "%u, the control word %02x says %u", v->mode,
+                               v->control, m);
+    if (v->control && counter_rw(v) == 0)
+        return snapshot_refuse(c, "pit", PIT_FIELD("control"), "%02x: RW = 00 is a latch command", v->control);
+    uint32_t lo = *(const unsigned char *)&v->loaded ? 1 : 0;
+    if (v->n < lo || v->n > 65536)
+        return snapshot_refuse(c, "pit", PIT_FIELD("n"), "%u is not %u-65536", v->n, lo);
+    if (*(const unsigned char *)&v->switch_pending && (v->next_n < 1 || v->next_n > 65536))
+        return snapshot_refuse(c, "pit", PIT_FIELD("next_n"), "%u is not 1-65536", v->next_n);
+#undef PIT_FIELD
+    return 0;
+}
+
+int pit_load(void *opaque, const struct snapshot *s, struct snapshot_check *c)
 {
     struct pit8254 *p = opaque;
     struct pit_saved v;
-    int r = snapshot_get(s, "pit", 1, &v, sizeof v);
-    if (r) return r;
+    int r = snapshot_take(s, "pit", 1, &v, sizeof v, c);
+    for (int n = 0; n < 3 && !r; n++) r = counter_check(&v.s.counter[n], n, c);
+    if (!r && (v.s.port61 & ~PORT61_WRITABLE))
+        r = snapshot_refuse(c, "pit", "port61", "%02x sets bits other than 0-3", v.s.port61);
+    if (r || !c->apply) return r;
     p->s = v.s;
-    for (int n = 0; n < 3; n++) {
-        struct pit_counter *c = &p->s.counter[n];
-        if (c->mode > 5 || c->n > 65536 || ((c->mode == 2 || c->mode == 3) && c->loaded && c->n == 0))
-            return -EINVAL;   /* not a state this model produces */
-    }
     /* IRQ0's level is in the PIC's saved state; only the timer is armed. */
     pit_update_irq(p, v.tick, false);
     return 0;

@@ -113,7 +113,8 @@ uint64_t pit_tick_of_ns(uint64_t ns);
 void pit_info(void *opaque, FILE *out);
 struct snapshot;
 int pit_save(void *opaque, struct snapshot *s);
-int pit_load(void *opaque, const struct snapshot *s);
+struct snapshot_check;
+int pit_load(void *opaque, const struct snapshot *s, struct snapshot_check *c);
 void pit_reset_device(void *opaque);
 
 #endif

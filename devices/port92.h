@@ -35,7 +35,8 @@ void port92_reset(struct port92 *p);
 /* machine_device callbacks (opaque = the port92). */
 struct snapshot;
 int port92_save(void *opaque, struct snapshot *s);
-int port92_load(void *opaque, const struct snapshot *s);
+struct snapshot_check;
+int port92_load(void *opaque, const struct snapshot *s, struct snapshot_check *c);
 void port92_reset_device(void *opaque);
 void port92_info(void *opaque, FILE *out);
 

@@ -353,13 +353,19 @@ int uart_save(void *opaque, struct snapshot *s)
     return snapshot_put(s, uart_section(u), 1, &v, sizeof v);
 }
 
-int uart_load(void *opaque, const struct snapshot *s)
+int uart_load(void *opaque, const struct snapshot *s, struct snapshot_check *c)
 {
     struct uart16550 *u = opaque;
     struct uart_saved v;
-    int r = snapshot_get(s, uart_section(u), 1, &v, sizeof v);
-    if (r) return r;
-    if (v.rx_head >= UART_FIFO_SIZE || v.rx_count > UART_FIFO_SIZE) return -EINVAL;
+    const char *sec = uart_section(u);
+    int r = snapshot_take(s, sec, 1, &v, sizeof v, c);
+    if (!r) r = snapshot_check_range(c, sec, "rx_head", v.rx_head, 0, UART_FIFO_SIZE - 1);
+    if (!r) r = snapshot_check_range(c, sec, "rx_count", v.rx_count, 0, UART_FIFO_SIZE);
+    if (!r) r = snapshot_check_range(c, sec, "thre_pending", v.thre_pending, 0, 1);
+    if (!r) r = snapshot_check_range(c, sec, "timeout_pending", v.timeout_pending, 0, 1);
+    if (!r) r = snapshot_check_range(c, sec, "rx_recent", v.rx_recent, 0, 1);
+    if (!r) r = snapshot_check_range(c, sec, "irq_level", v.irq_level, 0, 1);
+    if (r || !c->apply) return r;
     u->rbr = v.rbr; u->ier = v.ier; u->fcr = v.fcr; u->lcr = v.lcr;
     u->mcr = v.mcr; u->lsr = v.lsr; u->msr = v.msr; u->scr = v.scr; u->dll = v.dll; u->dlm = v.dlm;
     memcpy(u->rx_fifo, v.rx_fifo, sizeof u->rx_fifo);

@@ -174,7 +174,8 @@ void uart_poll(struct uart16550 *u);
    "com2" (by the IRQ it is wired to), reset, `info comN`. */
 struct snapshot;
 int uart_save(void *opaque, struct snapshot *s);
-int uart_load(void *opaque, const struct snapshot *s);
+struct snapshot_check;
+int uart_load(void *opaque, const struct snapshot *s, struct snapshot_check *c);
 void uart_reset_device(void *opaque);
 void uart_info(void *opaque, FILE *out);
 

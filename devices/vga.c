@@ -588,17 +588,21 @@ int vga_save(void *opaque, struct snapshot *s)
     return snapshot_put(s, "vga", VGA_SNAPSHOT_VERSION, &v->st, sizeof v->st);
 }
 
-int vga_load(void *opaque, const struct snapshot *s)
+int vga_load(void *opaque, const struct snapshot *s, struct snapshot_check *c)
 {
     struct vga *v = opaque;
     struct vga_state st;
-    int err = snapshot_get(s, "vga", VGA_SNAPSHOT_VERSION, &st, sizeof st);
-    if (err < 0)
-        return err;
+    int err = snapshot_take(s, "vga", VGA_SNAPSHOT_VERSION, &st, sizeof st, c);
     /* Indices beyond the register files are masked on write; keep them so. */
-    if (st.seq_index > 7 || st.crtc_index > 0x1F || st.gc_index > 0x0F || st.ac_index > 0x3F ||
-        st.ac_flipflop > 1 || st.dac_read_component > 2 || st.dac_write_component > 2)
-        return -EINVAL;
+    if (!err) err = snapshot_check_range(c, "vga", "seq_index", st.seq_index, 0, 7);
+    if (!err) err = snapshot_check_range(c, "vga", "crtc_index", st.crtc_index, 0, 0x1F);
+    if (!err) err = snapshot_check_range(c, "vga", "gc_index", st.gc_index, 0, 0x0F);
+    if (!err) err = snapshot_check_range(c, "vga", "ac_index", st.ac_index, 0, 0x3F);
+    if (!err) err = snapshot_check_range(c, "vga", "ac_flipflop", st.ac_flipflop, 0, 1);
+    if (!err) err = snapshot_check_range(c, "vga", "dac_read_component", st.dac_read_component, 0, 2);
+    if (!err) err = snapshot_check_range(c, "vga", "dac_write_component", st.dac_write_component, 0, 2);
+    if (err < 0 || !c->apply)
+        return err;
     v->st = st;
     v->warned_graphics = v->warned_geometry = false;
     vga_check_mode(v);

@@ -221,7 +221,8 @@ void vga_reset(struct vga *v);
 
 /* machine_device hooks (registered as "vga"). */
 int vga_save(void *opaque, struct snapshot *s);
-int vga_load(void *opaque, const struct snapshot *s);
+struct snapshot_check;
+int vga_load(void *opaque, const struct snapshot *s, struct snapshot_check *c);
 void vga_reset_hook(void *opaque);
 void vga_info(void *opaque, FILE *out);
 

@@ -82,19 +82,23 @@ struct bios;
 struct vga;
 struct vga_sdl;
 struct snapshot;
+struct snapshot_check;
 
 /*
  * A device as the board sees it: every device registers one of these in
  * machine_init, so savevm/loadvm, reset and the monitor's `info NAME` reach
  * all devices without knowing them.  'save'/'load' write and read the
- * device's register state as snapshot sections (base/snapshot.h);
- * 'info' prints it decoded, named as the data sheet names it.
+ * device's register state as snapshot sections (base/snapshot.h): 'load'
+ * checks every field of its sections and changes the device only when
+ * c->apply (machine_load calls every device once to check, then once to
+ * apply), a refusal said in c->why; 'info' prints the state decoded,
+ * named as the data sheet names it.
  */
 struct machine_device {
     const char *name;                               /* "pic", "pit", "com1", ... */
     void *opaque;
     int (*save)(void *opaque, struct snapshot *s);
-    int (*load)(void *opaque, const struct snapshot *s);
+    int (*load)(void *opaque, const struct snapshot *s, struct snapshot_check *c);
     void (*reset)(void *opaque);
     void (*info)(void *opaque, FILE *out);
 };
@@ -212,10 +216,22 @@ const struct machine_device *machine_find_device(const struct machine *m, const 
 
 /*
  * The board's part of a snapshot: RAM, A20, the clock, every registered
- * device.  (The CPU state is the engine's: savevm adds it.)  Returns 0 or
- * -errno with a one-line reason in *why.
+ * device.  (The CPU state is the engine's: savevm adds it, as the section
+ * MACHINE_CPU_SECTION.)  Returns 0 or -errno with a one-line reason in *why.
  */
+#define MACHINE_CPU_SECTION "cpu"
+#define MACHINE_CPU_SECTION_VERSION 1
 int machine_save(struct machine *m, struct snapshot *s, const char **why);
-int machine_load(struct machine *m, const struct snapshot *s, const char **why);
+/*
+ * All or nothing: every section is checked first (the board's, RAM, each
+ * device's, and the CPU's into *cpu when cpu is not NULL: the caller hands
+ * it to the engine's set_state on success), and only then is the machine
+ * changed.  A refusal returns -EINVAL, leaves the machine as it was and
+ * says why in c->why ("section NAME: field FIELD: reason").
+ */
+int machine_load(struct machine *m, const struct snapshot *s, struct x86_state *cpu, struct snapshot_check *c);
+/* The checks of a CPU state from a file: what cpu_set_state and the
+   engines may rely on (booleans, CPL, segment attributes, EFLAGS). */
+int machine_check_cpu_state(const struct x86_state *s, struct snapshot_check *c);
 
 #endif

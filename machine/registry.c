@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,30 +147,52 @@ int machine_save(struct machine *m, struct snapshot *s, const char **why)
     return r;
 }
 
-int machine_load(struct machine *m, const struct snapshot *s, const char **why)
+/* The "board" section: RAM size and A20 as this board has them. */
+static int check_board(const struct machine *m, const struct board_state *b, struct snapshot_check *c)
+{
+    if (b->ram_size != m->bus.ram_size)
+        return snapshot_refuse(c, "board", "ram_size", "%u bytes, this machine has %u (-m)", b->ram_size,
+                               m->bus.ram_size);
+    if (b->a20_enabled > 1)
+        return snapshot_refuse(c, "board", "a20_enabled", "%u is not a boolean (0 or 1)", b->a20_enabled);
+    /* The clock's ns: below 2^62 (146 years), so adding to it cannot overflow. */
+    return snapshot_check_range(c, "board", "clock_ns", b->clock_ns, 0, (uint64_t)1 << 62);
+}
+
+int machine_load(struct machine *m, const struct snapshot *s, struct x86_state *cpu, struct snapshot_check *c)
 {
     struct board_state b;
-    if (snapshot_get(s, "board", 1, &b, sizeof b) < 0) {
-        *why = "the snapshot has no board state";
-        return -EINVAL;
-    }
-    if (b.ram_size != m->bus.ram_size) {
-        *why = "the snapshot was taken with a different RAM size (-m)";
-        return -EINVAL;
-    }
+    struct x86_state st;
+    bool apply = c->apply;
+    int r = snapshot_take(s, "board", 1, &b, sizeof b, c);
+    if (!r) r = check_board(m, &b, c);
+    if (!r && cpu) r = snapshot_take(s, MACHINE_CPU_SECTION, MACHINE_CPU_SECTION_VERSION, &st, sizeof st, c);
+    if (!r && cpu) r = machine_check_cpu_state(&st, c);
+    if (r) return r;
     const struct snapshot_section *ram = snapshot_find(s, "ram");
-    if (!ram) {
-        *why = "the snapshot has no RAM";
-        return -EINVAL;
+    if (!ram) return snapshot_refuse(c, "ram", NULL, "missing from the snapshot");
+    const char *why;
+    uint8_t *image = decode_ram(ram, m->bus.ram_size, &why);
+    if (!image) return snapshot_refuse(c, "ram", NULL, "%s", why);
+
+    /* First every device checks its sections, changing nothing ... */
+    c->apply = false;
+    for (int k = 0; k < m->device_count && !r; k++) {
+        const struct machine_device *d = &m->devices[k];
+        if (d->load) r = d->load(d->opaque, s, c);
     }
-    uint8_t *image = decode_ram(ram, m->bus.ram_size, why);
-    if (!image) return -EINVAL;
+    c->apply = apply;
+    if (r || !apply) {
+        free(image);
+        return r;
+    }
+    /* ... then, all of them good, each loads (what was checked cannot fail). */
     for (int k = 0; k < m->device_count; k++) {
         const struct machine_device *d = &m->devices[k];
-        if (d->load && d->load(d->opaque, s) < 0) {
-            *why = "a device's state is missing from the snapshot or has another version";
-            free(image);
-            return -EINVAL;
+        if (d->load && d->load(d->opaque, s, c) < 0) {
+            fprintf(stderr, "trapeze: %s:%d: device %s refused at loading what it accepted at checking: %s\n",
+                    __FILE__, __LINE__, d->name, c->why);
+            abort();
         }
     }
     /* Through the bus, so decoded code of the old RAM is dropped. */
@@ -177,5 +200,6 @@ int machine_load(struct machine *m, const struct snapshot *s, const char **why)
     free(image);
     bus_set_a20(&m->bus, b.a20_enabled);
     vclock_set_now(&m->clock, b.clock_ns);
+    if (cpu) *cpu = st;
     return 0;
 }

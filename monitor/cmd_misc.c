@@ -91,9 +91,6 @@ void cmd_trace(struct monitor *mon, int argc, char **argv, const char *suffix, c
     say(mon, "tracing every instruction, exception and interrupt to %s (the guest runs one step at a time)\n", argv[2]);
 }
 
-#define CPU_SECTION "cpu"
-#define CPU_SECTION_VERSION 1
-
 void cmd_savevm(struct monitor *mon, int argc, char **argv, const char *suffix, const char *rest)
 {
     struct snapshot snap;
@@ -103,28 +100,24 @@ void cmd_savevm(struct monitor *mon, int argc, char **argv, const char *suffix, 
     snapshot_init(&snap);
     get_state(mon, &s);
     int err = machine_save(mon->machine, &snap, &why);
-    if (!err) err = snapshot_put(&snap, CPU_SECTION, CPU_SECTION_VERSION, &s, sizeof s);
+    if (!err) err = snapshot_put(&snap, MACHINE_CPU_SECTION, MACHINE_CPU_SECTION_VERSION, &s, sizeof s);
     if (!err) err = snapshot_write_file(&snap, argv[1], &why);
     if (err) say(mon, "error: savevm %s: %s\n", argv[1], why);
     else say(mon, "saved the machine to %s\n", argv[1]);
     snapshot_free(&snap);
 }
 
+/* All or nothing (machine_load): a refused file leaves the machine as it was. */
 void cmd_loadvm(struct monitor *mon, int argc, char **argv, const char *suffix, const char *rest)
 {
     struct snapshot snap;
     struct x86_state s;
-    const char *why = "";
+    struct snapshot_check check = { .apply = true };
     if (argc != 2) { say(mon, "usage: loadvm FILE\n"); return; }
-    snapshot_init(&snap);
-    int err = snapshot_read_file(&snap, argv[1], &why);
-    if (!err && snapshot_get(&snap, CPU_SECTION, CPU_SECTION_VERSION, &s, sizeof s) < 0) {
-        why = "no CPU state of this version in it";
-        err = -EINVAL;
-    }
-    if (!err) err = machine_load(mon->machine, &snap, &why);
+    int err = snapshot_read_file(&snap, argv[1], &check);
+    if (!err) err = machine_load(mon->machine, &snap, &s, &check);
     snapshot_free(&snap);
-    if (err) { say(mon, "error: loadvm %s: %s\n", argv[1], why); return; }
+    if (err) { say(mon, "error: loadvm %s: %s\n", argv[1], check.why); return; }
     mon->engine->ops->set_state(mon->engine, &s);
     /* A guest that had finished runs again from the snapshot. */
     mon->machine->stop_reason = MACHINE_RUNNING;

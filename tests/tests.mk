@@ -39,8 +39,31 @@ test: $(BUILD)/.deps
 
 asan: $(BUILD)/.deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test-run
+	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test-run fuzz-run
 
 sweep: $(BUILD)/.deps
 	$(Q)$(MAKE) --no-print-directory $(DIFF_BIN)
 	$(DIFF_BIN) --sweep
+
+# Fuzz targets (tests/fuzz/README.md): every tests/fuzz/fuzz_*.c, linked with
+# the mutation driver; `make fuzz` runs each for FUZZ_SECONDS under ASan+UBSan
+# on its seeds (tests/fuzz/seeds/NAME/ and $(BUILD)/tests/fuzz/seeds/NAME/).
+FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
+FUZZ_SECONDS ?= 20
+
+$(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz.h $(LIB) tests/test.h
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(dir $@) $(BUILD)/tests/fuzz/seeds/$*
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -o $@ $< tests/fuzz/driver.c $(LIB) $(LDLIBS)
+
+.PHONY: fuzz fuzz-run
+fuzz-run: $(FUZZ_BINS)
+	$(Q)for t in $(FUZZ_BINS); do n=$${t##*/fuzz_}; \
+	    FUZZ_LAST=$(BUILD)/tests/fuzz/last-input-$$n $$t tests/fuzz/seeds/$$n $(BUILD)/tests/fuzz/seeds/$$n \
+	        $(FUZZ_SECONDS) || { echo "FAIL fuzz_$$n: the input is $(BUILD)/tests/fuzz/last-input-$$n"; exit 1; }; \
+	done
+
+fuzz: $(BUILD)/.deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" fuzz-run

@@ -315,15 +315,16 @@ int bios_save(void *opaque, struct snapshot *s)
     return snapshot_put(s, "bios", 1, &v, sizeof v);
 }
 
-int bios_load(void *opaque, const struct snapshot *s)
+int bios_load(void *opaque, const struct snapshot *s, struct snapshot_check *c)
 {
     struct bios *b = opaque;
     struct bios_saved v;
-    int r = snapshot_get(s, "bios", 1, &v, sizeof v);
+    int r = snapshot_take(s, "bios", 1, &v, sizeof v, c);
     if (r) return r;
-    if ((v.verdict != BIOS_DONE && v.verdict != BIOS_WAIT && v.verdict != BIOS_BOOT_DISK &&
-         v.verdict != BIOS_HALT) || v.frame > 0x10FFEFu)   /* SS:SP reaches 10FFEFh at most */
-        return -EINVAL;
+    if (v.verdict != BIOS_DONE && v.verdict != BIOS_WAIT && v.verdict != BIOS_BOOT_DISK && v.verdict != BIOS_HALT)
+        return snapshot_refuse(c, "bios", "verdict", "%u is not a verdict (enum bios_verdict)", v.verdict);
+    r = snapshot_check_range(c, "bios", "frame", v.frame, 0, 0x10FFEFu);   /* SS:SP reaches 10FFEFh at most */
+    if (r || !c->apply) return r;
     b->frame = v.frame;
     b->verdict = v.verdict;
     return 0;

@@ -93,7 +93,8 @@ void bios_reset(struct bios *b);
  */
 struct snapshot;
 int bios_save(void *opaque, struct snapshot *s);
-int bios_load(void *opaque, const struct snapshot *s);
+struct snapshot_check;
+int bios_load(void *opaque, const struct snapshot *s, struct snapshot_check *c);
 void bios_info(void *opaque, FILE *out);
 
 /* Set-1 make code -> int 16h key word, for the tests (0: no key). */

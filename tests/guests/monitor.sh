@@ -124,7 +124,7 @@ fi
 # The older format (section "ram" version 1: all of RAM) still loads: the
 # same snapshot rewritten that way runs on to the same output.
 python3 - "$tmp/snap" "$tmp/snap-v1" <<'PY'
-import struct, sys
+import struct, sys, zlib
 d = open(sys.argv[1], "rb").read()
 out = [d[:16]]           # "TRPZSNAP", u32 format version, u32 section count
 count = struct.unpack_from("<I", d, 12)[0]
@@ -141,7 +141,8 @@ for _ in range(count):
             ram[page * 4096:page * 4096 + n] = data[k + 4:k + 4 + n]; k += 4 + n
         ver, data = 1, bytes(ram)
     out.append(struct.pack("<H", nlen) + name + struct.pack("<II", ver, len(data)) + data)
-open(sys.argv[2], "wb").write(b"".join(out))
+body = b"".join(out)     # and the CRC-32 of all of it at the end
+open(sys.argv[2], "wb").write(body + struct.pack("<I", zlib.crc32(body)))
 PY
 run loadv1 "$HELLO" "loadvm $tmp/snap-v1" "c"
 if [ "$(wc -c < "$tmp/snap-v1")" -gt 134217728 ] && [ -s "$tmp/load.serial" ] &&

@@ -31,7 +31,7 @@ TEST(uart_save_restore)
     CHECK_EQ(uart_receive(&a, (const uint8_t *)"xyz", 3), 3);
     snapshot_init(&s);
     CHECK_EQ(uart_save(&a, &s), 0);
-    CHECK_EQ(uart_load(&b, &s), 0);
+    CHECK_EQ(uart_load(&b, &s, &(struct snapshot_check){ .apply = true }), 0);
     for (int reg = 1; reg < 8; reg++)
         if (reg != UART_IIR) CHECK_EQ(uart_in(&a, reg), uart_in(&b, reg));
     CHECK_EQ(uart_in(&a, UART_IIR), uart_in(&b, UART_IIR));
@@ -70,7 +70,7 @@ TEST(debugport_save_restore)
     for (const char *c = part; *c; c++) debugport_shutdown_ops.write(&a, 0, (uint8_t)*c, 1);
     snapshot_init(&s);
     CHECK_EQ(debugport_save(&a, &s), 0);
-    CHECK_EQ(debugport_load(&b, &s), 0);
+    CHECK_EQ(debugport_load(&b, &s, &(struct snapshot_check){ .apply = true }), 0);
     CHECK_EQ(b.shutdown_match, 4);
     CHECK_EQ(a.shutdown_match, b.shutdown_match);
     snapshot_free(&s);
@@ -89,7 +89,7 @@ TEST(port92_save_restore)
     port92_ops.write(&a, 0, 0x0E, 1);         /* A20 on, bits 2-3 */
     snapshot_init(&s);
     CHECK_EQ(port92_save(&a, &s), 0);
-    CHECK_EQ(port92_load(&b, &s), 0);
+    CHECK_EQ(port92_load(&b, &s, &(struct snapshot_check){ .apply = true }), 0);
     CHECK_EQ(port92_ops.read(&a, 0, 1), port92_ops.read(&b, 0, 1));
     CHECK_EQ(port92_ops.read(&b, 0, 1), 0x0E);
     snapshot_free(&s);

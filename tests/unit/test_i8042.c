@@ -295,7 +295,7 @@ TEST(save_load_compare)
     drain();
     command(0x60);
     data(0x45);
-    CHECK_EQ(i8042_load(&kbc, &snap), 0);
+    CHECK_EQ(i8042_load(&kbc, &snap, &(struct snapshot_check){ .apply = true }), 0);
     CHECK(memcmp(&kbc.s, &saved, sizeof saved) == 0);
     CHECK_EQ(next_byte(), 0xFA);   /* the F0 ack, then the keys, as before the save */
     CHECK_EQ(next_byte(), 0xFA);

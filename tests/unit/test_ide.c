@@ -546,7 +546,7 @@ TEST(save_load_mid_transfer)
     snapshot_init(&s);
     CHECK_EQ(ide_save(&r.ch, &s), 0);
     for (int k = 0; k < 50; k++) in16(&r);            /* move on, then go back */
-    CHECK_EQ(ide_load(&r.ch, &s), 0);
+    CHECK_EQ(ide_load(&r.ch, &s, &(struct snapshot_check){ .apply = true }), 0);
     snapshot_free(&s);
     int bad = 0;
     for (uint32_t w = 100; w < 256; w++) {

@@ -78,9 +78,9 @@ static bool save(struct engine *e, struct machine *m, struct snapshot *s, struct
 
 static bool load(struct engine *e, struct machine *m, const struct snapshot *s, const struct x86_state *cpu)
 {
-    const char *why = "";
-    if (machine_load(m, s, &why) < 0) {
-        printf("  machine_load: %s\n", why);
+    struct snapshot_check c = { .apply = true };
+    if (machine_load(m, s, NULL, &c) < 0) {
+        printf("  machine_load: %s\n", c.why);
         return false;
     }
     e->ops->set_state(e, cpu);

@@ -277,7 +277,7 @@ TEST(save_load_compare)
     wr(0x40, 0x00);
     wr(RTC_REG_B, RTC_B_24H);
     rd(RTC_REG_C);
-    CHECK_EQ(cmos_rtc_load(&rtc, &snap), 0);
+    CHECK_EQ(cmos_rtc_load(&rtc, &snap, &(struct snapshot_check){ .apply = true }), 0);
     CHECK(memcmp(&rtc.s, &saved, sizeof saved) == 0);
     CHECK_EQ(rd(0x40), 0xA5);
     CHECK_EQ(rd(RTC_SECONDS), 59);   /* binary again, 1.5 s after 23:59:58 */

@@ -341,7 +341,7 @@ TEST(snapshot_round_trip)
     CHECK_EQ(vga_save(&h->vga, &s), 0);
     out8(h, 0x3D4, 0x0F); out8(h, 0x3D5, 0x00);
     out8(h, 0x3C2, 0x66);
-    CHECK_EQ(vga_load(&h->vga, &s), 0);
+    CHECK_EQ(vga_load(&h->vga, &s, &(struct snapshot_check){ .apply = true }), 0);
     CHECK_EQ(in8(h, 0x3CC), 0x67);
     CHECK_EQ(vga_cursor_location(&h->vga) & 0xFF, 0x77);
     out8(h, 0x3C9, 0x06); out8(h, 0x3C9, 0x07);
