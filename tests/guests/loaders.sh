@@ -13,7 +13,8 @@
 #   an entry outside them     runs, as under QEMU, after one warning line
 #   a 200 GiB -hda            refused (LBA28 reaches 128 GiB; QEMU has LBA48)
 #   -monitor-script DIR       refused (it used to run nothing and exit 0)
-#   isa-debug-exit,iobase=    the port moves there, as under QEMU
+#   isa-debug-exit,iobase=    the port moves there, as under QEMU (this one
+#                             worked already: a guard, not a fix)
 #
 # The kernels are made here (python3): a.out-kludge and ELF images whose
 # code sends a byte to isa-debug-exit, a byte read from their own image
@@ -69,6 +70,7 @@ def text(probe):
 def w(name, data): open(d + '/' + name, 'wb').write(data)
 w('k0.bin', kludge(0))
 w('k400.bin', kludge(0x400))
+w('k1m.bin', kludge(0x100000))
 w('ebda.elf', elf(0x9FA20, [(0x9FA00, text(0x9FD00), 0x400)]))   # probes inside the EBDA
 w('overlap.elf', elf(0x100020, [(0x100000, text(0x100040), 0x400), (0x100200, b'\xCC' * 16, 16)]))
 w('entry_out.elf', elf(0x300000, [(0x100000, text(0x100040), 0x400)]))
@@ -142,7 +144,7 @@ expect_error loaders_monitor_script_dir 2 "-monitor-script $tmp/dir: is a direct
     -kernel "$tmp/k0.bin" -monitor-script "$tmp/dir"
 # isa-debug-exit moved to 0x501: the kernel's OUT to 0xF4 no longer exits
 # (it halts: status 4), as under QEMU, where it finds no port (it runs on).
-run_trapeze 20 -kernel "$tmp/k400.bin" -display none -serial none -device isa-debug-exit,iobase=0x501
+run_trapeze 20 -kernel "$tmp/k1m.bin" -display none -serial none -device isa-debug-exit,iobase=0x501
 if [ $rc -eq 4 ] && grep -q "halted" "$tmp/err"; then
     echo "PASS loaders_debug_exit_iobase_moves"
 else
