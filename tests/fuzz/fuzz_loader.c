@@ -24,6 +24,8 @@
  *     which mutates the seed files (default: every file in tests/fuzz/seeds/loader)
  *     with its own small mutator and prints the figures: inputs tried,
  *     loaded, refused, silent or wordy refusals (a contract broken: FAIL).
+ *     Its files go to $TMPDIR (default /tmp); TMPDIR=/dev/shm runs it some
+ *     twenty times faster (100,000 inputs in 5 s under ASan).
  */
 #include <errno.h>
 #include <fcntl.h>
