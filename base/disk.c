@@ -87,15 +87,17 @@ int disk_open(struct disk *d, const char *path, enum disk_role role, bool read_o
     d->role = role;
     d->floppy = role == DISK_FLOPPY_A || role == DISK_FLOPPY_B;
 
+    /* O_NONBLOCK: a FIFO's open() would otherwise wait for its other end
+       forever, before fstat could refuse it.  Cleared below for the image. */
     int fd = -1;
     if (!read_only) {
-        fd = open(path, O_RDWR | O_CLOEXEC);
+        fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
         /* Not writable (permissions, a read-only file system): use it read-only. */
         if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM))
             read_only = true;
     }
     if (read_only)
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int err = -errno;
         fprintf(stderr, "trapeze: %s: %s\n", path, strerror(-err));
@@ -113,6 +115,13 @@ int disk_open(struct disk *d, const char *path, enum disk_role role, bool read_o
         fprintf(stderr, "trapeze: %s: not a disk image (a regular file or block device)\n", path);
         close(fd);
         return -EINVAL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        int err = -errno;
+        fprintf(stderr, "trapeze: %s: %s\n", path, strerror(-err));
+        close(fd);
+        return err;
     }
     off_t end = lseek(fd, 0, SEEK_END);
     if (end < 0) {
@@ -142,6 +151,16 @@ int disk_open(struct disk *d, const char *path, enum disk_role role, bool read_o
                     path, (unsigned long long)bytes);
             close(fd);
             return -EINVAL;
+        }
+        /* The IDE drive speaks LBA28 only (no READ/WRITE SECTORS EXT): a
+           larger image would show the guest its first 128 GiB and hide the
+           rest.  QEMU, which has LBA48, takes it; trapeze refuses it. */
+        if (bytes / DISK_SECTOR_SIZE > DISK_LBA28_MAX_SECTORS) {
+            fprintf(stderr, "trapeze: %s: %llu bytes is more than the IDE drive can address "
+                            "(LBA28: 128 GiB less one sector; trapeze has no LBA48)\n",
+                    path, (unsigned long long)bytes);
+            close(fd);
+            return -EFBIG;
         }
         disk_hard_disk_chs(bytes / DISK_SECTOR_SIZE, &d->drive_chs, &d->bios_chs);
     }

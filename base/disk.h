@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #define DISK_SECTOR_SIZE 512u
+#define DISK_LBA28_MAX_SECTORS 0x0FFFFFFFu   /* the most an LBA28 drive reports (ATA-6 8.15.30): a larger hard disk image is refused */
 
 /* Where the board plugs an image in (machine->disks[] is indexed by it). */
 enum disk_role {

@@ -77,11 +77,15 @@ struct module {
     uint32_t addr;
 };
 
-/* Read a whole regular file.  Prints one line and returns -errno on failure. */
+/*
+ * Read a whole regular file.  Prints one line and returns -errno on failure.
+ * O_NONBLOCK: a FIFO's open() would otherwise wait for a writer forever,
+ * before fstat could tell it is no file (it has no effect on a regular file).
+ */
 static int read_file(const char *path, uint32_t limit, uint8_t **out, uint32_t *size)
 {
     struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     int err;
 
     if (fd < 0) {
@@ -96,7 +100,10 @@ static int read_file(const char *path, uint32_t limit, uint8_t **out, uint32_t *
         return -err;
     }
     if (!S_ISREG(st.st_mode)) {
-        fprintf(stderr, "trapeze: %s: not a regular file\n", path);
+        fprintf(stderr, "trapeze: %s: not a regular file (a %s)\n", path,
+                S_ISFIFO(st.st_mode) ? "FIFO" : S_ISDIR(st.st_mode) ? "directory" :
+                S_ISCHR(st.st_mode) ? "character device" : S_ISBLK(st.st_mode) ? "block device" :
+                "socket or other special file");
         close(fd);
         return -EINVAL;
     }
@@ -159,7 +166,14 @@ static int malformed(const char *path, const char *why)
     return -ENOEXEC;
 }
 
-/* Check every segment's range and work out the image's low and high ends. */
+static bool overlaps(uint32_t a, uint32_t alen, uint32_t b, uint32_t blen);
+
+/*
+ * Check every segment's range and work out the image's low and high ends.
+ * Two segments on the same bytes are refused, as QEMU refuses them ("Some
+ * ROM regions are overlapping", checked with qemu-system-i386 7.2): one
+ * would silently overwrite the other, its bss zeroing the other's code.
+ */
 static int check_range_image(struct image *im)
 {
     im->low = 0xFFFFFFFFu;
@@ -169,6 +183,15 @@ static int check_range_image(struct image *im)
         int err = check_range(im->ram_size, im->path, "segment", sg->paddr, sg->memsz);
         if (err < 0)
             return err;
+        for (int j = 0; j < i; j++) {
+            const struct segment *other = &im->seg[j];
+            if (overlaps(sg->paddr, sg->memsz, other->paddr, other->memsz)) {
+                fprintf(stderr, "trapeze: %s: segments at 0x%08x-0x%08llx and 0x%08x-0x%08llx overlap\n",
+                        im->path, other->paddr, (unsigned long long)other->paddr + other->memsz,
+                        sg->paddr, (unsigned long long)sg->paddr + sg->memsz);
+                return -ENOEXEC;
+            }
+        }
         if (sg->paddr < im->low) im->low = sg->paddr;
         if (sg->paddr + sg->memsz > im->high) im->high = sg->paddr + sg->memsz;
     }
@@ -576,6 +599,20 @@ int multiboot_load(struct bus *bus, const char *kernel, const char *append,
             goto out;
     }
     boot_block_fill(&b, base, bus->ram_size, cmdline, mods, nmods);
+
+    /*
+     * An entry point outside what was loaded is the kernel's own affair:
+     * QEMU jumps there all the same (checked with qemu-system-i386 7.2, an
+     * ELF whose e_entry lies past its only segment, and one at 0xF0000000),
+     * and so does trapeze, with a line that says why the guest will crash.
+     */
+    bool entry_loaded = false;
+    for (int i = 0; i < im.nseg; i++)
+        entry_loaded |= im.entry - im.seg[i].paddr < im.seg[i].memsz;
+    if (!entry_loaded)
+        fprintf(stderr, "trapeze: %s: warning: the entry point 0x%08x lies outside every loaded segment%s "
+                        "(run anyway, as QEMU does)\n",
+                kernel, im.entry, im.entry >= bus->ram_size ? " and outside RAM" : "");
 
     /* Everything checked: now write guest RAM. */
     for (int i = 0; i < im.nseg; i++) {

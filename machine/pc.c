@@ -61,6 +61,7 @@
 #define PC_COM2_IRQ      3
 #define PC_ISA_BIOS_MAX  (128u << 10)   /* the BIOS window 0xE0000-0xFFFFF */
 #define PC_BIOS_MAX      (16u << 20)    /* largest -bios image we map below 4 GiB */
+#define PC_BIOS_UNIT     (64u << 10)    /* a -bios image is a whole number of these (QEMU's rule) */
 
 /* ISA IRQ 'irq' of the board: an input of the 8259A pair. */
 static struct irq_line pc_irq_line(struct machine *m, int irq)
@@ -130,12 +131,16 @@ static int pc_register_devices(struct machine *m)
 /*
  * -bios FILE: the image ends at 4 GiB (where the reset vector FFFFFFF0
  * fetches), and its last 128 KiB (all of it, if smaller) also ends at
- * 1 MiB, the BIOS window real-mode code sees (QEMU's layout).
+ * 1 MiB, the BIOS window real-mode code sees (QEMU's layout).  Its size is
+ * a whole number of 64 KiB, as QEMU requires (qemu-system-i386 7.2 says
+ * "could not load PC BIOS" for 0, 1, 100 and 65,537 bytes): a ROM of any
+ * other size would leave the reset vector at no fixed offset.  O_NONBLOCK:
+ * a FIFO's open() would otherwise wait for a writer forever.
  */
 static int pc_load_bios(struct machine *m, const char *path)
 {
     struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     int err = 0;
 
     if (fd < 0 || fstat(fd, &st) != 0) {
@@ -144,8 +149,15 @@ static int pc_load_bios(struct machine *m, const char *path)
         if (fd >= 0) close(fd);
         return err;
     }
-    if (!S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size > PC_BIOS_MAX) {
-        fprintf(stderr, "trapeze: -bios %s: a ROM image must be a file of 1 byte to 16 MiB\n", path);
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "trapeze: -bios %s: not a regular file (a ROM image is a file of 64 KiB "
+                        "to 16 MiB)\n", path);
+        close(fd);
+        return -EINVAL;
+    }
+    if (st.st_size == 0 || st.st_size % PC_BIOS_UNIT != 0 || st.st_size > PC_BIOS_MAX) {
+        fprintf(stderr, "trapeze: -bios %s: a file of %lld bytes is not a ROM image (its size must be a "
+                        "whole number of 64 KiB, up to 16 MiB, as QEMU requires)\n", path, (long long)st.st_size);
         close(fd);
         return -EINVAL;
     }
@@ -195,12 +207,15 @@ static int pc_load(struct machine *m)
          * stub begin at the kernel's first instruction), after the built-in
          * BIOS's POST has left IVT, BDA, PIC, PIT and video as a PC BIOS
          * does.  With -bios FILE that ROM cannot know the kernel: no POST.
+         * POST first, the kernel after it: a kernel loaded at 0 or 0x400
+         * (over the IVT and the BDA) or over the EBDA keeps its own bytes,
+         * as under QEMU, whose option ROM copies the kernel after SeaBIOS's
+         * POST (checked with qemu-system-i386 7.2: such kernels run there).
          */
         m->boot_from_reset = false;
-        int err = multiboot_load(&m->bus, c->kernel, c->append, c->initrd, &m->boot_state);
-        if (err == 0 && m->bios)
+        if (m->bios)
             bios_post(m->bios);
-        return err;
+        return multiboot_load(&m->bus, c->kernel, c->append, c->initrd, &m->boot_state);
     }
     memset(&m->boot_state, 0, sizeof m->boot_state);
     m->boot_state.a20_enabled = true;

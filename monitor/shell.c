@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -242,6 +243,15 @@ static int run_script(struct monitor *mon, const char *path)
         fprintf(stderr, "trapeze: -monitor-script %s: %s\n", path, strerror(errno));
         return STATUS_USAGE;
     }
+    /* fopen takes a directory, and getline then reads nothing: refuse it
+       here, before the guest starts.  A pipe or FIFO is a fine script
+       (-monitor-script <(printf 'c\n') gives /dev/fd/N). */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "trapeze: -monitor-script %s: is a directory, not a file of commands\n", path);
+        fclose(f);
+        return STATUS_USAGE;
+    }
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -253,8 +263,13 @@ static int run_script(struct monitor *mon, const char *path)
         monitor_execute(mon, line);
         fflush(mon->out);
     }
+    int read_error = ferror(f) ? errno : 0;
     free(line);
     fclose(f);
+    if (read_error) {
+        fprintf(stderr, "trapeze: -monitor-script %s: read error: %s\n", path, strerror(read_error));
+        return STATUS_HOST;
+    }
     if (!mon->quit && !mon->runner->finished) {
         struct x86_state s;
         mon->engine->ops->get_state(mon->engine, &s);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "machine/multiboot.h"
@@ -312,6 +313,62 @@ TEST(multiboot_errors)
     n = make_elf(f, 0x100010, 0);                  /* a module that is missing */
     const char *k = write_file("kernel-ok", f, n);
     CHECK_EQ(multiboot_load(b, k, NULL, path_in_dir("no-module"), &s), -ENOENT);
+    bus_destroy(b);
+}
+
+/*
+ * Two segments on the same bytes: refused, as QEMU refuses them (checked
+ * with qemu-system-i386 7.2: "Some ROM regions are overlapping").  Before
+ * the fix the second silently overwrote the first.  Touching ones load.
+ */
+TEST(multiboot_overlapping_segments)
+{
+    struct bus *b = new_bus();
+    struct x86_state s;
+    static uint8_t f[0x1200];
+    size_t n = make_elf(f, 0x100010, 0);
+    put32(f + 52 + 32 + 12, 0x1000F0);             /* data over text's last bytes */
+    CHECK_EQ(multiboot_load(b, write_file("overlap", f, n), NULL, NULL, &s), -ENOEXEC);
+    n = make_elf(f, 0x100010, 0);
+    put32(f + 52 + 32 + 12, 0x100000);             /* both at 1 MiB */
+    CHECK_EQ(multiboot_load(b, write_file("same", f, n), NULL, NULL, &s), -ENOEXEC);
+    n = make_elf(f, 0x100010, 0);
+    put32(f + 52 + 32 + 12, 0x100100);             /* data right after text */
+    CHECK_EQ(multiboot_load(b, write_file("touching", f, n), NULL, NULL, &s), 0);
+    bus_destroy(b);
+}
+
+/*
+ * An entry point outside every segment, even outside RAM, loads (QEMU
+ * jumps there too, checked with qemu-system-i386 7.2); the CPU starts there.
+ */
+TEST(multiboot_entry_outside_segments_runs)
+{
+    struct bus *b = new_bus();
+    struct x86_state s;
+    static uint8_t f[0x1200];
+    size_t n = make_elf(f, 0x300000, 0);
+    CHECK_EQ(multiboot_load(b, write_file("entry-out", f, n), NULL, NULL, &s), 0);
+    CHECK_EQ(s.eip, 0x300000);
+    n = make_elf(f, 0xF0000000u, 0);
+    CHECK_EQ(multiboot_load(b, write_file("entry-high", f, n), NULL, NULL, &s), 0);
+    CHECK_EQ(s.eip, 0xF0000000u);
+    bus_destroy(b);
+}
+
+/* A FIFO as kernel or module: one line, no wait (before: open() hung). */
+TEST(multiboot_fifo_refused)
+{
+    struct bus *b = new_bus();
+    struct x86_state s;
+    static uint8_t f[0x1200];
+    const char *fifo = path_in_dir("fifo");
+    CHECK_EQ(mkfifo(fifo, 0600), 0);
+    alarm(10);
+    CHECK_EQ(multiboot_load(b, fifo, NULL, NULL, &s), -EINVAL);
+    size_t n = make_elf(f, 0x100010, 0);
+    CHECK_EQ(multiboot_load(b, write_file("kernel-fifo-mod", f, n), NULL, fifo, &s), -EINVAL);
+    alarm(0);
     bus_destroy(b);
 }
 
