@@ -32,6 +32,7 @@
 
 %include "guests/common.inc"
 %include "guests/gdt.inc"
+%include "guests/idt.inc"
 
 bits 32
 
@@ -324,19 +325,7 @@ syscall_entry:
 
 ; Every exception: print its vector and EIP, exit EXIT_FAIL.  Vectors that
 ; push an error code (8, 10-14, 17) land in unexpected_err.
-unexpected_err:
-        add esp, 4
-unexpected:
-        mov ax, KDATA
-        mov ds, ax
-        mov esi, msg_unexpected
-        call serial_puts
-        mov eax, [esp]
-        mov ecx, 8
-        call put_hex
-        mov esi, newline
-        call serial_puts
-        jmp exit_fail
+        UNEXPECTED_STUBS put_hex, 8 ; idt.inc
 
 ; ---------------------------------------------------------------- helpers
 ; zf_to_edi: EDI = ZF (0 or 1); flags and the other registers kept.
@@ -429,13 +418,7 @@ put_dec:
 ; make_gate: EDI = where, EAX = offset, CH = type byte; selector KCODE.
 ; Layout (SDM Vol. 3A figure 6-2): offset 15:0 | selector | 0 | type | offset 31:16.
 make_gate:
-        mov [edi], ax
-        mov word [edi + 2], KCODE
-        mov byte [edi + 4], 0
-        mov [edi + 5], ch
-        shr eax, 16
-        mov [edi + 6], ax
-        ret
+        MAKE_GATE                 ; idt.inc
 
 ; make_sys_desc: EDI = where, EAX = base, EDX = limit (byte granular,
 ; below 64 KiB), CL = type byte (SDM Vol. 3A figures 3-8 and 7-3).
@@ -464,16 +447,7 @@ setup_tables:
         call make_sys_desc
         RELOAD_SEGMENTS
         xor ebp, ebp              ; 32 exception gates
-.gate:  mov eax, unexpected
-        cmp ebp, 8
-        je .err
-        cmp ebp, 17
-        je .err
-        cmp ebp, 10
-        jb .set
-        cmp ebp, 14
-        ja .set
-.err:   mov eax, unexpected_err
+        PICK_STUB ebp             ; idt.inc: .gate, .err
 .set:   lea edi, [idt + ebp * 8]
         mov ch, TYPE_INT_GATE
         call make_gate
@@ -485,11 +459,7 @@ setup_tables:
         mov ch, TYPE_INT_GATE3
         call make_gate
         lidt [idtr]
-        mov dword [main_tss + TSS_ESP0], kstack0_top
-        mov dword [main_tss + TSS_SS0], KDATA
-        mov word [main_tss + TSS_IOMAP], TSS_SIZE
-        mov ax, TSS_SEL
-        ltr ax
+        LOAD_TSS main_tss, kstack0_top ; idt.inc
         mov ax, LDT_SEL
         lldt ax
         ret

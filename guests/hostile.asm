@@ -31,6 +31,8 @@
 
 %include "guests/common.inc"
 %include "guests/gdt.inc"
+%include "guests/idt.inc"
+%include "guests/paging.inc"
 
 bits 32
 
@@ -272,18 +274,7 @@ skip:   add esp, 4                ; error code
         iretd
 
 ; Anything else.
-unexpected_err:
-        add esp, 4
-unexpected:
-        mov ax, KDATA
-        mov ds, ax
-        mov esi, msg_unexpected
-        call serial_puts
-        mov eax, [esp]
-        call serial_hex32
-        mov esi, newline
-        call serial_puts
-        jmp exit_fail
+        UNEXPECTED_STUBS          ; idt.inc
 
 ; setup_tables: GDT, CS and data segments, and 32 exception gates
 ; (SDM Vol. 3A figure 6-2: P, DPL 0, 32-bit interrupt gate, KCODE).
@@ -293,16 +284,7 @@ setup_tables:
         lldt ax                   ; The loader leaves LDTR's reset cache (base 0,
                                   ; limit FFFFh, Vol. 3A table 9-1): the IVT.
         xor ecx, ecx
-.gate:  mov eax, unexpected
-        cmp ecx, 8
-        je .err
-        cmp ecx, 17
-        je .err
-        cmp ecx, 10
-        jb .set
-        cmp ecx, 14
-        ja .set
-.err:   mov eax, unexpected_err
+        PICK_STUB ecx             ; idt.inc: .gate, .err
         cmp ecx, 11
         jne .gp
         mov eax, np_entry
@@ -340,16 +322,8 @@ setup_paging:
         inc ecx
         cmp ecx, 1024
         jb .pte
-        mov eax, page_dir
-        mov cr3, eax
-        mov eax, cr4
-        or eax, CR4_PSE
-        mov cr4, eax
-        mov eax, cr0
-        or eax, CR0_PG
-        mov cr0, eax
-        jmp .paged                ; (486 rule: a jump after turning on paging)
-.paged: ret
+        PAGING_ON page_dir        ; paging.inc
+        ret
 
 section .rodata
 msg_pattern:    db "hostile: pattern checksum ", 0
