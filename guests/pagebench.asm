@@ -18,6 +18,7 @@
 ; bench/run.sh divides the wall time, less start-up, by the counts.
 
 %include "guests/common.inc"
+%include "guests/paging.inc"
 
 bits 32
 
@@ -185,16 +186,8 @@ setup_paging:
         inc ecx
         cmp ecx, TLB_PAGES
         jb .pte
-        mov eax, page_dir
-        mov cr3, eax
-        mov eax, cr4
-        or eax, CR4_PSE
-        mov cr4, eax
-        mov eax, cr0
-        or eax, CR0_PG
-        mov cr0, eax
-        jmp .paged
-.paged: ret
+        PAGING_ON page_dir        ; paging.inc
+        ret
 
 section .rodata
 msg_bench:      db "pagebench: ", 0
