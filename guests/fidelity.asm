@@ -33,6 +33,7 @@
 %include "guests/common.inc"
 %include "guests/gdt.inc"
 %include "guests/idt.inc"
+%include "guests/irq.inc"
 
 bits 32
 
@@ -92,9 +93,7 @@ __SECT__
 section .text
 global main
 main:
-        mov al, 0xFF              ; OCW1: mask every IRQ of both 8259As
-        out 0x21, al
-        out 0xA1, al
+        PIC_MASK_ALL              ; irq.inc
         call setup_tables
 
 ; ---------------------------------------------------------------- tables
@@ -317,10 +316,7 @@ user_main:
 
 ; int 0x80: leave ring 3 for good (the frame on TSS.ESP0 is dropped).
 syscall_entry:
-        mov ax, KDATA
-        mov ds, ax
-        mov es, ax
-        mov esp, [kernel_esp]
+        BACK_TO_RING0             ; idt.inc
         jmp back_from_user
 
 ; Every exception: print its vector and EIP, exit EXIT_FAIL.  Vectors that

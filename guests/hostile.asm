@@ -32,6 +32,7 @@
 %include "guests/common.inc"
 %include "guests/gdt.inc"
 %include "guests/idt.inc"
+%include "guests/irq.inc"
 %include "guests/paging.inc"
 
 bits 32
@@ -60,9 +61,7 @@ section .text
 global main
 main:
         mov ebx, [esp + 4]        ; the Multiboot information structure
-        mov al, 0xFF              ; OCW1: mask every IRQ of both 8259As
-        out 0x21, al
-        out 0xA1, al
+        PIC_MASK_ALL              ; irq.inc
         call setup_tables
 
 ; ---------------------------------------------------------------- 1. pattern
@@ -291,37 +290,15 @@ setup_tables:
 .gp:    cmp ecx, 13
         jne .set
         mov eax, gp_entry
-.set:   mov [idt + ecx * 8], ax
-        mov word [idt + ecx * 8 + 2], KCODE
-        mov word [idt + ecx * 8 + 4], 0x8E00
-        shr eax, 16
-        mov [idt + ecx * 8 + 6], ax
-        inc ecx
-        cmp ecx, 32
-        jb .gate
-        lidt [idtr]
+        GATE_LOOP_TAIL            ; idt.inc: .set
         ret
 
 ; setup_paging: PDE n = 4 MiB page at n * 4 MiB, except PDE 1 -> pt (4 KiB
 ; pages, identity but for entry 0, step 5's).
 setup_paging:
-        xor ecx, ecx
-.pde:   mov eax, ecx
-        shl eax, 22
-        or eax, PTE_PS + PTE_P + PTE_W
-        mov [page_dir + ecx * 4], eax
-        inc ecx
-        cmp ecx, 1024
-        jb .pde
+        FILL_ENTRIES .pde, page_dir, 1024, 22, or, PTE_PS + PTE_P + PTE_W ; paging.inc
         mov dword [page_dir + 1 * 4], pt + PTE_P + PTE_W
-        xor ecx, ecx
-.pte:   mov eax, ecx
-        shl eax, 12
-        add eax, PTE_LIN + PTE_P + PTE_W
-        mov [pt + ecx * 4], eax
-        inc ecx
-        cmp ecx, 1024
-        jb .pte
+        FILL_ENTRIES .pte, pt, 1024, 12, add, PTE_LIN + PTE_P + PTE_W
         PAGING_ON page_dir        ; paging.inc
         ret
 

@@ -36,7 +36,9 @@
 %include "guests/common.inc"
 %include "guests/gdt.inc"
 %include "guests/idt.inc"
+%include "guests/irq.inc"
 %include "guests/paging.inc"
+%include "guests/print.inc"
 
 bits 32
 
@@ -63,9 +65,7 @@ section .text
 global main
 main:
         mov ebx, [esp + 4]        ; the Multiboot information structure
-        mov al, 0xFF              ; OCW1: mask every IRQ of both 8259As
-        out 0x21, al
-        out 0xA1, al
+        PIC_MASK_ALL              ; irq.inc
         call setup_tables
         call setup_paging
         call parse_cmdline        ; [bench] = the handler, [iters]
@@ -253,10 +253,8 @@ syscall_entry:
         cmp eax, SYS_LEAVE
         je .leave
         iretd
-.leave: mov ax, KDATA
-        mov ds, ax
-        mov es, ax
-        mov esp, [kernel_esp]
+.leave:
+        BACK_TO_RING0             ; idt.inc
         cmp dword [bench], b_pgfault
         jne bench_done
         mov eax, [pf_count]
@@ -303,12 +301,7 @@ bench_done:
         jmp exit_pass
 
 bad_count:
-        mov esi, msg_count
-        call serial_puts
-        call serial_dec32
-        mov esi, newline
-        call serial_puts
-        jmp exit_fail
+        FAIL_NUMBER msg_count     ; print.inc
 
         UNEXPECTED_STUBS          ; idt.inc
 

@@ -350,10 +350,7 @@ setup_idt:
 ; ---------------------------------------------------------------- handlers
 ; int 0x80 from ring 3: the only call is SYS_RETURN.
 syscall_entry:
-        mov ax, KDATA
-        mov ds, ax
-        mov es, ax
-        mov esp, [kernel_esp]
+        BACK_TO_RING0             ; idt.inc
         jmp back_from_user
 
         ISR_STUBS 0
