@@ -44,8 +44,6 @@ NDESC      equ 7                  ; GDT entries: null .. LDT
 GDT_LIMIT  equ NDESC * 8 - 1
 IDT_LIMIT  equ 256 * 8 - 1
 
-TYPE_INT_GATE  equ 0x8E           ; P, DPL 0, 32-bit interrupt gate (Vol. 3A table 3-2)
-TYPE_INT_GATE3 equ 0xEE           ; P, DPL 3
 TYPE_TSS       equ 0x89           ; P, DPL 0, 32-bit TSS, available
 TYPE_LDT       equ 0x82           ; P, DPL 0, LDT
 
@@ -444,16 +442,7 @@ setup_tables:
         RELOAD_SEGMENTS
         xor ebp, ebp              ; 32 exception gates
         PICK_STUB ebp             ; idt.inc: .gate, .err
-.set:   lea edi, [idt + ebp * 8]
-        mov ch, TYPE_INT_GATE
-        call make_gate
-        inc ebp
-        cmp ebp, 32
-        jb .gate
-        mov edi, idt + 0x80 * 8
-        mov eax, syscall_entry
-        mov ch, TYPE_INT_GATE3
-        call make_gate
+        GATES_AND_SYSCALL .set    ; idt.inc
         lidt [idtr]
         LOAD_TSS main_tss, kstack0_top ; idt.inc
         mov ax, LDT_SEL
@@ -470,11 +459,7 @@ msg_differences: db " differences", 10, 0
 msg_unexpected:  db "fidelity: unexpected exception at ", 0
 newline:         db 10, 0
 
-section .data
-align 8
-gdt:
-        FLAT_GDT                  ; 0x00-0x20 (gdt.inc)
-        dq 0                      ; 0x28 the TSS (setup_tables)
+        GDT_WITH_TSS              ; gdt.inc: section .data, gdt:, 0x00-0x28 (setup_tables fills the TSS)
         dq 0                      ; 0x30 the LDT (setup_tables)
 gdt_end:
 gdtr:   dw GDT_LIMIT

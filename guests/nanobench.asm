@@ -418,16 +418,7 @@ setup_tables:
 .pf:    cmp ebp, 14
         jne .put
         mov eax, pf_entry
-.put:   lea edi, [idt + ebp * 8]
-        mov ch, 0x8E              ; P, DPL 0, 32-bit interrupt gate
-        call make_gate
-        inc ebp
-        cmp ebp, 32
-        jb .gate
-        mov edi, idt + 0x80 * 8
-        mov eax, syscall_entry
-        mov ch, 0xEE              ; P, DPL 3
-        call make_gate
+        GATES_AND_SYSCALL .put    ; idt.inc
         lidt [idtr]
         LOAD_TSS main_tss, kstack0_top ; idt.inc
         ret
@@ -461,11 +452,7 @@ msg_unexpected: db "nanobench: FAIL unexpected exception at ", 0
 msg_usage:      db "nanobench: FAIL the command line must name bench=null|syscall|in|cli|pushf|pgfault|divzero|ptemod|cr3|forkwait|eoi|callret|compute", 10, 0
 newline:        db 10, 0
 
-section .data
-align 8
-gdt:
-        FLAT_GDT                  ; 0x00-0x20 (gdt.inc)
-        dq 0                      ; 0x28 the TSS (setup_tables)
+        GDT_WITH_TSS              ; gdt.inc: section .data, gdt:, 0x00-0x28 (setup_tables fills the TSS)
         TABLE_POINTERS
 bench_table:
         BENCH null

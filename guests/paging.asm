@@ -444,11 +444,7 @@ msg_start:      db "paging: 32-bit paging checks", 10, 0
 msg_cr2:        db " cr2 0x", 0
 newline:        db 10, 0
 
-section .data
-align 8
-gdt:
-        FLAT_GDT                  ; 0x00-0x20 (gdt.inc)
-        dq 0                      ; 0x28 TSS (setup_gdt)
+        GDT_WITH_TSS              ; gdt.inc: section .data, gdt:, 0x00-0x28 (setup_gdt fills the TSS)
         TABLE_POINTERS
 kernel_secret:  dd 0              ; on a supervisor page: ring 3 must not reach it
 
