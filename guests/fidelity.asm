@@ -32,6 +32,8 @@
 
 %include "guests/common.inc"
 %include "guests/gdt.inc"
+%include "guests/idt.inc"
+%include "guests/irq.inc"
 
 bits 32
 
@@ -42,8 +44,6 @@ NDESC      equ 7                  ; GDT entries: null .. LDT
 GDT_LIMIT  equ NDESC * 8 - 1
 IDT_LIMIT  equ 256 * 8 - 1
 
-TYPE_INT_GATE  equ 0x8E           ; P, DPL 0, 32-bit interrupt gate (Vol. 3A table 3-2)
-TYPE_INT_GATE3 equ 0xEE           ; P, DPL 3
 TYPE_TSS       equ 0x89           ; P, DPL 0, 32-bit TSS, available
 TYPE_LDT       equ 0x82           ; P, DPL 0, LDT
 
@@ -91,9 +91,7 @@ __SECT__
 section .text
 global main
 main:
-        mov al, 0xFF              ; OCW1: mask every IRQ of both 8259As
-        out 0x21, al
-        out 0xA1, al
+        PIC_MASK_ALL              ; irq.inc
         call setup_tables
 
 ; ---------------------------------------------------------------- tables
@@ -316,27 +314,12 @@ user_main:
 
 ; int 0x80: leave ring 3 for good (the frame on TSS.ESP0 is dropped).
 syscall_entry:
-        mov ax, KDATA
-        mov ds, ax
-        mov es, ax
-        mov esp, [kernel_esp]
+        BACK_TO_RING0             ; idt.inc
         jmp back_from_user
 
 ; Every exception: print its vector and EIP, exit EXIT_FAIL.  Vectors that
 ; push an error code (8, 10-14, 17) land in unexpected_err.
-unexpected_err:
-        add esp, 4
-unexpected:
-        mov ax, KDATA
-        mov ds, ax
-        mov esi, msg_unexpected
-        call serial_puts
-        mov eax, [esp]
-        mov ecx, 8
-        call put_hex
-        mov esi, newline
-        call serial_puts
-        jmp exit_fail
+        UNEXPECTED_STUBS put_hex, 8 ; idt.inc
 
 ; ---------------------------------------------------------------- helpers
 ; zf_to_edi: EDI = ZF (0 or 1); flags and the other registers kept.
@@ -429,13 +412,7 @@ put_dec:
 ; make_gate: EDI = where, EAX = offset, CH = type byte; selector KCODE.
 ; Layout (SDM Vol. 3A figure 6-2): offset 15:0 | selector | 0 | type | offset 31:16.
 make_gate:
-        mov [edi], ax
-        mov word [edi + 2], KCODE
-        mov byte [edi + 4], 0
-        mov [edi + 5], ch
-        shr eax, 16
-        mov [edi + 6], ax
-        ret
+        MAKE_GATE                 ; idt.inc
 
 ; make_sys_desc: EDI = where, EAX = base, EDX = limit (byte granular,
 ; below 64 KiB), CL = type byte (SDM Vol. 3A figures 3-8 and 7-3).
@@ -464,32 +441,10 @@ setup_tables:
         call make_sys_desc
         RELOAD_SEGMENTS
         xor ebp, ebp              ; 32 exception gates
-.gate:  mov eax, unexpected
-        cmp ebp, 8
-        je .err
-        cmp ebp, 17
-        je .err
-        cmp ebp, 10
-        jb .set
-        cmp ebp, 14
-        ja .set
-.err:   mov eax, unexpected_err
-.set:   lea edi, [idt + ebp * 8]
-        mov ch, TYPE_INT_GATE
-        call make_gate
-        inc ebp
-        cmp ebp, 32
-        jb .gate
-        mov edi, idt + 0x80 * 8
-        mov eax, syscall_entry
-        mov ch, TYPE_INT_GATE3
-        call make_gate
+        PICK_STUB ebp             ; idt.inc: .gate, .err
+        GATES_AND_SYSCALL .set    ; idt.inc
         lidt [idtr]
-        mov dword [main_tss + TSS_ESP0], kstack0_top
-        mov dword [main_tss + TSS_SS0], KDATA
-        mov word [main_tss + TSS_IOMAP], TSS_SIZE
-        mov ax, TSS_SEL
-        ltr ax
+        LOAD_TSS main_tss, kstack0_top ; idt.inc
         mov ax, LDT_SEL
         lldt ax
         ret
@@ -504,11 +459,7 @@ msg_differences: db " differences", 10, 0
 msg_unexpected:  db "fidelity: unexpected exception at ", 0
 newline:         db 10, 0
 
-section .data
-align 8
-gdt:
-        FLAT_GDT                  ; 0x00-0x20 (gdt.inc)
-        dq 0                      ; 0x28 the TSS (setup_tables)
+        GDT_WITH_TSS              ; gdt.inc: section .data, gdt:, 0x00-0x28 (setup_tables fills the TSS)
         dq 0                      ; 0x30 the LDT (setup_tables)
 gdt_end:
 gdtr:   dw GDT_LIMIT

@@ -30,7 +30,7 @@ guest-tools:
 	@$(GUEST_LD) -V 2>/dev/null | grep -q elf_i386 || { echo "trapeze: $(GUEST_LD) cannot link elf_i386 guests (apt-get install binutils, or make deps)" >&2; exit 1; }
 
 # The %include files, by hand: nasm 2.16.01's -MD leaves them out.
-GUEST_INCLUDES = guests/common.inc guests/checks.inc guests/gdt.inc guests/irq.inc
+GUEST_INCLUDES = guests/common.inc guests/checks.inc guests/gdt.inc guests/irq.inc guests/idt.inc guests/paging.inc guests/print.inc
 $(BUILD)/guests/compute.o $(BUILD)/guests/compute.img: guests/compute_loop.inc
 $(BUILD)/guests/boot_kbd.img: guests/boot_loader_floppy.asm
 

@@ -31,6 +31,9 @@
 
 %include "guests/common.inc"
 %include "guests/gdt.inc"
+%include "guests/idt.inc"
+%include "guests/irq.inc"
+%include "guests/paging.inc"
 
 bits 32
 
@@ -58,9 +61,7 @@ section .text
 global main
 main:
         mov ebx, [esp + 4]        ; the Multiboot information structure
-        mov al, 0xFF              ; OCW1: mask every IRQ of both 8259As
-        out 0x21, al
-        out 0xA1, al
+        PIC_MASK_ALL              ; irq.inc
         call setup_tables
 
 ; ---------------------------------------------------------------- 1. pattern
@@ -272,18 +273,7 @@ skip:   add esp, 4                ; error code
         iretd
 
 ; Anything else.
-unexpected_err:
-        add esp, 4
-unexpected:
-        mov ax, KDATA
-        mov ds, ax
-        mov esi, msg_unexpected
-        call serial_puts
-        mov eax, [esp]
-        call serial_hex32
-        mov esi, newline
-        call serial_puts
-        jmp exit_fail
+        UNEXPECTED_STUBS          ; idt.inc
 
 ; setup_tables: GDT, CS and data segments, and 32 exception gates
 ; (SDM Vol. 3A figure 6-2: P, DPL 0, 32-bit interrupt gate, KCODE).
@@ -293,63 +283,24 @@ setup_tables:
         lldt ax                   ; The loader leaves LDTR's reset cache (base 0,
                                   ; limit FFFFh, Vol. 3A table 9-1): the IVT.
         xor ecx, ecx
-.gate:  mov eax, unexpected
-        cmp ecx, 8
-        je .err
-        cmp ecx, 17
-        je .err
-        cmp ecx, 10
-        jb .set
-        cmp ecx, 14
-        ja .set
-.err:   mov eax, unexpected_err
+        PICK_STUB ecx             ; idt.inc: .gate, .err
         cmp ecx, 11
         jne .gp
         mov eax, np_entry
 .gp:    cmp ecx, 13
         jne .set
         mov eax, gp_entry
-.set:   mov [idt + ecx * 8], ax
-        mov word [idt + ecx * 8 + 2], KCODE
-        mov word [idt + ecx * 8 + 4], 0x8E00
-        shr eax, 16
-        mov [idt + ecx * 8 + 6], ax
-        inc ecx
-        cmp ecx, 32
-        jb .gate
-        lidt [idtr]
+        GATE_LOOP_TAIL            ; idt.inc: .set
         ret
 
 ; setup_paging: PDE n = 4 MiB page at n * 4 MiB, except PDE 1 -> pt (4 KiB
 ; pages, identity but for entry 0, step 5's).
 setup_paging:
-        xor ecx, ecx
-.pde:   mov eax, ecx
-        shl eax, 22
-        or eax, PTE_PS + PTE_P + PTE_W
-        mov [page_dir + ecx * 4], eax
-        inc ecx
-        cmp ecx, 1024
-        jb .pde
+        FILL_ENTRIES .pde, page_dir, 1024, 22, or, PTE_PS + PTE_P + PTE_W ; paging.inc
         mov dword [page_dir + 1 * 4], pt + PTE_P + PTE_W
-        xor ecx, ecx
-.pte:   mov eax, ecx
-        shl eax, 12
-        add eax, PTE_LIN + PTE_P + PTE_W
-        mov [pt + ecx * 4], eax
-        inc ecx
-        cmp ecx, 1024
-        jb .pte
-        mov eax, page_dir
-        mov cr3, eax
-        mov eax, cr4
-        or eax, CR4_PSE
-        mov cr4, eax
-        mov eax, cr0
-        or eax, CR0_PG
-        mov cr0, eax
-        jmp .paged                ; (486 rule: a jump after turning on paging)
-.paged: ret
+        FILL_ENTRIES .pte, pt, 1024, 12, add, PTE_LIN + PTE_P + PTE_W
+        PAGING_ON page_dir        ; paging.inc
+        ret
 
 section .rodata
 msg_pattern:    db "hostile: pattern checksum ", 0

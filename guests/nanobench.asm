@@ -35,6 +35,10 @@
 
 %include "guests/common.inc"
 %include "guests/gdt.inc"
+%include "guests/idt.inc"
+%include "guests/irq.inc"
+%include "guests/paging.inc"
+%include "guests/print.inc"
 
 bits 32
 
@@ -61,9 +65,7 @@ section .text
 global main
 main:
         mov ebx, [esp + 4]        ; the Multiboot information structure
-        mov al, 0xFF              ; OCW1: mask every IRQ of both 8259As
-        out 0x21, al
-        out 0xA1, al
+        PIC_MASK_ALL              ; irq.inc
         call setup_tables
         call setup_paging
         call parse_cmdline        ; [bench] = the handler, [iters]
@@ -251,10 +253,8 @@ syscall_entry:
         cmp eax, SYS_LEAVE
         je .leave
         iretd
-.leave: mov ax, KDATA
-        mov ds, ax
-        mov es, ax
-        mov esp, [kernel_esp]
+.leave:
+        BACK_TO_RING0             ; idt.inc
         cmp dword [bench], b_pgfault
         jne bench_done
         mov eax, [pf_count]
@@ -301,25 +301,9 @@ bench_done:
         jmp exit_pass
 
 bad_count:
-        mov esi, msg_count
-        call serial_puts
-        call serial_dec32
-        mov esi, newline
-        call serial_puts
-        jmp exit_fail
+        FAIL_NUMBER msg_count     ; print.inc
 
-unexpected_err:
-        add esp, 4
-unexpected:
-        mov ax, KDATA
-        mov ds, ax
-        mov esi, msg_unexpected
-        call serial_puts
-        mov eax, [esp]
-        call serial_hex32
-        mov esi, newline
-        call serial_puts
-        jmp exit_fail
+        UNEXPECTED_STUBS          ; idt.inc
 
 ; ---------------------------------------------------------------- command line
 ; parse_cmdline: EBX = Multiboot info.  Finds "bench=" and "iters=" among
@@ -418,59 +402,25 @@ put_word:
 ; make_gate: EDI = where, EAX = offset, CH = type byte; selector KCODE
 ; (SDM Vol. 3A figure 6-2).
 make_gate:
-        mov [edi], ax
-        mov word [edi + 2], KCODE
-        mov byte [edi + 4], 0
-        mov [edi + 5], ch
-        shr eax, 16
-        mov [edi + 6], ax
-        ret
+        MAKE_GATE                 ; idt.inc
 
 ; setup_tables: the TSS descriptor (SDM Vol. 3A figure 7-3), LGDT and the
 ; segments, 32 exception gates (#DE and #PF to their handlers), the DPL 3
 ; gate of 0x80, LIDT, the TSS's ring-0 stack, LTR.
 setup_tables:
-        mov eax, main_tss
-        mov word [gdt + TSS_SEL], TSS_SIZE - 1
-        mov [gdt + TSS_SEL + 2], ax
-        shr eax, 16
-        mov [gdt + TSS_SEL + 4], al
-        mov byte [gdt + TSS_SEL + 5], 0x89   ; P, DPL 0, 32-bit TSS, available
-        mov [gdt + TSS_SEL + 7], ah
+        TSS_DESC main_tss, 0x89   ; idt.inc: P, DPL 0, 32-bit TSS, available
         RELOAD_SEGMENTS
         xor ebp, ebp
-.gate:  mov eax, unexpected
-        cmp ebp, 8
-        je .err
-        cmp ebp, 17
-        je .err
-        cmp ebp, 10
-        jb .set
-        cmp ebp, 14
-        ja .set
-.err:   mov eax, unexpected_err
+        PICK_STUB ebp             ; idt.inc: .gate, .err
 .set:   test ebp, ebp
         jnz .pf
         mov eax, de_entry
 .pf:    cmp ebp, 14
         jne .put
         mov eax, pf_entry
-.put:   lea edi, [idt + ebp * 8]
-        mov ch, 0x8E              ; P, DPL 0, 32-bit interrupt gate
-        call make_gate
-        inc ebp
-        cmp ebp, 32
-        jb .gate
-        mov edi, idt + 0x80 * 8
-        mov eax, syscall_entry
-        mov ch, 0xEE              ; P, DPL 3
-        call make_gate
+        GATES_AND_SYSCALL .put    ; idt.inc
         lidt [idtr]
-        mov dword [main_tss + TSS_ESP0], kstack0_top
-        mov dword [main_tss + TSS_SS0], KDATA
-        mov word [main_tss + TSS_IOMAP], TSS_SIZE
-        mov ax, TSS_SEL
-        ltr ax
+        LOAD_TSS main_tss, kstack0_top ; idt.inc
         ret
 
 ; setup_paging: pd_a and pd_b alike: PDE 0 a 4 MiB user page over the
@@ -483,16 +433,8 @@ setup_paging:
         mov edi, pd_b
         mov ecx, 1024
         rep movsd
-        mov eax, pd_a
-        mov cr3, eax
-        mov eax, cr4
-        or eax, CR4_PSE
-        mov cr4, eax
-        mov eax, cr0
-        or eax, CR0_PG
-        mov cr0, eax
-        jmp .paged
-.paged: ret
+        PAGING_ON pd_a            ; paging.inc
+        ret
 
 section .rodata
 ; bench_table: (name, handler) pairs, then a 0.
@@ -510,11 +452,7 @@ msg_unexpected: db "nanobench: FAIL unexpected exception at ", 0
 msg_usage:      db "nanobench: FAIL the command line must name bench=null|syscall|in|cli|pushf|pgfault|divzero|ptemod|cr3|forkwait|eoi|callret|compute", 10, 0
 newline:        db 10, 0
 
-section .data
-align 8
-gdt:
-        FLAT_GDT                  ; 0x00-0x20 (gdt.inc)
-        dq 0                      ; 0x28 the TSS (setup_tables)
+        GDT_WITH_TSS              ; gdt.inc: section .data, gdt:, 0x00-0x28 (setup_tables fills the TSS)
         TABLE_POINTERS
 bench_table:
         BENCH null

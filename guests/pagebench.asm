@@ -18,6 +18,9 @@
 ; bench/run.sh divides the wall time, less start-up, by the counts.
 
 %include "guests/common.inc"
+%include "guests/idt.inc"
+%include "guests/print.inc"
+%include "guests/paging.inc"
 
 bits 32
 
@@ -108,12 +111,7 @@ bench_tlb:
         jmp exit_pass
 
 bad_count:
-        mov esi, msg_count
-        call serial_puts
-        call serial_dec32
-        mov esi, newline
-        call serial_puts
-        jmp exit_fail
+        FAIL_NUMBER msg_count     ; print.inc
 
 ; Any other exception.
 unexpected:
@@ -160,15 +158,7 @@ setup_gdt_idt:
         cmp ecx, 14
         jne .set
         mov eax, pf_entry
-.set:   mov [idt + ecx * 8], ax
-        mov word [idt + ecx * 8 + 2], KCODE
-        mov word [idt + ecx * 8 + 4], 0x8E00   ; P, DPL 0, 32-bit interrupt gate
-        shr eax, 16
-        mov [idt + ecx * 8 + 6], ax
-        inc ecx
-        cmp ecx, 32
-        jb .gate
-        lidt [idtr]
+        GATE_LOOP_TAIL            ; idt.inc: .set
         ret
 
 ; PDE 0: a 4 MiB identity page for the kernel; PDE 1: 1024 4 KiB pages;
@@ -177,24 +167,9 @@ setup_paging:
         mov dword [page_dir + 0 * 4], 0 + PTE_PS + PTE_P + PTE_W
         mov dword [page_dir + 1 * 4], pt_tlb + PTE_P + PTE_W
         mov dword [page_dir + 256 * 4], pt_fault + PTE_P + PTE_W
-        xor ecx, ecx
-.pte:   mov eax, ecx
-        shl eax, 12
-        add eax, TLB_LIN + PTE_P + PTE_W
-        mov [pt_tlb + ecx * 4], eax
-        inc ecx
-        cmp ecx, TLB_PAGES
-        jb .pte
-        mov eax, page_dir
-        mov cr3, eax
-        mov eax, cr4
-        or eax, CR4_PSE
-        mov cr4, eax
-        mov eax, cr0
-        or eax, CR0_PG
-        mov cr0, eax
-        jmp .paged
-.paged: ret
+        FILL_ENTRIES .pte, pt_tlb, TLB_PAGES, 12, add, TLB_LIN + PTE_P + PTE_W ; paging.inc
+        PAGING_ON page_dir        ; paging.inc
+        ret
 
 section .rodata
 msg_bench:      db "pagebench: ", 0

@@ -47,6 +47,8 @@
 
 %include "guests/common.inc"
 %include "guests/gdt.inc"
+%include "guests/idt.inc"
+%include "guests/paging.inc"
 %include "guests/checks.inc"
 
 bits 32
@@ -136,16 +138,7 @@ main:
         call setup_gdt
         call setup_idt
         call setup_tables
-        mov eax, page_dir
-        mov cr3, eax
-        mov eax, cr4
-        or eax, CR4_PSE
-        mov cr4, eax
-        mov eax, cr0
-        or eax, CR0_PG | CR0_WP
-        mov cr0, eax
-        jmp .paged                ; paging is on; this code is identity-mapped
-.paged:
+        PAGING_ON page_dir, CR0_PG | CR0_WP ; paging.inc: paging is on; this code is identity-mapped
 ; ---------------------------------------------------------------- 4 MiB page
         mov dword [BIG_LIN + 0x1230], 0xCAFEF00D
         mov eax, [BIG_ALIAS + 0x1230]
@@ -328,31 +321,15 @@ make_user_page:
         ret
 
 setup_gdt:
-        mov eax, tss              ; TSS descriptor, limit TSS_SIZE - 1 (figure 7-3)
-        mov word [gdt + TSS_SEL], TSS_SIZE - 1
-        mov [gdt + TSS_SEL + 2], ax
-        shr eax, 16
-        mov [gdt + TSS_SEL + 4], al
-        mov byte [gdt + TSS_SEL + 5], TYPE_TSS
-        mov [gdt + TSS_SEL + 7], ah
+        TSS_DESC tss, TYPE_TSS    ; idt.inc: limit TSS_SIZE - 1 (figure 7-3)
         RELOAD_SEGMENTS           ; gdt.inc: LGDT, CS, then the data segments
-        mov dword [tss + TSS_ESP0], kstack_top
-        mov dword [tss + TSS_SS0], KDATA
-        mov word [tss + TSS_IOMAP], TSS_SIZE
-        mov ax, TSS_SEL
-        ltr ax
+        LOAD_TSS tss, kstack_top  ; idt.inc
         ret
 
 ; make_gate: EDI = the IDT slot, EAX = handler, CH = type byte
 ; (figure 6-2: offset 15:0 | selector | 0 | type | offset 31:16).
 make_gate:
-        mov [edi], ax
-        mov word [edi + 2], KCODE
-        mov byte [edi + 4], 0
-        mov [edi + 5], ch
-        shr eax, 16
-        mov [edi + 6], ax
-        ret
+        MAKE_GATE                 ; idt.inc
 
 setup_idt:
         xor ebp, ebp
@@ -373,10 +350,7 @@ setup_idt:
 ; ---------------------------------------------------------------- handlers
 ; int 0x80 from ring 3: the only call is SYS_RETURN.
 syscall_entry:
-        mov ax, KDATA
-        mov ds, ax
-        mov es, ax
-        mov esp, [kernel_esp]
+        BACK_TO_RING0             ; idt.inc
         jmp back_from_user
 
         ISR_STUBS 0
@@ -470,11 +444,7 @@ msg_start:      db "paging: 32-bit paging checks", 10, 0
 msg_cr2:        db " cr2 0x", 0
 newline:        db 10, 0
 
-section .data
-align 8
-gdt:
-        FLAT_GDT                  ; 0x00-0x20 (gdt.inc)
-        dq 0                      ; 0x28 TSS (setup_gdt)
+        GDT_WITH_TSS              ; gdt.inc: section .data, gdt:, 0x00-0x28 (setup_gdt fills the TSS)
         TABLE_POINTERS
 kernel_secret:  dd 0              ; on a supervisor page: ring 3 must not reach it
 

@@ -521,11 +521,7 @@ msg_user:       db "hello from ring 3 through int 0x80", 10, 0
 msg_int40:      db "FAIL gp-int-dpl0-gate: INT 0x40 from ring 3 entered a DPL 0 gate", 10, 0
 newline:        db 10, 0
 
-section .data
-align 8
-gdt:
-        FLAT_GDT                  ; 0x00-0x20 (gdt.inc)
-        dq 0                      ; 0x28 main TSS (setup_gdt)
+        GDT_WITH_TSS              ; gdt.inc: section .data, gdt:, 0x00-0x28 (setup_gdt fills the TSS)
         dq 0                      ; 0x30 call gate, DPL 0 (setup_gdt)
         dq 0                      ; 0x38 call gate, DPL 3 (setup_gdt)
         dq 0                      ; 0x40 #DF TSS (setup_gdt)

@@ -23,6 +23,7 @@
 
 %include "guests/common.inc"
 %include "guests/gdt.inc"
+%include "guests/idt.inc"
 %include "guests/irq.inc"
 
 bits 32
@@ -56,11 +57,7 @@ reload_cs:
         mov ds, ax
         mov es, ax
         mov ss, ax
-        mov dword [tss + TSS_ESP0], kstack_top
-        mov dword [tss + TSS_SS0], KDATA
-        mov word [tss + TSS_IOMAP], TSS_SIZE   ; no I/O bitmap: ring 3 gets no ports
-        mov ax, TSS_SEL
-        ltr ax
+        LOAD_TSS tss, kstack_top  ; idt.inc: no I/O bitmap, ring 3 gets no ports
 
         ; The IDT: exceptions, IRQ0, int 0x80.
         xor ecx, ecx
