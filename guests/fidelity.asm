@@ -319,7 +319,7 @@ syscall_entry:
 
 ; Every exception: print its vector and EIP, exit EXIT_FAIL.  Vectors that
 ; push an error code (8, 10-14, 17) land in unexpected_err.
-        UNEXPECTED_STUBS put_hex, 8 ; idt.inc
+        UNEXPECTED_HANDLERS put_hex, 8 ; idt.inc
 
 ; ---------------------------------------------------------------- helpers
 ; zf_to_edi: EDI = ZF (0 or 1); flags and the other registers kept.
@@ -441,7 +441,7 @@ setup_tables:
         call make_sys_desc
         RELOAD_SEGMENTS
         xor ebp, ebp              ; 32 exception gates
-        PICK_STUB ebp             ; idt.inc: .gate, .err
+        PICK_HANDLER ebp             ; idt.inc: .gate, .err
         GATES_AND_SYSCALL .set    ; idt.inc
         lidt [idtr]
         LOAD_TSS main_tss, kstack0_top ; idt.inc

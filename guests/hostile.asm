@@ -273,7 +273,7 @@ skip:   add esp, 4                ; error code
         iretd
 
 ; Anything else.
-        UNEXPECTED_STUBS          ; idt.inc
+        UNEXPECTED_HANDLERS          ; idt.inc
 
 ; setup_tables: GDT, CS and data segments, and 32 exception gates
 ; (SDM Vol. 3A figure 6-2: P, DPL 0, 32-bit interrupt gate, KCODE).
@@ -283,7 +283,7 @@ setup_tables:
         lldt ax                   ; The loader leaves LDTR's reset cache (base 0,
                                   ; limit FFFFh, Vol. 3A table 9-1): the IVT.
         xor ecx, ecx
-        PICK_STUB ecx             ; idt.inc: .gate, .err
+        PICK_HANDLER ecx             ; idt.inc: .gate, .err
         cmp ecx, 11
         jne .gp
         mov eax, np_entry

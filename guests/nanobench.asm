@@ -303,7 +303,7 @@ bench_done:
 bad_count:
         FAIL_NUMBER msg_count     ; print.inc
 
-        UNEXPECTED_STUBS          ; idt.inc
+        UNEXPECTED_HANDLERS          ; idt.inc
 
 ; ---------------------------------------------------------------- command line
 ; parse_cmdline: EBX = Multiboot info.  Finds "bench=" and "iters=" among
@@ -411,7 +411,7 @@ setup_tables:
         TSS_DESC main_tss, 0x89   ; idt.inc: P, DPL 0, 32-bit TSS, available
         RELOAD_SEGMENTS
         xor ebp, ebp
-        PICK_STUB ebp             ; idt.inc: .gate, .err
+        PICK_HANDLER ebp             ; idt.inc: .gate, .err
 .set:   test ebp, ebp
         jnz .pf
         mov eax, de_entry
