@@ -227,12 +227,12 @@ struct decoded_block *block_lookup_slow(struct cpu *cpu)
     }
 
     /*
-     * Decode a new block.  Only RAM pages (write-tracked) and ROM (never
-     * written) may be cached; VMM-private pages have a host pointer while
-     * the window is open but no page flags, so writes to them would not
-     * invalidate: decode them each time.
+     * Decode a new block.  RAM pages (write-tracked), ROM (never written)
+     * and VMM-private pages (a translation cache: the VMM bumps their
+     * generation when it rewrites them, bus_private_code_changed) are
+     * cached; anything without a host pointer is decoded each time.
      */
-    bool cacheable = host && (ram || paddr - BUS_PRIVATE_BASE >= BUS_PRIVATE_MAX);
+    bool cacheable = host;
     if (bc->arena_used + block_size(BLOCK_MAX_INSNS) > ARENA_BYTES) block_cache_flush(cpu);
     struct decoded_block *b = cacheable ? (struct decoded_block *)(bc->arena + bc->arena_used) : bc->scratch;
     struct fetch_ctx f = { .cpu = cpu, .host = host ? (const uint8_t *)(e->addend + (lin & PAGE_MASK)) : NULL };

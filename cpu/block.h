@@ -50,7 +50,10 @@ static inline unsigned jump_index(uint32_t lin)
 static inline uint32_t page_generation(const struct block_cache *bc, const struct bus *bus, uint32_t paddr)
 {
     uint32_t page = paddr >> PAGE_SHIFT;
-    return page < bc->ram_pages ? bus->code_generation[page] : 0;
+    if (page < bc->ram_pages) return bus->code_generation[page];
+    uint32_t off = paddr - BUS_PRIVATE_BASE;   /* a VMM's code (bus_private_code_changed) */
+    if (off < BUS_PRIVATE_MAX && bus->private_code_generation) return bus->private_code_generation[off >> PAGE_SHIFT];
+    return 0;
 }
 
 static inline bool fits_cs_limit(const struct x86_segment *cs, uint32_t eip, uint32_t bytes)

@@ -213,6 +213,8 @@ void bus_destroy(struct bus *bus)
         free(bus->regions[i].rom);
     if (bus->private_mem)
         munmap(bus->private_mem, BUS_PRIVATE_MAX);
+    free(bus->private_code_generation);
+    bus->private_code_generation = NULL;
     memset(bus, 0, sizeof *bus);
     bus->a20_mask = 0xFFFFFFFFu;
 }
@@ -390,6 +392,12 @@ int bus_private_alloc(struct bus *bus, uint32_t bytes, uint32_t *paddr)
         if (mem == MAP_FAILED)
             return -ENOMEM;
         bus->private_mem = mem;
+        bus->private_code_generation = calloc(BUS_PRIVATE_MAX >> PAGE_SHIFT, sizeof *bus->private_code_generation);
+        if (!bus->private_code_generation) {
+            munmap(mem, BUS_PRIVATE_MAX);
+            bus->private_mem = NULL;
+            return -ENOMEM;
+        }
     }
     /* Fresh anonymous pages read zero, and nothing is ever given back. */
     *paddr = BUS_PRIVATE_BASE + bus->private_size;
@@ -413,6 +421,16 @@ void bus_private_open(struct bus *bus, bool open)
 bool bus_private_is_open(const struct bus *bus)
 {
     return bus->private_open;
+}
+
+void bus_private_code_changed(struct bus *bus, uint32_t paddr, uint32_t bytes)
+{
+    if (!bytes || !bus->private_code_generation || !bus_in_private_window(paddr))
+        return;
+    uint32_t first = (paddr - BUS_PRIVATE_BASE) >> PAGE_SHIFT;
+    uint32_t last = (uint32_t)(((uint64_t)paddr - BUS_PRIVATE_BASE + bytes - 1) >> PAGE_SHIFT);
+    for (uint32_t p = first; p <= last && p < (BUS_PRIVATE_MAX >> PAGE_SHIFT); p++)
+        bus->private_code_generation[p]++;
 }
 
 /*
@@ -479,7 +497,7 @@ uint32_t bus_read(struct bus *bus, uint32_t paddr, unsigned size)
 static void bus_ram_written(struct bus *bus, uint32_t addr, unsigned size)
 {
     uint8_t flags = bus->page_flags[addr >> PAGE_SHIFT];
-    if (flags & BUS_PAGE_CODE)
+    if (flags & (BUS_PAGE_CODE | BUS_PAGE_TRANSLATED))
         bus_call_write_hooks(&bus->code_hooks, addr, size);
     if (flags & BUS_PAGE_TRACED)
         bus_call_write_hooks(&bus->trace_hooks, addr, size);

@@ -46,7 +46,11 @@ struct io_ops {
 #define BUS_PAGE_CODE    0x01 /* decoded instructions were taken from it */
 #define BUS_PAGE_TRACED  0x02 /* a VMM wants a callback on each write */
 #define BUS_PAGE_WATCHED 0x04 /* a physical watchpoint covers it: reads and writes slow */
-#define BUS_PAGE_SLOW (BUS_PAGE_CODE | BUS_PAGE_TRACED | BUS_PAGE_WATCHED)
+/* A binary translator made code from it (translator/): writes call the code
+ * hooks too.  Its own bit, so a CPU's block cache clearing BUS_PAGE_CODE
+ * never silences the translator's notices. */
+#define BUS_PAGE_TRANSLATED 0x08
+#define BUS_PAGE_SLOW (BUS_PAGE_CODE | BUS_PAGE_TRACED | BUS_PAGE_WATCHED | BUS_PAGE_TRANSLATED)
 
 struct bus_region {
     uint32_t start, size;
@@ -146,6 +150,9 @@ struct bus {
     uint8_t *private_mem;        /* NULL until the first allocation */
     uint32_t private_size;       /* bytes handed out, a multiple of PAGE_SIZE */
     bool private_open;           /* bus_read/bus_write/bus_host_ptr reach it */
+    /* Per private page: bumped by bus_private_code_changed, so CPUs may
+     * cache blocks decoded from private code (a VMM's translation cache). */
+    uint32_t *private_code_generation;
 
     uint64_t unassigned_port_reads, unassigned_port_writes;
 };
@@ -267,5 +274,13 @@ int bus_private_alloc(struct bus *bus, uint32_t bytes, uint32_t *paddr);
 uint8_t *bus_private_ptr(struct bus *bus, uint32_t paddr);
 void bus_private_open(struct bus *bus, bool open);
 bool bus_private_is_open(const struct bus *bus);
+/*
+ * A VMM changed [paddr, paddr+bytes) of private memory that a CPU may run
+ * (a translation cache): every block any CPU decoded from those pages is
+ * stale from now on.  Private code is cached like RAM code, so a VMM that
+ * writes private bytes it runs must say so here; writes to private memory
+ * it never runs (shadow page tables) need nothing.
+ */
+void bus_private_code_changed(struct bus *bus, uint32_t paddr, uint32_t bytes);
 
 #endif

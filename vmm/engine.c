@@ -14,6 +14,7 @@
 extern const struct engine_ops engine_emu_ops;   /* vmm/engine_emu.c */
 extern const struct engine_ops engine_kvm_ops;   /* vmm/engine_kvm.c */
 extern const struct engine_ops engine_tae_ops;   /* vmm/engine_tae.c */
+extern const struct engine_ops engine_bt_ops;    /* vmm/engine_tae.c, vmm/bt_vmm.c */
 /* Open /dev/kvm: the fd, or -errno after one line saying why and what to try. */
 extern int kvm_open_device(bool quiet);
 
@@ -24,7 +25,7 @@ static const struct engine_row {
 } engine_table[] = {
     { "emu", &engine_emu_ops, NULL },
     { "tae", &engine_tae_ops, NULL },
-    { "bt",  NULL, "the binary-translation VMM" },
+    { "bt",  &engine_bt_ops, NULL },
     { "kvm", &engine_kvm_ops, NULL },
 };
 

@@ -29,12 +29,13 @@
 #include "machine/machine.h"
 #include "vmm/engine.h"
 #include "vmm/engine_emu.h"
+#include "translator/translator.h"
 #include "vmm/tae.h"
 
 /* Interpretation runs in slices so a mode hw can run is noticed soon. */
 #define TAE_INTERPRET_SLICE 4096
 
-static void need_vcpu(struct tae *t)
+void tae_need_vcpu(struct tae *t)
 {
     if (t->vcpu_stale) tae_sync_from_hw(t);
 }
@@ -43,7 +44,7 @@ static void need_vcpu(struct tae *t)
  * instruction it is rebuilt only when it runs again). */
 static void views_need_hw(struct tae *t)
 {
-    need_vcpu(t);
+    tae_need_vcpu(t);
     if (t->hw_stale && tae_compressible(t)) tae_sync_to_hw(t);
 }
 
@@ -51,6 +52,10 @@ static void views_need_hw(struct tae *t)
 static bool gated_pending(void *opaque)
 {
     struct tae *t = opaque;
+    /* Under bt, translated code keeps the virtual IF in the VMM's data page
+     * and takes interrupts only between guest instructions. */
+    if (t->bt && t->hw.in_run && bt_hw_in_tc(t))
+        return t->board_irq.pending && t->board_irq.pending(t->board_irq.opaque) && bt_irq_window(t);
     return (t->vcpu->s.eflags & EFLAGS_IF) && t->board_irq.pending && t->board_irq.pending(t->board_irq.opaque);
 }
 
@@ -69,6 +74,7 @@ static uint64_t tae_instructions(void *opaque)
 static void tae_request_stop(void *opaque)
 {
     struct tae *t = opaque;
+    t->external_stop = true;
     cpu_request_exit(&t->hw);
     cpu_request_exit(t->vcpu);
 }
@@ -82,11 +88,13 @@ static void tae_reset(struct engine *e)
     t->hw_stale = true;
     tae_shadow_reset(t);
     tae_desc_check_tables(t);
+    if (t->bt) bt_vmm_reset(t);
 }
 
 static void tae_destroy(struct engine *e);
 
-static int tae_create(struct engine *e, struct machine *m)
+/* tae, or with 'bt' the binary-translation VMM on the same machinery. */
+static int vmm_create(struct engine *e, struct machine *m, bool bt)
 {
     struct tae *t = calloc(1, sizeof *t);
     if (!t) {
@@ -111,6 +119,7 @@ static int tae_create(struct engine *e, struct machine *m)
     }
     err = tae_shadow_init(t);
     if (err == 0) err = tae_desc_setup(t);
+    if (err == 0 && bt) err = bt_vmm_create(t);
     if (err == 0) err = bus_add_trace_hook(&m->bus, tae_trace_hook, t);
     if (err < 0) {
         fprintf(stderr, "trapeze: tae: cannot set up the VMM's memory: %s\n", strerror(-err));
@@ -125,8 +134,8 @@ static int tae_create(struct engine *e, struct machine *m)
     t->hw.irq = (struct cpu_irq_source){ gated_pending, gated_acknowledge, t };
     t->hw.sensitive_hook = tae_sensitive_hook;
     t->hw.sensitive_opaque = t;
-    t->hw.sensitive_traps = e->options.sensitive_traps;
-    t->sensitive_traps = e->options.sensitive_traps;
+    t->hw.sensitive_traps = e->options.sensitive_traps && !bt;
+    t->sensitive_traps = e->options.sensitive_traps && !bt;
     /* The virtual CPU emulates single instructions without taking
      * interrupts; it gets the board's line only while it interprets. */
     t->vcpu->irq = (struct cpu_irq_source){ 0 };
@@ -136,6 +145,9 @@ static int tae_create(struct engine *e, struct machine *m)
     tae_reset(e);
     return 0;
 }
+
+static int tae_create(struct engine *e, struct machine *m) { return vmm_create(e, m, false); }
+static int bt_create(struct engine *e, struct machine *m) { return vmm_create(e, m, true); }
 
 static void tae_destroy(struct engine *e)
 {
@@ -147,6 +159,7 @@ static void tae_destroy(struct engine *e)
     if (m->request_stop_opaque == t) { m->request_stop = NULL; m->request_stop_opaque = NULL; }
     if (m->clock.instructions_opaque == t) vclock_set_counter(&m->clock, NULL, NULL);
     bus_remove_trace_hook(&m->bus, tae_trace_hook, t);
+    if (t->bt) bt_vmm_destroy(t);
     tae_shadow_destroy(t);
     cpu_destroy(&t->hw);
     if (t->vcpu) engine_emu_ops.destroy(&t->virt);
@@ -202,14 +215,16 @@ static struct control_snapshot control_of(const struct x86_state *s)
 static void after_vcpu_change(struct tae *t, const struct control_snapshot *before)
 {
     struct control_snapshot now = control_of(&t->vcpu->s);
-    if (memcmp(&now, before, sizeof now)) tae_desc_check_tables(t);
+    bool changed = memcmp(&now, before, sizeof now) != 0;
+    if (changed) tae_desc_check_tables(t);
+    if (t->bt) bt_after_vcpu_change(t, changed);
     t->hw_stale = true;
 }
 
 /* The virtual CPU runs the guest's instruction at CS:EIP: the emulation of a trap. */
-static bool emulate_why(struct tae *t, const char *why, struct engine_exit *out)
+bool tae_emulate_why(struct tae *t, const char *why, struct engine_exit *out)
 {
-    need_vcpu(t);
+    tae_need_vcpu(t);
     tae_count_trap(t, why ? why : tae_insn_name(t));
     struct control_snapshot before = control_of(&t->vcpu->s);
     uint64_t exc = guest_exceptions(t->vcpu);
@@ -234,13 +249,13 @@ static bool emulate_why(struct tae *t, const char *why, struct engine_exit *out)
     }
 }
 
-static bool emulate(struct tae *t, struct engine_exit *out) { return emulate_why(t, NULL, out); }
+static bool emulate(struct tae *t, struct engine_exit *out) { return tae_emulate_why(t, NULL, out); }
 
 /* Deliver an event to the guest through its IDT (reflection). */
-static bool reflect(struct tae *t, int vector, enum cpu_event_kind kind, bool has_error, uint32_t error,
+bool tae_reflect(struct tae *t, int vector, enum cpu_event_kind kind, bool has_error, uint32_t error,
                     struct engine_exit *out)
 {
-    need_vcpu(t);
+    tae_need_vcpu(t);
     struct control_snapshot before = control_of(&t->vcpu->s);
     struct cpu_exit x = cpu_inject_event(t->vcpu, vector, kind, has_error, error);
     after_vcpu_change(t, &before);
@@ -248,7 +263,7 @@ static bool reflect(struct tae *t, int vector, enum cpu_event_kind kind, bool ha
 }
 
 /* One exit of hw that the VMM serves.  True: the run ends with *out. */
-static bool serve_trap(struct tae *t, const struct cpu_exit *x, struct engine_exit *out)
+bool tae_serve_trap(struct tae *t, const struct cpu_exit *x, struct engine_exit *out)
 {
     t->cnt.traps++;
     if (x->event_kind == CPU_EVENT_SOFT_INT) {
@@ -256,7 +271,7 @@ static bool serve_trap(struct tae *t, const struct cpu_exit *x, struct engine_ex
          * checked at the guest's CPL and a fault delivering it points at
          * the INT, as on hardware.  It retires there, not on hw. */
         t->cnt.soft_ints++;
-        need_vcpu(t);
+        tae_need_vcpu(t);
         t->vcpu->s.eip -= x->insn_len;
         t->hw.stats.instructions--;
         return emulate(t, out);
@@ -274,11 +289,11 @@ static bool serve_trap(struct tae *t, const struct cpu_exit *x, struct engine_ex
              * the double-fault rules, the monitor's exception stops). */
             (void)gerr;
             t->cnt.true_faults++;
-            return emulate_why(t, "#PF the guest's own", out);
+            return tae_emulate_why(t, "#PF the guest's own", out);
         case TAE_PF_EMULATE:
             /* Counted by why, not by opcode: which MOV wrote a page table
              * says less than that a page-table write trapped. */
-            return emulate_why(t, tae_pf_emulation_name(t), out);
+            return tae_emulate_why(t, tae_pf_emulation_name(t), out);
         }
         return false;
     }
@@ -287,7 +302,7 @@ static bool serve_trap(struct tae *t, const struct cpu_exit *x, struct engine_ex
         return emulate(t, out);
     case X86_DB:
         t->cnt.reflected_exceptions++;
-        return reflect(t, X86_DB, x->event_kind, false, 0, out);
+        return tae_reflect(t, X86_DB, x->event_kind, false, 0, out);
     default:
         return emulate(t, out);
     }
@@ -329,11 +344,31 @@ static struct engine_exit tae_go(struct engine *e, uint64_t budget, bool step)
             int vector = t->board_irq.acknowledge(t->board_irq.opaque);
             struct engine_exit out;
             t->cnt.reflected_interrupts++;
-            if (reflect(t, vector, CPU_EVENT_EXTERNAL, false, 0, &out)) return out;
+            if (tae_reflect(t, vector, CPU_EVENT_EXTERNAL, false, 0, &out)) return out;
             if (step) return exit_of(ENGINE_EXIT_STEP);
             continue;
         }
-        if (t->hw_stale) tae_sync_to_hw(t);
+        if (t->bt && !t->vcpu_stale && t->vcpu->s.cpl == 0 && bt_must_interpret(t, step)) {
+            /* Single steps, host breakpoints, guest TF and 16-bit kernel
+             * code run on the virtual CPU: one guest instruction at a time. */
+            uint64_t slice = step ? 1 : left && left < TAE_INTERPRET_SLICE ? left : TAE_INTERPRET_SLICE;
+            struct engine_exit x = interpret(t, slice, step);
+            if (x.reason == ENGINE_EXIT_BUDGET && !step) continue;
+            return x;
+        }
+        if (t->hw_stale) {
+            if (t->bt && t->vcpu->s.cpl == 0) {
+                if (bt_enter(t) < 0) {
+                    /* The guest cannot fetch its next instruction: its own
+                     * #PF or #GP, raised by the virtual CPU. */
+                    struct engine_exit out;
+                    if (tae_emulate_why(t, "bt: code fetch fault", &out)) return out;
+                    continue;
+                }
+            } else {
+                tae_sync_to_hw(t);
+            }
+        }
 
         bus_private_open(bus, true);
         struct cpu_exit x = cpu_run(&t->hw, step ? 1 : left, step);
@@ -352,16 +387,30 @@ static struct engine_exit tae_go(struct engine *e, uint64_t budget, bool step)
         case CPU_EXIT_BREAKPOINT:
             return (struct engine_exit){ .reason = ENGINE_EXIT_BREAKPOINT, .address = x.address };
         case CPU_EXIT_EXCEPTION:
-            if (serve_trap(t, &x, &out)) return out;
+            if (t->bt && bt_hw_in_tc(t)) {
+                if (bt_serve(t, &x, &out)) return out;
+                break;
+            }
+            if (tae_serve_trap(t, &x, &out)) return out;
             /* A hidden fault retries the instruction; anything else completed it. */
             if (step && t->hw_stale) return exit_of(ENGINE_EXIT_STEP);
             break;
         case CPU_EXIT_INTERRUPT:
             t->cnt.reflected_interrupts++;
-            if (reflect(t, x.vector, CPU_EVENT_EXTERNAL, false, 0, &out)) return out;
+            if (tae_reflect(t, x.vector, CPU_EVENT_EXTERNAL, false, 0, &out)) return out;
             if (step) return exit_of(ENGINE_EXIT_STEP);
             break;
         case CPU_EXIT_REQUEST:
+            if (t->bt_smc_stop && !t->external_stop) {
+                /* The guest rewrote the translated code that was running:
+                 * go on from the next guest instruction, translated anew. */
+                t->bt_smc_stop = false;
+                tae_need_vcpu(t);
+                t->hw_stale = true;
+                continue;
+            }
+            t->bt_smc_stop = false;
+            t->external_stop = false;
             return exit_of(ENGINE_EXIT_REQUEST);
         case CPU_EXIT_WATCHPOINT:
             return (struct engine_exit){ .reason = ENGINE_EXIT_WATCHPOINT, .address = x.address,
@@ -381,7 +430,7 @@ static struct engine_exit tae_step(struct engine *e)
 {
     struct tae *t = e->priv;
     struct engine_exit x = tae_go(e, 1, true);
-    need_vcpu(t);
+    tae_need_vcpu(t);
     uint32_t lin = t->vcpu->s.seg[SEG_CS].base + t->vcpu->s.eip;
     if (t->hw.breakpoint_resume_armed && t->hw.breakpoint_resume_lin != lin) t->hw.breakpoint_resume_armed = false;
     return x;
@@ -390,14 +439,14 @@ static struct engine_exit tae_step(struct engine *e)
 static void tae_get_state(struct engine *e, struct x86_state *s)
 {
     struct tae *t = e->priv;
-    need_vcpu(t);
+    tae_need_vcpu(t);
     t->virt.ops->get_state(&t->virt, s);
 }
 
 static void tae_set_state(struct engine *e, const struct x86_state *s)
 {
     struct tae *t = e->priv;
-    need_vcpu(t);
+    tae_need_vcpu(t);
     t->virt.ops->set_state(&t->virt, s);
     uint32_t lin = s->seg[SEG_CS].base + s->eip;
     if (lin != t->hw.breakpoint_resume_lin) t->hw.breakpoint_resume_armed = false;
@@ -491,6 +540,7 @@ static void tae_get_counters(struct engine *e, struct engine_counters *c)
     c->vmm_reflected = t->cnt.reflected_exceptions + t->cnt.reflected_interrupts + t->cnt.soft_ints;
     c->vmm_traced_writes = t->cnt.traced_writes;
     c->vmm_shadow_built = t->cnt.shadow_built;
+    if (t->bt) bt_get_counters(t, c);
 }
 
 static void tae_print_fault_report(struct engine *e, FILE *out)
@@ -505,7 +555,7 @@ static void tae_print_stats(struct engine *e, FILE *out)
 {
     struct tae *t = e->priv;
     const struct tae_counters *c = &t->cnt;
-    fprintf(out, "engine tae\n");
+    fprintf(out, "engine %s\n", t->bt ? "bt" : "tae");
     LINE("instructions", tae_instructions(t));
     LINE("  direct (hw)", t->hw.stats.instructions);
     LINE("  emulated", t->vcpu->stats.instructions - c->interpreted);   /* retired: a step that faults retires nothing */
@@ -537,7 +587,8 @@ static void tae_print_stats(struct engine *e, FILE *out)
     LINE("tae traced writes", c->traced_writes);
     LINE("tae vmm region", c->vmm_region);
     LINE("tae interpreted", c->interpreted);
-    fprintf(out, "  traps by instruction:\n");
+    if (t->bt) bt_print_stats(t, out);
+    fprintf(out, t->bt ? "  VMM entries by instruction (traps and callouts):\n" : "  traps by instruction:\n");
     tae_print_traps(t, out);
     tae_print_fidelity(t, out);
 }
@@ -577,9 +628,22 @@ static void print_vmm(struct tae *t, FILE *out)
                                                    : "interpreted: the virtual CPU runs the guest (a mode ring compression cannot run)");
 }
 
+static void bt_print_info(struct engine *e, FILE *out)
+{
+    struct tae *t = e->priv;
+    fprintf(out, "engine bt: binary-translation VMM on the software CPU: guest kernel code translated "
+                 "(translation cache at %08x), user code direct, shadow page tables "
+                 "(%llu instructions, %llu traps so far)\n",
+            BT_TC_LIN, (unsigned long long)tae_instructions(t), (unsigned long long)t->cnt.traps);
+}
+
 static int tae_print_topic(struct engine *e, const char *topic, const char *arg, FILE *out)
 {
     struct tae *t = e->priv;
+    if (t->bt) {
+        int r = bt_print_topic(t, topic, arg, out);
+        if (r != -ENOENT) return r;
+    }
     if (!strcmp(topic, "vmm")) { print_vmm(t, out); return 0; }
     if (!strcmp(topic, "fidelity")) { tae_print_fidelity(t, out); return 0; }
     if (!strcmp(topic, "traps")) { fprintf(out, "vmm traps by instruction:\n"); tae_print_traps(t, out); return 0; }
@@ -617,5 +681,31 @@ const struct engine_ops engine_tae_ops = {
     .translate = tae_translate,
     .get_counters = tae_get_counters,
     .print_info = tae_print_info,
+    .print_topic = tae_print_topic,
+};
+
+/* -engine bt: the same VMM, guest kernel code translated (vmm/bt_vmm.c). */
+const struct engine_ops engine_bt_ops = {
+    .name = "bt",
+    .create = bt_create,
+    .destroy = tae_destroy,
+    .reset = tae_reset,
+    .run = tae_run,
+    .step = tae_step,
+    .get_state = tae_get_state,
+    .set_state = tae_set_state,
+    .set_breakpoint = tae_set_breakpoint,
+    .clear_breakpoint = tae_clear_breakpoint,
+    .set_watchpoint = tae_set_watchpoint,
+    .clear_watchpoint = tae_clear_watchpoint,
+    .request_exit = tae_request_exit,
+    .set_exception_stops = tae_set_exception_stops,
+    .print_stats = tae_print_stats,
+    .print_fault_report = tae_print_fault_report,
+    .read_linear = tae_read_linear,
+    .write_linear = tae_write_linear,
+    .translate = tae_translate,
+    .get_counters = tae_get_counters,
+    .print_info = bt_print_info,
     .print_topic = tae_print_topic,
 };

@@ -38,6 +38,7 @@
 #include "vmm/engine.h"
 
 struct machine;
+struct bt_vmm;
 
 /* The VMM's linear region, the top 4 MiB: what lives where in it. */
 #define TAE_VMM_LIN      0xFFC00000u
@@ -160,8 +161,38 @@ struct tae {
     struct cpu_irq_source board_irq;           /* the machine's PIC */
     enum { TAE_PFE_REGION, TAE_PFE_READONLY, TAE_PFE_TRACED } last_pf_emulation;
     bool in_ad_update;        /* the VMM sets A/D bits: its own writes are not guest writes */
+
+    /* -engine bt: the binary translator's half of the VMM (vmm/bt_vmm.c), NULL under tae. */
+    struct bt_vmm *bt;
+    bool bt_smc_stop;         /* hw was stopped because the guest rewrote running translated code */
+    bool external_stop;       /* the machine asked for the stop (not the VMM) */
     int16_t free_stack[TAE_POOL_PAGES];
 };
+
+/* engine_tae.c: what bt_vmm.c uses of the trap path. */
+void tae_need_vcpu(struct tae *t);
+bool tae_emulate_why(struct tae *t, const char *why, struct engine_exit *out);
+bool tae_reflect(struct tae *t, int vector, enum cpu_event_kind kind, bool has_error, uint32_t error,
+                 struct engine_exit *out);
+bool tae_serve_trap(struct tae *t, const struct cpu_exit *x, struct engine_exit *out);
+
+/* bt_vmm.c: the bt engine (vmm/README.md "The bt engine"). */
+#define BT_DATA_LIN   (TAE_VMM_LIN + 0x30000)   /* the VMM's data page (hw GS in the TC) */
+#define BT_TC_LIN     (TAE_VMM_LIN + 0x100000)  /* the translation cache */
+#define BT_TC_BYTES   (2u << 20)
+int bt_vmm_create(struct tae *t);
+void bt_vmm_destroy(struct tae *t);
+void bt_vmm_reset(struct tae *t);
+bool bt_hw_in_tc(const struct tae *t);
+bool bt_must_interpret(struct tae *t, bool step);
+int bt_enter(struct tae *t);
+bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out);
+uint32_t bt_settle_for_sync(struct tae *t);
+bool bt_irq_window(struct tae *t);
+void bt_after_vcpu_change(struct tae *t, bool paging_changed);
+void bt_print_stats(struct tae *t, FILE *out);
+int bt_print_topic(struct tae *t, const char *topic, const char *arg, FILE *out);
+void bt_get_counters(struct tae *t, struct engine_counters *c);
 
 /* tae_state.c: the guest's view and the hardware's. */
 /* The shadow of one guest descriptor (8 bytes as lo, hi): DPL 0 -> 1, the

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "translator/translator.h"
 #include "vmm/tae.h"
 
 static struct tae_fidelity_kind *kind_of(struct tae *t, const char *mnemonic)
@@ -90,6 +91,8 @@ static bool guest_segment_load_ok(struct tae *t, uint16_t sel, unsigned cpl, boo
 void tae_sensitive_hook(void *opaque, const struct cpu_sensitive *ev)
 {
     struct tae *t = opaque;
+    /* bt's own sequences (PUSHF/POPF on the virtual flags) are the VMM's. */
+    if (ev->cs == BT_TC_SEL && t->bt) return;
     const struct x86_state *g = &t->vcpu->s;
     struct tae_fidelity_kind *k = kind_of(t, ev->mnemonic);
     if (!k) return;

@@ -390,7 +390,12 @@ void tae_sync_to_hw(struct tae *t)
 void tae_sync_from_hw(struct tae *t)
 {
     struct x86_state h, g;
+    /* Under bt, hw may be in translated code: brought to a guest
+     * instruction boundary first, its EIP is the TC's, not the guest's. */
+    bool in_tc = t->bt && bt_hw_in_tc(t);
+    uint32_t guest_eip = in_tc ? bt_settle_for_sync(t) : 0;
     cpu_get_state(&t->hw, &h);
+    if (in_tc) h.eip = guest_eip;
     g = t->vcpu->s;
     memcpy(g.regs, h.regs, sizeof g.regs);
     g.eip = h.eip;

@@ -1,0 +1,464 @@
+/*
+ * bt_vmm.c - the bt engine: tae's VMM (virtual CPU, ring compression, shadow
+ * page tables, reflected events) with guest kernel code run as translated
+ * code (translator/) instead of directly (vmm/README.md "The bt engine").
+ *
+ *   guest CPL 3           hw runs it directly, as under tae
+ *   guest CPL 0           hw runs the CCF of the guest's EIP, at ring 1,
+ *                         CS = BT_TC_SEL, GS = the VMM's data page
+ *   an exit of hw there   a callout (INT BT_CALLOUT_VECTOR): served by its
+ *                         site's kind (port I/O done here, chaining an exit,
+ *                         the rest emulated on the virtual CPU); a fault,
+ *                         interrupt or stop: mapped to the guest instruction
+ *                         it belongs to, then tae's trap path
+ *
+ * The guest's IF and IOPL live in the data page while translated code runs
+ * (in-TC CLI/STI/PUSHF/POPF read and write them) and in the virtual CPU
+ * otherwise; bt_enter and bt_settle_for_sync move them across.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "machine/machine.h"
+#include "translator/translator.h"
+#include "vmm/tae.h"
+
+struct bt_vmm {
+    struct bt_tc tc;
+    uint32_t tc_paddr, data_paddr;
+    uint8_t *data;
+    /* Where the last callout said hw goes on, if the guest fell through. */
+    bool resume_valid;
+    int32_t resume_ccf;
+    uint32_t resume_eip, resume_cs_base, resume_tc;
+    bool fill_lookup;         /* the next entry fills the lookup table (a miss) */
+    bool maps_dirty;          /* guest paging changed: check CCFs' frames at the next entry */
+    struct {
+        uint64_t callouts, callouts_port, callouts_emulate, callouts_exit, callouts_miss;
+        uint64_t entries, translations_failed, smc_stops, settled, remapped;
+    } cnt;
+};
+
+static uint32_t *data_word(struct bt_vmm *b, uint32_t off) { return (uint32_t *)(b->data + off); }
+
+bool bt_hw_in_tc(const struct tae *t) { return t->hw.s.seg[SEG_CS].selector == BT_TC_SEL; }
+
+/* ---------- guest code and coherence ---------- */
+
+static bool read_guest_code(void *opaque, uint32_t lin, uint8_t *byte, uint32_t *paddr)
+{
+    struct tae *t = opaque;
+    const struct x86_state *g = &t->vcpu->s;
+    struct paging_regs pr = { g->cr0, g->cr3, g->cr4 };
+    struct mmu_walk w;
+    mmu_walk(&t->vcpu->mmu, &pr, lin, MMU_FETCH, false, false, &w);
+    if (!w.ok) return false;
+    uint32_t pa = w.paddr & t->m->bus.a20_mask;
+    if (pa - BUS_PRIVATE_BASE < BUS_PRIVATE_MAX) return false;
+    *paddr = pa;
+    *byte = (uint8_t)bus_read(&t->m->bus, pa, 1);
+    return true;
+}
+
+/* A guest write to a page with translations (the bus's code hook). */
+static void code_written(void *opaque, uint32_t paddr, unsigned size)
+{
+    struct tae *t = opaque;
+    struct bt_vmm *b = t->bt;
+    int32_t running = BT_NO_CCF;
+    if (t->hw.in_run && bt_hw_in_tc(t)) running = bt_tc_ccf_at(&b->tc, t->hw.insn_eip);
+    bool running_valid = running != BT_NO_CCF && b->tc.ccf[running].valid;
+    if (!bt_tc_code_written(&b->tc, paddr, size)) return;
+    if (b->resume_valid && !b->tc.ccf[b->resume_ccf].valid) b->resume_valid = false;
+    if (running_valid && !b->tc.ccf[running].valid) {
+        /* The CCF that is running was made from the bytes just written:
+         * stop after this instruction, as a Pentium refetches. */
+        t->bt_smc_stop = true;
+        t->hw.end_block = true;
+        cpu_request_exit(&t->hw);
+        b->cnt.smc_stops++;
+    }
+}
+
+/* A guest page table was written (tae traces the ones shadows came from). */
+static void tables_written(void *opaque, uint32_t paddr, unsigned size)
+{
+    struct tae *t = opaque;
+    (void)paddr; (void)size;
+    if (!t->in_ad_update) t->bt->maps_dirty = true;
+}
+
+void bt_after_vcpu_change(struct tae *t, bool paging_changed)
+{
+    if (paging_changed) t->bt->maps_dirty = true;
+}
+
+/* Each CCF's pages still map where its bytes came from?  Else drop it. */
+static void check_mappings(struct tae *t)
+{
+    struct bt_vmm *b = t->bt;
+    b->maps_dirty = false;
+    uint32_t cached_lin = 1, cached_frame = 0;
+    bool cached_ok = false;
+    for (int32_t k = 0; k < b->tc.nccf; k++) {
+        struct bt_ccf *c = &b->tc.ccf[k];
+        if (!c->valid) continue;
+        uint32_t lin = (c->cs_base + c->eip) & ~0xFFFu;
+        if (lin != cached_lin) {
+            uint8_t byte;
+            uint32_t pa;
+            cached_ok = read_guest_code(t, lin, &byte, &pa);
+            cached_frame = pa >> 12;
+            cached_lin = lin;
+        }
+        if (!cached_ok || cached_frame != c->frame[0]) {
+            bt_invalidate(&b->tc, k);
+            b->cnt.remapped++;
+        }
+    }
+    if (b->resume_valid && !b->tc.ccf[b->resume_ccf].valid) b->resume_valid = false;
+}
+
+/* ---------- set-up ---------- */
+
+int bt_vmm_create(struct tae *t)
+{
+    struct bus *bus = &t->m->bus;
+    struct bt_vmm *b = calloc(1, sizeof *b);
+    if (!b) return -ENOMEM;
+    t->bt = b;
+    int err = bus_private_alloc(bus, BT_DATA_BYTES, &b->data_paddr);
+    if (err == 0) err = bus_private_alloc(bus, BT_TC_BYTES, &b->tc_paddr);
+    if (err < 0) return err;
+    b->data = bus_private_ptr(bus, b->data_paddr);
+    err = bt_tc_init(&b->tc, bus, bus_private_ptr(bus, b->tc_paddr), b->tc_paddr, BT_TC_LIN, BT_TC_BYTES, b->data);
+    if (err < 0) return err;
+    /* Map them in the VMM's region of every shadow space: supervisor pages. */
+    uint32_t *vpt = (uint32_t *)bus_private_ptr(bus, t->vmm_pt_paddr);
+    vpt[(BT_DATA_LIN - TAE_VMM_LIN) >> 12] = b->data_paddr | PTE_P | PTE_W | PTE_A | PTE_D;
+    for (uint32_t i = 0; i < BT_TC_BYTES >> 12; i++)
+        vpt[((BT_TC_LIN - TAE_VMM_LIN) >> 12) + i] = (b->tc_paddr + (i << 12)) | PTE_P | PTE_A;
+    err = bus_add_code_hook(bus, code_written, t);
+    if (err == 0) err = bus_add_trace_hook(bus, tables_written, t);
+    return err;
+}
+
+void bt_vmm_destroy(struct tae *t)
+{
+    struct bt_vmm *b = t->bt;
+    if (!b) return;
+    bus_remove_code_hook(&t->m->bus, code_written, t);
+    bus_remove_trace_hook(&t->m->bus, tables_written, t);
+    bt_tc_destroy(&b->tc);
+    free(b);
+    t->bt = NULL;
+}
+
+void bt_vmm_reset(struct tae *t)
+{
+    struct bt_vmm *b = t->bt;
+    if (b->tc.ccf) bt_tc_flush(&b->tc);
+    b->resume_valid = false;
+    b->fill_lookup = false;
+    b->maps_dirty = false;
+}
+
+/* ---------- entering and leaving translated code ---------- */
+
+bool bt_must_interpret(struct tae *t, bool step)
+{
+    const struct x86_state *g = &t->vcpu->s;
+    return step || t->hw.breakpoint_count || (g->eflags & EFLAGS_TF) || !(g->seg[SEG_CS].attr & SEG_ATTR_DB) ||
+           t->hw.check_each_insn;
+}
+
+int bt_enter(struct tae *t)
+{
+    struct bt_vmm *b = t->bt;
+    const struct x86_state *g = &t->vcpu->s;
+    uint32_t eip = g->eip, cs_base = g->seg[SEG_CS].base;
+    if (b->maps_dirty) check_mappings(t);
+    uint32_t target;
+    int32_t k;
+    if (b->resume_valid && eip == b->resume_eip && cs_base == b->resume_cs_base && b->tc.ccf[b->resume_ccf].valid) {
+        k = b->resume_ccf;
+        target = b->resume_tc;
+    } else {
+        k = bt_tc_find(&b->tc, eip, cs_base);
+        if (k == BT_NO_CCF) {
+            struct bt_code_reader rd = { read_guest_code, t };
+            k = bt_translate(&b->tc, &rd, eip, cs_base);
+            if (k == BT_NO_CCF) {
+                b->cnt.translations_failed++;
+                b->resume_valid = false;
+                b->fill_lookup = false;
+                return -1;
+            }
+        }
+        target = bt_ccf_lin(&b->tc, &b->tc.ccf[k]);
+        b->tc.ccf[k].entries++;
+        if (b->fill_lookup) bt_lookup_fill(&b->tc, k);
+    }
+    b->resume_valid = false;
+    b->fill_lookup = false;
+    b->cnt.entries++;
+    if (cs_base != b->tc.lookup_cs_base) bt_lookup_reset(&b->tc, cs_base);
+
+    tae_sync_to_hw(t);
+    *data_word(b, BT_D_VIF) = g->eflags & EFLAGS_IF;
+    *data_word(b, BT_D_VIOPL) = g->eflags & EFLAGS_IOPL;
+    struct x86_segment cs = { BT_TC_SEL, SEG_ATTR_P | SEG_ATTR_S | SEG_ATTR_CODE | SEG_ATTR_R | SEG_ATTR_A |
+                                         (1u << SEG_ATTR_DPL_SHIFT) | SEG_ATTR_DB | SEG_ATTR_G, 0, 0xFFFFFFFFu };
+    struct x86_segment gs = { BT_DATA_SEL, SEG_ATTR_P | SEG_ATTR_S | SEG_ATTR_W | SEG_ATTR_A |
+                                           (1u << SEG_ATTR_DPL_SHIFT) | SEG_ATTR_DB, BT_DATA_LIN, BT_DATA_BYTES - 1 };
+    cpu_set_segment(&t->hw, SEG_CS, &cs);
+    cpu_set_segment(&t->hw, SEG_GS, &gs);
+    cpu_set_eip(&t->hw, target);
+    t->hw_set[SEG_CS] = t->hw.s.seg[SEG_CS];
+    t->hw_set[SEG_GS] = t->hw.s.seg[SEG_GS];
+    return 0;
+}
+
+/* hw's TC address -> the CCF and offset, or false (not in the TC). */
+static bool where(struct tae *t, uint32_t addr, int32_t *k, uint32_t *off)
+{
+    struct bt_vmm *b = t->bt;
+    *k = bt_tc_ccf_at(&b->tc, addr);
+    if (*k == BT_NO_CCF) return false;
+    *off = addr - bt_ccf_lin(&b->tc, &b->tc.ccf[*k]);
+    return true;
+}
+
+/* Put hw back at the start of the guest instruction whose TC range holds
+ * 'addr' (its state there is the guest's state before it).  The guest EIP. */
+static bool rewind_to_insn(struct tae *t, uint32_t addr, uint32_t *eip)
+{
+    struct bt_vmm *b = t->bt;
+    int32_t k;
+    uint32_t off;
+    if (!where(t, addr, &k, &off)) return false;
+    const struct bt_ccf *c = &b->tc.ccf[k];
+    int i = bt_ccf_insn_at(c, off);
+    if (i < 0) {
+        const struct bt_point *p = bt_ccf_point_at(c, off);
+        if (!p) return false;
+        if (eip) *eip = p->eip;
+        return true;
+    }
+    cpu_set_eip(&t->hw, bt_ccf_lin(&b->tc, c) + c->insn[i].tc_off);
+    if (eip) *eip = c->insn[i].eip;
+    return true;
+}
+
+/*
+ * Before the virtual CPU takes the guest's state from hw: hw at a guest
+ * instruction boundary (a budget or a stop may have cut a sequence: run it
+ * to its end one instruction at a time; a fault on the way rewinds to the
+ * instruction's start, which raises it again when the guest goes on), the
+ * virtual IF and IOPL back in the virtual CPU.  Returns the guest EIP.
+ */
+uint32_t bt_settle_for_sync(struct tae *t)
+{
+    struct bt_vmm *b = t->bt;
+    uint32_t eip = 0;
+    for (int n = 0; n < 64; n++) {
+        int32_t k;
+        uint32_t off;
+        if (!where(t, t->hw.s.eip, &k, &off)) break;
+        const struct bt_point *p = bt_ccf_point_at(&b->tc.ccf[k], off);
+        if (p) { eip = p->eip; goto done; }
+        b->cnt.settled++;
+        bool was_open = bus_private_is_open(&t->m->bus);
+        bus_private_open(&t->m->bus, true);
+        uint32_t before = t->hw.s.eip;
+        struct cpu_exit x = cpu_run(&t->hw, 1, true);
+        bus_private_open(&t->m->bus, was_open);
+        if (x.reason == CPU_EXIT_EXCEPTION) {
+            uint32_t at = x.event_kind == CPU_EVENT_SOFT_INT ? t->hw.s.eip - x.insn_len : before;
+            if (x.event_kind == CPU_EVENT_FAULT) at = t->hw.s.eip;
+            if (rewind_to_insn(t, at, &eip)) goto done;
+            break;
+        }
+    }
+    /* Cannot happen: every TC address hw can stop at is in a CCF. */
+    fprintf(stderr, "trapeze: bt: the hardware CPU stopped at %08x, outside any guest instruction (a VMM bug)\n",
+            t->hw.s.eip);
+    abort();
+done:
+    t->vcpu->s.eflags = (t->vcpu->s.eflags & ~(EFLAGS_IF | EFLAGS_IOPL)) |
+                        (*data_word(b, BT_D_VIF) & EFLAGS_IF) | (*data_word(b, BT_D_VIOPL) & EFLAGS_IOPL);
+    return eip;
+}
+
+bool bt_irq_window(struct tae *t)
+{
+    struct bt_vmm *b = t->bt;
+    return (*data_word(b, BT_D_VIF) & EFLAGS_IF) && bt_tc_boundary(&b->tc, t->hw.s.eip, NULL);
+}
+
+/* ---------- callouts ---------- */
+
+static void port_callout(struct tae *t, const struct bt_callout *co)
+{
+    struct cpu *hw = &t->hw;
+    uint16_t port = co->port == 0xFFFF ? (uint16_t)hw->s.regs[R_EDX] : co->port;
+    uint32_t mask = co->size == 4 ? 0xFFFFFFFFu : co->size == 2 ? 0xFFFFu : 0xFFu;
+    if (co->in) {
+        uint32_t v = bus_port_read(&t->m->bus, port, co->size) & mask;
+        cpu_set_gpr(hw, R_EAX, (hw->s.regs[R_EAX] & ~mask) | v);
+    } else {
+        bus_port_write(&t->m->bus, port, hw->s.regs[R_EAX] & mask, co->size);
+    }
+}
+
+bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
+{
+    struct bt_vmm *b = t->bt;
+    struct cpu *hw = &t->hw;
+    int32_t k;
+    uint32_t off;
+    if (x->event_kind == CPU_EVENT_SOFT_INT && x->vector == BT_CALLOUT_VECTOR &&
+        where(t, hw->s.eip - x->insn_len, &k, &off)) {
+        struct bt_ccf *c = &b->tc.ccf[k];
+        const struct bt_callout *co = bt_ccf_callout_at(c, off);
+        if (co) {
+            b->cnt.callouts++;
+            switch (co->kind) {
+            case BT_CO_EXIT: {
+                b->cnt.callouts_exit++;
+                struct bt_exit *xt = &c->exit[co->insn];
+                uint32_t cs_base = t->vcpu->s.seg[SEG_CS].base;
+                if (b->maps_dirty) check_mappings(t);
+                int32_t to = bt_tc_find(&b->tc, xt->target, cs_base);
+                if (to == BT_NO_CCF) {
+                    struct bt_code_reader rd = { read_guest_code, t };
+                    to = bt_translate(&b->tc, &rd, xt->target, cs_base);
+                    /* A flush in there dropped 'c' too: nothing to chain. */
+                    if (to != BT_NO_CCF && to < k) c = NULL;
+                }
+                if (to == BT_NO_CCF) {
+                    /* The guest's fetch at the target faults: hw stands at
+                     * the stub, a boundary with the target's EIP. */
+                    cpu_set_eip(hw, hw->s.eip - x->insn_len);
+                    b->cnt.translations_failed++;
+                    return tae_emulate_why(t, "bt: code fetch fault", out);
+                }
+                if (c && c->valid) bt_chain(&b->tc, k, co->insn, to);
+                b->tc.ccf[to].chained_runs++;
+                cpu_set_eip(hw, bt_ccf_lin(&b->tc, &b->tc.ccf[to]));
+                return false;
+            }
+            case BT_CO_PORT:
+                b->cnt.callouts_port++;
+                tae_count_trap(t, co->in ? "in (callout)" : "out (callout)");
+                port_callout(t, co);
+                return false;   /* hw goes on after the INT */
+            case BT_CO_MISS:
+            case BT_CO_EMULATE: {
+                bool miss = co->kind == BT_CO_MISS;
+                if (miss) b->cnt.callouts_miss++;
+                else b->cnt.callouts_emulate++;
+                const struct bt_insn *in = &c->insn[co->insn];
+                uint32_t next_tc = hw->s.eip;
+                cpu_set_eip(hw, bt_ccf_lin(&b->tc, c) + in->tc_off);   /* the state before it */
+                if (tae_emulate_why(t, miss ? "bt lookup miss" : in->what, out)) return true;
+                if (miss) {
+                    b->fill_lookup = true;
+                } else if (!t->vcpu_stale && t->vcpu->s.eip == in->eip + in->len &&
+                           t->vcpu->s.seg[SEG_CS].base == c->cs_base && c->valid &&
+                           co->insn + 1 < c->ninsn) {
+                    b->resume_valid = true;
+                    b->resume_ccf = k;
+                    b->resume_eip = t->vcpu->s.eip;
+                    b->resume_cs_base = c->cs_base;
+                    b->resume_tc = next_tc;
+                }
+                return false;
+            }
+            }
+        }
+    }
+    /* A fault, trap or interrupt in translated code: the guest instruction's. */
+    uint32_t at = hw->s.eip;
+    if (x->event_kind == CPU_EVENT_SOFT_INT) at -= x->insn_len;
+    if (x->event_kind == CPU_EVENT_FAULT || x->event_kind == CPU_EVENT_SOFT_INT) {
+        if (!rewind_to_insn(t, at, NULL)) {
+            *out = (struct engine_exit){ .reason = ENGINE_EXIT_ERROR,
+                                         .message = "bt: an exception outside the translation cache (a VMM bug)" };
+            return true;
+        }
+    } else if (!where(t, at, &k, &off) || !bt_ccf_point_at(&b->tc.ccf[k], off)) {
+        /* A trap (#DB) after a sequence's inner instruction: the guest
+         * instruction it belongs to is not done; take it from its start. */
+        rewind_to_insn(t, at, NULL);
+    }
+    return tae_serve_trap(t, x, out);
+}
+
+/* ---------- views ---------- */
+
+void bt_print_stats(struct tae *t, FILE *out)
+{
+    struct bt_vmm *b = t->bt;
+    const struct bt_counters *c = &b->tc.cnt;
+#define BLINE(label, value) fprintf(out, "  %-20s %llu\n", label, (unsigned long long)(value))
+    BLINE("bt callouts", b->cnt.callouts - b->cnt.callouts_exit);
+    BLINE("bt callouts port", b->cnt.callouts_port);
+    BLINE("bt callouts emulate", b->cnt.callouts_emulate);
+    BLINE("bt lookup misses", b->cnt.callouts_miss);
+    BLINE("bt chain exits", b->cnt.callouts_exit);
+    BLINE("bt entries", b->cnt.entries);
+    BLINE("bt translated", c->translated);
+    BLINE("bt guest bytes", c->guest_bytes);
+    BLINE("bt tc bytes", c->tc_bytes);
+    BLINE("bt ident", c->ident);
+    BLINE("bt in-tc sites", c->intc);
+    BLINE("bt callout sites", c->callout_sites);
+    BLINE("bt chained", c->chained);
+    BLINE("bt invalidated", c->invalidated);
+    BLINE("bt remapped", b->cnt.remapped);
+    BLINE("bt smc stops", b->cnt.smc_stops);
+    BLINE("bt flushes", c->flushes);
+#undef BLINE
+}
+
+void bt_get_counters(struct tae *t, struct engine_counters *c)
+{
+    (void)t;
+    (void)c;
+}
+
+/* `info tc`: the translation cache, CCF by CCF. */
+static void print_tc(struct tae *t, FILE *out)
+{
+    struct bt_vmm *b = t->bt;
+    const struct bt_counters *c = &b->tc.cnt;
+    int32_t valid = 0;
+    for (int32_t k = 0; k < b->tc.nccf; k++) valid += b->tc.ccf[k].valid;
+    fprintf(out, "translation cache at %08x: %u of %u bytes used, %d CCFs (%d valid); %llu translated, "
+                 "%llu guest bytes -> %llu TC bytes, %llu exits chained, %llu invalidated, %llu flushes\n",
+            b->tc.tc_lin, b->tc.tc_used, b->tc.tc_size, b->tc.nccf, valid,
+            (unsigned long long)c->translated, (unsigned long long)c->guest_bytes, (unsigned long long)c->tc_bytes,
+            (unsigned long long)c->chained, (unsigned long long)c->invalidated, (unsigned long long)c->flushes);
+    fprintf(out, "%-8s %-17s %-9s %5s %5s %5s %-14s %s\n", "ccf", "guest", "tc", "insns", "bytes", "tc", "exits", "entered/chained-in");
+    for (int32_t k = 0; k < b->tc.nccf; k++) {
+        const struct bt_ccf *f = &b->tc.ccf[k];
+        if (!f->valid) continue;
+        char exits[32] = "";
+        for (int x = 0; x < f->nexit; x++) {
+            size_t n = strlen(exits);
+            snprintf(exits + n, sizeof exits - n, "%s%s", x ? "," : "", f->exit[x].chained != BT_NO_CCF ? "chained" : "stub");
+        }
+        fprintf(out, "%-8d %04x:%08x     %08x %5u %5u %5u %-14s %llu/%llu\n", k, 0, f->eip, bt_ccf_lin(&b->tc, f),
+                f->ninsn, f->guest_bytes, f->tc_len, exits[0] ? exits : "-",
+                (unsigned long long)f->entries, (unsigned long long)f->chained_runs);
+    }
+}
+
+int bt_print_topic(struct tae *t, const char *topic, const char *arg, FILE *out)
+{
+    (void)arg;
+    if (!strcmp(topic, "tc")) { print_tc(t, out); return 0; }
+    return -ENOENT;
+}
