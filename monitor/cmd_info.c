@@ -35,12 +35,26 @@ static void print_counters(struct monitor *mon, bool tlb_only)
     say(mon, "page walks          %llu\n", (unsigned long long)c.page_walks);
 }
 
+/* disas-tc EIP: a translation beside the guest code it came from (bt). */
+void cmd_disas_tc(struct monitor *mon, int argc, char **argv, const char *suffix, const char *rest)
+{
+    (void)suffix;
+    (void)rest;
+    if (argc != 2) { say(mon, "usage: disas-tc GUEST-EIP (hexadecimal)\n"); return; }
+    const struct engine_ops *ops = mon->engine->ops;
+    int r = ops->print_topic ? ops->print_topic(mon->engine, "disas-tc", argv[1], mon->out) : -ENOENT;
+    if (r == -ENOENT)
+        say(mon, "error: disas-tc: the engine is %s, which translates nothing (run with -engine bt)\n", ops->name);
+    else if (r == -EINVAL)
+        say(mon, "error: disas-tc %s: not a hexadecimal EIP\n", argv[1]);
+}
+
 void cmd_info(struct monitor *mon, int argc, char **argv, const char *suffix, const char *rest)
 {
     struct x86_state s;
     get_state(mon, &s);
     if (argc == 1) {
-        say(mon, "info break | display | registers | gdt | idt | ldt | tss | pt | tlb | fault | engine | kvm | vmm | shadow [LIN] | fidelity | DEVICE\n");
+        say(mon, "info break | display | registers | gdt | idt | ldt | tss | pt | tlb | fault | engine | kvm | vmm | shadow [LIN] | fidelity | tc | DEVICE\n");
         say(mon, "(also: uart = com1 + com2, rtc = cmos, keyboard = i8042)\n");
         say(mon, "devices:");
         for (int k = 0; k < mon->machine->device_count; k++) say(mon, " %s", mon->machine->devices[k].name);
@@ -49,12 +63,13 @@ void cmd_info(struct monitor *mon, int argc, char **argv, const char *suffix, co
     }
     const char *w = argv[1];
     /* The engine's own views (tae: the VMM, its shadow page tables, its fidelity report). */
-    if (!strcmp(w, "vmm") || !strcmp(w, "shadow") || !strcmp(w, "fidelity")) {
+    if (!strcmp(w, "vmm") || !strcmp(w, "shadow") || !strcmp(w, "fidelity") || !strcmp(w, "tc")) {
         const struct engine_ops *ops = mon->engine->ops;
         if (argc > (strcmp(w, "shadow") ? 2 : 3)) { say(mon, "usage: info %s%s\n", w, strcmp(w, "shadow") ? "" : " [LINEAR-ADDRESS]"); return; }
         int r = ops->print_topic ? ops->print_topic(mon->engine, w, argc > 2 ? argv[2] : NULL, mon->out) : -ENOENT;
         if (r == -ENOENT)
-            say(mon, "error: info %s: the engine is %s, which runs no VMM (run with -engine tae)\n", w, ops->name);
+            say(mon, "error: info %s: the engine is %s, which %s\n", w, ops->name,
+                strcmp(w, "tc") ? "runs no VMM (run with -engine tae or bt)" : "translates nothing (run with -engine bt)");
         else if (r == -EINVAL)
             say(mon, "error: info shadow %s: not a hexadecimal linear address\n", argv[2]);
         return;

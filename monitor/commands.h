@@ -99,6 +99,7 @@ void cmd_write(struct monitor *mon, int argc, char **argv, const char *suffix, c
 void cmd_translate(struct monitor *mon, int argc, char **argv, const char *suffix, const char *rest);
 /* cmd_info.c */
 void cmd_info(struct monitor *mon, int argc, char **argv, const char *suffix, const char *rest);
+void cmd_disas_tc(struct monitor *mon, int argc, char **argv, const char *suffix, const char *rest);
 void cmd_stats(struct monitor *mon, int argc, char **argv, const char *suffix, const char *rest);
 /* cmd_misc.c */
 void cmd_display(struct monitor *mon, int argc, char **argv, const char *suffix, const char *rest);

@@ -553,6 +553,7 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
         *ins = (struct bt_insn){ .eip = pc, .len = (uint8_t)len, .what = what };
         ins->tc_off = (uint16_t)e->n;
         point(e, pc);
+        if (rd->breakpoint && rd->breakpoint(rd->opaque, cs_base + pc)) callout(e, BT_CO_BREAK, c->ninsn);
         unsigned p = 0;
         while (p < len && is_prefix(g.bytes[p])) p++;
         switch (a) {

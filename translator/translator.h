@@ -73,6 +73,7 @@ enum bt_callout_kind {
     BT_CO_PORT,        /* IN/OUT, decoded: port, size, direction */
     BT_CO_EXIT,        /* an unchained exit: translate the target, chain, go on */
     BT_CO_MISS,        /* an indirect branch's lookup missed: emulate it, fill the table */
+    BT_CO_BREAK,       /* a host breakpoint (monitor, GDB) on this guest instruction */
 };
 
 struct bt_insn {
@@ -132,6 +133,7 @@ struct bt_ccf {
  * guest-physical address; false when the guest cannot fetch it. */
 struct bt_code_reader {
     bool (*read)(void *opaque, uint32_t lin, uint8_t *byte, uint32_t *paddr);
+    bool (*breakpoint)(void *opaque, uint32_t lin);   /* a host breakpoint there?  (NULL: none) */
     void *opaque;
 };
 

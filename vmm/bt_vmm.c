@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "machine/machine.h"
 #include "translator/translator.h"
 #include "vmm/tae.h"
@@ -61,6 +62,14 @@ static bool read_guest_code(void *opaque, uint32_t lin, uint8_t *byte, uint32_t 
     return true;
 }
 
+static bool host_breakpoint(void *opaque, uint32_t lin)
+{
+    struct tae *t = opaque;
+    for (int k = 0; k < t->hw.breakpoint_count; k++)
+        if (t->hw.breakpoints[k] == lin) return true;
+    return false;
+}
+
 /* A guest write to a page with translations (the bus's code hook). */
 static void code_written(void *opaque, uint32_t paddr, unsigned size)
 {
@@ -87,6 +96,18 @@ static void tables_written(void *opaque, uint32_t paddr, unsigned size)
     struct tae *t = opaque;
     (void)paddr; (void)size;
     if (!t->in_ad_update) t->bt->maps_dirty = true;
+}
+
+/* A host breakpoint at 'lin' came or went: the translations holding that
+ * guest instruction are made again (they carry BT_CO_BREAK callouts). */
+void bt_breakpoints_changed(struct tae *t, uint32_t lin)
+{
+    struct bt_vmm *b = t->bt;
+    for (int32_t k = 0; k < b->tc.nccf; k++) {
+        const struct bt_ccf *c = &b->tc.ccf[k];
+        if (c->valid && lin - (c->cs_base + c->eip) < c->guest_bytes) bt_invalidate(&b->tc, k);
+    }
+    if (b->resume_valid && !b->tc.ccf[b->resume_ccf].valid) b->resume_valid = false;
 }
 
 void bt_after_vcpu_change(struct tae *t, bool paging_changed)
@@ -169,8 +190,12 @@ void bt_vmm_reset(struct tae *t)
 bool bt_must_interpret(struct tae *t, bool step)
 {
     const struct x86_state *g = &t->vcpu->s;
-    return step || t->hw.breakpoint_count || (g->eflags & EFLAGS_TF) || !(g->seg[SEG_CS].attr & SEG_ATTR_DB) ||
-           t->hw.check_each_insn;
+    if (step || (g->eflags & EFLAGS_TF) || !(g->seg[SEG_CS].attr & SEG_ATTR_DB)) return true;
+    /* The guest's own instruction breakpoints (DR7 enables with R/W = 00)
+     * match guest EIPs, which translated code does not run at. */
+    for (int i = 0; i < 4; i++)
+        if ((g->dr[7] & (3u << (2 * i))) && ((g->dr[7] >> (16 + 4 * i)) & 3u) == 0) return true;
+    return false;
 }
 
 int bt_enter(struct tae *t)
@@ -187,7 +212,7 @@ int bt_enter(struct tae *t)
     } else {
         k = bt_tc_find(&b->tc, eip, cs_base);
         if (k == BT_NO_CCF) {
-            struct bt_code_reader rd = { read_guest_code, t };
+            struct bt_code_reader rd = { read_guest_code, host_breakpoint, t };
             k = bt_translate(&b->tc, &rd, eip, cs_base);
             if (k == BT_NO_CCF) {
                 b->cnt.translations_failed++;
@@ -332,7 +357,7 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
                 if (b->maps_dirty) check_mappings(t);
                 int32_t to = bt_tc_find(&b->tc, xt->target, cs_base);
                 if (to == BT_NO_CCF) {
-                    struct bt_code_reader rd = { read_guest_code, t };
+                    struct bt_code_reader rd = { read_guest_code, host_breakpoint, t };
                     to = bt_translate(&b->tc, &rd, xt->target, cs_base);
                     /* A flush in there dropped 'c' too: nothing to chain. */
                     if (to != BT_NO_CCF && to < k) c = NULL;
@@ -348,6 +373,20 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
                 b->tc.ccf[to].chained_runs++;
                 cpu_set_eip(hw, bt_ccf_lin(&b->tc, &b->tc.ccf[to]));
                 return false;
+            }
+            case BT_CO_BREAK: {
+                /* Stop before the instruction, unless this breakpoint
+                 * stopped the last run (then its instruction runs). */
+                uint32_t lin = c->cs_base + c->insn[co->insn].eip;
+                if (hw->breakpoint_resume_armed && hw->breakpoint_resume_lin == lin) {
+                    hw->breakpoint_resume_armed = false;
+                    return false;
+                }
+                hw->breakpoint_resume_armed = true;
+                hw->breakpoint_resume_lin = lin;
+                cpu_set_eip(hw, hw->s.eip - x->insn_len);
+                *out = (struct engine_exit){ .reason = ENGINE_EXIT_BREAKPOINT, .address = lin };
+                return true;
             }
             case BT_CO_PORT:
                 b->cnt.callouts_port++;
@@ -441,7 +480,7 @@ static void print_tc(struct tae *t, FILE *out)
             b->tc.tc_lin, b->tc.tc_used, b->tc.tc_size, b->tc.nccf, valid,
             (unsigned long long)c->translated, (unsigned long long)c->guest_bytes, (unsigned long long)c->tc_bytes,
             (unsigned long long)c->chained, (unsigned long long)c->invalidated, (unsigned long long)c->flushes);
-    fprintf(out, "%-8s %-17s %-9s %5s %5s %5s %-14s %s\n", "ccf", "guest", "tc", "insns", "bytes", "tc", "exits", "entered/chained-in");
+    fprintf(out, "%-6s %-9s %-9s %5s %5s %5s %-16s %s\n", "ccf", "guest", "tc", "insns", "guest", "tc", "exits", "entered/chained-in");
     for (int32_t k = 0; k < b->tc.nccf; k++) {
         const struct bt_ccf *f = &b->tc.ccf[k];
         if (!f->valid) continue;
@@ -450,15 +489,90 @@ static void print_tc(struct tae *t, FILE *out)
             size_t n = strlen(exits);
             snprintf(exits + n, sizeof exits - n, "%s%s", x ? "," : "", f->exit[x].chained != BT_NO_CCF ? "chained" : "stub");
         }
-        fprintf(out, "%-8d %04x:%08x     %08x %5u %5u %5u %-14s %llu/%llu\n", k, 0, f->eip, bt_ccf_lin(&b->tc, f),
+        fprintf(out, "%-6d %08x  %08x  %5u %5u %5u %-16s %llu/%llu\n", k, f->eip, bt_ccf_lin(&b->tc, f),
                 f->ninsn, f->guest_bytes, f->tc_len, exits[0] ? exits : "-",
                 (unsigned long long)f->entries, (unsigned long long)f->chained_runs);
     }
 }
 
+/* One instruction's text (capstone through log_disassemble), or its bytes. */
+static unsigned disas_one(uint32_t address, const uint8_t *buf, size_t len, char *text, size_t size)
+{
+    unsigned n = log_disassemble ? log_disassemble(32, address, buf, len, text, size) : 0;
+    if (!n) {
+        snprintf(text, size, "(.byte 0x%02x)", buf[0]);
+        n = 1;
+    }
+    return n;
+}
+
+/* `disas-tc EIP`: the guest instructions of the CCF at EIP and their translation. */
+static int disas_tc(struct tae *t, const char *arg, FILE *out)
+{
+    struct bt_vmm *b = t->bt;
+    char *end;
+    if (!arg || !*arg) return -EINVAL;
+    unsigned long v = strtoul(arg, &end, 16);
+    if (*end || end == arg || v > 0xFFFFFFFFul) return -EINVAL;
+    uint32_t eip = (uint32_t)v;
+    tae_need_vcpu(t);
+    uint32_t cs_base = t->vcpu->s.seg[SEG_CS].base;
+    int32_t k = bt_tc_find(&b->tc, eip, cs_base);
+    if (k == BT_NO_CCF) {
+        /* A CCF holding it further in. */
+        for (int32_t j = 0; j < b->tc.nccf && k == BT_NO_CCF; j++) {
+            const struct bt_ccf *c = &b->tc.ccf[j];
+            if (!c->valid || c->cs_base != cs_base) continue;
+            for (int i = 0; i < c->ninsn; i++)
+                if (c->insn[i].eip == eip) { k = j; break; }
+        }
+    }
+    if (k == BT_NO_CCF) {
+        fprintf(out, "disas-tc: no translation of %08x (the guest has not run kernel code there under bt yet)\n", eip);
+        return 0;
+    }
+    const struct bt_ccf *c = &b->tc.ccf[k];
+    const uint8_t *tcb = bt_ccf_bytes(&b->tc, c);
+    uint32_t base = bt_ccf_lin(&b->tc, c);
+    fprintf(out, "CCF %d: guest %08x-%08x (%u bytes, %u instructions) -> TC %08x-%08x (%u bytes); "
+                 "entered %llu, chained into %llu\n",
+            k, c->eip, c->eip + c->guest_bytes - 1, c->guest_bytes, c->ninsn, base, base + c->tc_len - 1, c->tc_len,
+            (unsigned long long)c->entries, (unsigned long long)c->chained_runs);
+    for (int i = 0; i < c->ninsn; i++) {
+        const struct bt_insn *in = &c->insn[i];
+        uint8_t g[16];
+        uint32_t pa;
+        unsigned n = 0;
+        while (n < in->len && read_guest_code(t, cs_base + in->eip + n, &g[n], &pa)) n++;
+        char text[96];
+        if (n) disas_one(in->eip, g, n, text, sizeof text);
+        else snprintf(text, sizeof text, "(unreadable now)");
+        fprintf(out, "%08x  %-34s %-8s %s\n", in->eip, text, bt_kind_name((enum bt_kind)in->kind),
+                in->kind == BT_IDENT ? "" : in->what);
+        for (uint32_t o = in->tc_off; o < (uint32_t)in->tc_off + in->tc_len;) {
+            unsigned m = disas_one(base + o, tcb + o, in->tc_off + in->tc_len - o, text, sizeof text);
+            const struct bt_callout *co = bt_ccf_callout_at(c, o);
+            static const char *const kinds[] = { "emulate on the virtual CPU", "port I/O", "exit", "lookup miss: emulate",
+                                                 "host breakpoint" };
+            fprintf(out, "          %08x  %-40s%s%s\n", base + o, text, co ? "; callout: " : "", co ? kinds[co->kind] : "");
+            o += m;
+        }
+    }
+    for (int x = 0; x < c->nexit; x++) {
+        const struct bt_exit *xt = &c->exit[x];
+        if (xt->chained != BT_NO_CCF)
+            fprintf(out, "exit %d to %08x: chained to CCF %d at %08x (stub at %08x)\n", x, xt->target, xt->chained,
+                    bt_ccf_lin(&b->tc, &b->tc.ccf[xt->chained]), base + xt->stub_off);
+        else
+            fprintf(out, "exit %d to %08x: stub at %08x (int 0x%02x: translate, then chain)\n", x, xt->target,
+                    base + xt->stub_off, BT_CALLOUT_VECTOR);
+    }
+    return 0;
+}
+
 int bt_print_topic(struct tae *t, const char *topic, const char *arg, FILE *out)
 {
-    (void)arg;
     if (!strcmp(topic, "tc")) { print_tc(t, out); return 0; }
+    if (!strcmp(topic, "disas-tc")) return disas_tc(t, arg, out);
     return -ENOENT;
 }

@@ -461,6 +461,7 @@ static int tae_set_breakpoint(struct engine *e, uint32_t lin)
     struct tae *t = e->priv;
     int r = cpu_set_breakpoint(&t->hw, lin);
     if (r < 0) return r;
+    if (t->bt) bt_breakpoints_changed(t, lin);
     return cpu_set_breakpoint(t->vcpu, lin);
 }
 
@@ -469,6 +470,7 @@ static int tae_clear_breakpoint(struct engine *e, uint32_t lin)
     struct tae *t = e->priv;
     int r = cpu_clear_breakpoint(&t->hw, lin);
     (void)cpu_clear_breakpoint(t->vcpu, lin);
+    if (t->bt) bt_breakpoints_changed(t, lin);
     return r;
 }
 

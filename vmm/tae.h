@@ -190,6 +190,7 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out);
 uint32_t bt_settle_for_sync(struct tae *t);
 bool bt_irq_window(struct tae *t);
 void bt_after_vcpu_change(struct tae *t, bool paging_changed);
+void bt_breakpoints_changed(struct tae *t, uint32_t lin);
 void bt_print_stats(struct tae *t, FILE *out);
 int bt_print_topic(struct tae *t, const char *topic, const char *arg, FILE *out);
 void bt_get_counters(struct tae *t, struct engine_counters *c);

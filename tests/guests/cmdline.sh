@@ -29,7 +29,7 @@ expect_error cmdline_ram_4g          2 "RAM must be" -m 4G -kernel "$tmp/notmb.b
 expect_error cmdline_bad_serial      2 "unknown backend" -serial tcp:1234 -kernel "$tmp/notmb.bin"
 expect_error cmdline_bad_device      2 "unknown device" -device e1000
 expect_error cmdline_bad_smp         2 "one CPU" -smp 2
-expect_error cmdline_later_engine    2 "comes in a later issue" -engine bt -kernel "$tmp/notmb.bin"
+expect_error cmdline_bt_virtualizable 2 "only with -engine tae" -engine bt -cpu pentium,virtualizable=on -kernel "$tmp/notmb.bin"
 expect_error cmdline_bad_bios        2 "No such file or directory" -bios "$tmp/nonexistent.rom"
 
 "$TRAPEZE" -help > "$tmp/out" 2> "$tmp/err"
