@@ -8,7 +8,7 @@
 #
 # Needs nasm and a binutils ld that can write elf_i386; a missing one is named.
 
-GUEST_KERNELS = hello pmode paging compute exit0 pagebench timer timerbench rtc ioloop ide vga_text smc syscall fidelity hostile nanobench spin
+GUEST_KERNELS = hello pmode paging compute exit0 pagebench timer timerbench rtc ioloop ide vga_text smc syscall fidelity hostile nanobench spin smc_bt
 GUEST_FLOPPIES = compute exit0 boot_hello boot_loader boot_kbd floppy_odd sercon
 GUEST_ELFS = $(GUEST_KERNELS:%=$(BUILD)/guests/%.elf)
 # boot.img: the name the PC board issue gives the boot-sector hello (a copy of boot_hello.img).
