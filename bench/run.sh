@@ -39,13 +39,15 @@ ENGINES=${BENCH_ENGINES:-emu}
 if [ -z "$BENCH_ENGINES" ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
     ENGINES="$ENGINES kvm"
 fi
-# tae joins them once this build's -engine tae runs guests/exit0 to its
-# pass status, 33.
-if [ -z "$BENCH_ENGINES" ] && [ -x "$BUILD/trapeze" ] && [ -e "$BUILD/guests/exit0.elf" ]; then
-    timeout 30 "$BUILD/trapeze" -engine tae -kernel "$BUILD/guests/exit0.elf" -nographic \
-        </dev/null >/dev/null 2>&1
-    [ $? -eq 33 ] && ENGINES="$ENGINES tae"
-fi
+# tae and bt join them once this build's -engine tae (bt) runs guests/exit0
+# to its pass status, 33.
+for vmm in tae bt; do
+    if [ -z "$BENCH_ENGINES" ] && [ -x "$BUILD/trapeze" ] && [ -e "$BUILD/guests/exit0.elf" ]; then
+        timeout 30 "$BUILD/trapeze" -engine $vmm -kernel "$BUILD/guests/exit0.elf" -nographic \
+            </dev/null >/dev/null 2>&1
+        [ $? -eq 33 ] && ENGINES="$ENGINES $vmm"
+    fi
+done
 RUNS=${BENCH_RUNS:-3}
 STARTS=${BENCH_STARTS:-5}
 LIMIT=${BENCH_TIMEOUT:-300}

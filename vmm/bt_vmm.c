@@ -79,6 +79,9 @@ static void code_written(void *opaque, uint32_t paddr, unsigned size)
     if (t->hw.in_run && bt_hw_in_tc(t)) running = bt_tc_ccf_at(&b->tc, t->hw.insn_eip);
     bool running_valid = running != BT_NO_CCF && b->tc.ccf[running].valid;
     if (!bt_tc_code_written(&b->tc, paddr, size)) return;
+    /* Dropping CCFs rewrote chained jumps in the TC, perhaps in the block
+     * hw is running: it must fetch its next instruction anew. */
+    if (t->hw.in_run) t->hw.end_block = true;
     if (b->resume_valid && !b->tc.ccf[b->resume_ccf].valid) b->resume_valid = false;
     if (running_valid && !b->tc.ccf[running].valid) {
         /* The CCF that is running was made from the bytes just written:
