@@ -454,7 +454,7 @@ static int set_nographic(struct options *o, const char *a)
 static int set_screendump(struct options *o, const char *a) { o->machine.screendump = a; return 0; }
 static int set_sdl_screenshot(struct options *o, const char *a) { o->machine.sdl_screenshot = a; return 0; }
 static int set_no_reboot(struct options *o, const char *a) { o->machine.no_reboot = true; return 0; }
-static int set_stats(struct options *o, const char *a) { o->stats = true; return 0; }
+static int set_stats(struct options *o, const char *a) { o->stats = true; o->engine_options.count_in_tc = true; return 0; }
 static int set_help(struct options *o, const char *a) { o->help = true; return 0; }
 static int set_version(struct options *o, const char *a) { o->version = true; return 0; }
 

@@ -223,6 +223,18 @@ static void emit_lookup(struct emitter *e, int k, const uint8_t *load, unsigned 
     b1(e, 0x65); b1(e, 0xFF); b1(e, 0x25); b4(e, BT_D_S2);     /* jmp gs:[S2] */
 }
 
+/* BT_D_INTC_RUNS += 1 without touching the guest's flags (LEA), after the
+ * sequence proper, so a fault inside it never counts twice. */
+static void count_in_tc(struct emitter *e, const struct bt_tc *tc)
+{
+    if (!tc->count_in_tc) return;
+    mov_gs_eax(e, BT_D_S3);
+    mov_eax_gs(e, BT_D_INTC_RUNS);
+    b1(e, 0x8D); b1(e, 0x40); b1(e, 0x01);                     /* lea eax, [eax+1] */
+    mov_gs_eax(e, BT_D_INTC_RUNS);
+    mov_eax_gs(e, BT_D_S3);
+}
+
 static void emit_pushf(struct emitter *e)
 {
     b1(e, 0x9C);                                               /* pushfd: IF = 1, IOPL = 0 in it */
@@ -567,22 +579,26 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
         case A_CLI:
             ins->kind = BT_INTC;
             mov_gs_imm(e, BT_D_VIF, 0);
+            count_in_tc(e, tc);
             tc->cnt.intc++;
             break;
         case A_STI:
             ins->kind = BT_INTC;
             mov_gs_imm(e, BT_D_VIF, 0x200);
+            count_in_tc(e, tc);
             e->irq_shadow_next = true;
             tc->cnt.intc++;
             break;
         case A_PUSHF:
             ins->kind = BT_INTC;
             emit_pushf(e);
+            count_in_tc(e, tc);
             tc->cnt.intc++;
             break;
         case A_POPF:
             ins->kind = BT_INTC;
             emit_popf(e);
+            count_in_tc(e, tc);
             tc->cnt.intc++;
             break;
         case A_JMP:

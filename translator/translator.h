@@ -56,6 +56,8 @@
 #define BT_D_S0            0x10       /* scratch: EAX */
 #define BT_D_S1            0x14       /* scratch: ECX */
 #define BT_D_S2            0x18       /* scratch: the TC target of a lookup */
+#define BT_D_S3            0x1C       /* scratch: the in-TC counter's EAX */
+#define BT_D_INTC_RUNS     0x20       /* in-TC sequences run (counted only with count_in_tc) */
 #define BT_D_LOOKUP        0x100      /* BT_LOOKUP_ENTRIES x { guest EIP, TC address } */
 #define BT_LOOKUP_ENTRIES  256
 #define BT_DATA_BYTES      0x1000
@@ -161,6 +163,7 @@ struct bt_tc {
     int32_t *frame_ccfs;      /* per RAM page: first CCF made from it */
     uint32_t ram_pages;
     uint32_t lookup_cs_base;  /* the CS base the lookup table is for */
+    bool count_in_tc;         /* in-TC sequences increment BT_D_INTC_RUNS (-stats) */
     struct bt_link *links;
     int32_t nlinks, free_link;
     struct bt_counters cnt;

@@ -37,11 +37,18 @@ struct bt_vmm {
     bool maps_dirty;          /* guest paging changed: check CCFs' frames at the next entry */
     struct {
         uint64_t callouts, callouts_port, callouts_emulate, callouts_exit, callouts_miss;
-        uint64_t entries, translations_failed, smc_stops, settled, remapped;
+        uint64_t entries, translations_failed, smc_stops, settled, remapped, intc_runs;
     } cnt;
 };
 
 static uint32_t *data_word(struct bt_vmm *b, uint32_t off) { return (uint32_t *)(b->data + off); }
+
+/* The TC's 32-bit in-TC counter into the 64-bit one (at each VMM entry, so it never wraps). */
+static void fold_in_tc_runs(struct bt_vmm *b)
+{
+    b->cnt.intc_runs += *data_word(b, BT_D_INTC_RUNS);
+    *data_word(b, BT_D_INTC_RUNS) = 0;
+}
 
 bool bt_hw_in_tc(const struct tae *t) { return t->hw.s.seg[SEG_CS].selector == BT_TC_SEL; }
 
@@ -163,6 +170,7 @@ int bt_vmm_create(struct tae *t)
     vpt[(BT_DATA_LIN - TAE_VMM_LIN) >> 12] = b->data_paddr | PTE_P | PTE_W | PTE_A | PTE_D;
     for (uint32_t i = 0; i < BT_TC_BYTES >> 12; i++)
         vpt[((BT_TC_LIN - TAE_VMM_LIN) >> 12) + i] = (b->tc_paddr + (i << 12)) | PTE_P | PTE_A;
+    b->tc.count_in_tc = t->count_in_tc;
     err = bus_add_code_hook(bus, code_written, t);
     if (err == 0) err = bus_add_trace_hook(bus, tables_written, t);
     return err;
@@ -343,6 +351,7 @@ static void port_callout(struct tae *t, const struct bt_callout *co)
 bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
 {
     struct bt_vmm *b = t->bt;
+    fold_in_tc_runs(b);
     struct cpu *hw = &t->hw;
     int32_t k;
     uint32_t off;
@@ -443,6 +452,7 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
 void bt_print_stats(struct tae *t, FILE *out)
 {
     struct bt_vmm *b = t->bt;
+    fold_in_tc_runs(b);
     const struct bt_counters *c = &b->tc.cnt;
 #define BLINE(label, value) fprintf(out, "  %-20s %llu\n", label, (unsigned long long)(value))
     BLINE("bt callouts", b->cnt.callouts - b->cnt.callouts_exit);
@@ -450,6 +460,7 @@ void bt_print_stats(struct tae *t, FILE *out)
     BLINE("bt callouts emulate", b->cnt.callouts_emulate);
     BLINE("bt lookup misses", b->cnt.callouts_miss);
     BLINE("bt chain exits", b->cnt.callouts_exit);
+    if (b->tc.count_in_tc) BLINE("bt in-TC runs", b->cnt.intc_runs);
     BLINE("bt entries", b->cnt.entries);
     BLINE("bt translated", c->translated);
     BLINE("bt guest bytes", c->guest_bytes);

@@ -64,6 +64,10 @@ struct engine_options {
        the sensitive-but-unprivileged instructions fault at CPL > 0, as UMIP
        and VT-x later made them, so the VMM sees and emulates each one. */
     bool sensitive_traps;
+    /* bt: count the in-TC sequences as they run (-stats asks for it): each
+       then carries a flags-free increment of a counter in the VMM's data,
+       so timing runs (no -stats) run the sequences bare. */
+    bool count_in_tc;
 };
 
 struct engine_stats_line { const char *name; uint64_t value; };

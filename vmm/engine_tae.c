@@ -102,6 +102,7 @@ static int vmm_create(struct engine *e, struct machine *m, bool bt)
         return -ENOMEM;
     }
     t->m = m;
+    t->count_in_tc = e->options.count_in_tc;
     e->priv = t;
     t->virt.ops = &engine_emu_ops;
     t->virt.machine = m;

@@ -124,6 +124,7 @@ struct tae {
     bool hw_stale;            /* vcpu changed: hw must be rebuilt before it runs */
     bool vcpu_stale;          /* hw ran: the vcpu's registers must be read back */
     bool sensitive_traps;     /* -cpu ...,virtualizable=on: the sensitive instructions trap */
+    bool count_in_tc;         /* bt: count in-TC sequences (engine_options, -stats) */
 
     /* The selectors and caches the VMM gave hw, to tell a segment the guest
      * loaded on hw itself from one it was handed. */
