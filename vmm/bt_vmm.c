@@ -161,6 +161,7 @@ int bt_vmm_create(struct tae *t)
     t->bt = b;
     int err = bus_private_alloc(bus, BT_DATA_BYTES, &b->data_paddr);
     if (err == 0) err = bus_private_alloc(bus, BT_TC_BYTES, &b->tc_paddr);
+    if (err == 0) err = bus_private_alloc(bus, TAE_WINDOW_PAGES << 12, &t->gdt_window_paddr);
     if (err < 0) return err;
     b->data = bus_private_ptr(bus, b->data_paddr);
     err = bt_tc_init(&b->tc, bus, bus_private_ptr(bus, b->tc_paddr), b->tc_paddr, BT_TC_LIN, BT_TC_BYTES, b->data);

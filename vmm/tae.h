@@ -160,7 +160,13 @@ struct tae {
     int fidelity_count;
 
     struct cpu_irq_source board_irq;           /* the machine's PIC */
-    enum { TAE_PFE_REGION, TAE_PFE_READONLY, TAE_PFE_TRACED } last_pf_emulation;
+    enum { TAE_PFE_REGION, TAE_PFE_READONLY, TAE_PFE_TRACED, TAE_PFE_WINDOW } last_pf_emulation;
+    /* bt: while guest user code runs, hw's GDTR is the guest's base and the
+     * pages there show the shadow GDT (the GDT window, tae_gdt_window), so a
+     * ring-3 SGDT shows what the guest set.  0: no window (tae). */
+    uint32_t gdt_window_paddr;
+    bool gdt_window_on;
+    uint32_t gdt_window_first, gdt_window_count;   /* its linear pages */
     bool in_ad_update;        /* the VMM sets A/D bits: its own writes are not guest writes */
 
     /* -engine bt: the binary translator's half of the VMM (vmm/bt_vmm.c), NULL under tae. */
@@ -210,6 +216,8 @@ void tae_desc_reset(struct tae *t);            /* forget every shadow descriptor
 bool tae_desc_fill(struct tae *t, uint32_t error_code);   /* a hidden descriptor fault? filled */
 void tae_desc_check_tables(struct tae *t);     /* GDTR/LDTR/paging changed: re-trace */
 bool tae_desc_traced_write(struct tae *t, uint32_t frame);
+#define TAE_WINDOW_PAGES 17
+bool tae_gdt_window(struct tae *t, bool on);
 int tae_desc_setup(struct tae *t);
 
 /* tae_shadow.c: shadow page tables. */
@@ -224,6 +232,8 @@ int tae_shadow_walk(struct tae *t, uint32_t lin, enum mmu_access access, bool us
 void tae_shadow_print(struct tae *t, FILE *out, bool have_lin, uint32_t lin);
 void tae_trace_frame(struct tae *t, uint32_t frame, int delta);
 void tae_trace_hook(void *opaque, uint32_t paddr, unsigned size);
+bool tae_shadow_map_page(struct tae *t, uint32_t lin, uint32_t pte);   /* in the running space */
+void tae_shadow_clear_page(struct tae *t, uint32_t lin);
 
 /* tae_fidelity.c: the sensitive instructions, and trap names. */
 void tae_sensitive_hook(void *opaque, const struct cpu_sensitive *ev);

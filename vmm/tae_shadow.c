@@ -221,8 +221,58 @@ const char *tae_pf_emulation_name(struct tae *t)
     case TAE_PFE_TRACED: return "#PF write to a traced page";
     case TAE_PFE_READONLY: return "#PF write under CR0.WP=0";
     case TAE_PFE_REGION: return "#PF VMM region";
+    case TAE_PFE_WINDOW: return "#PF GDT window";
     default: return "#PF emulated";
     }
+}
+
+/* A shadow PT for lin's PDE in the running space, from the guest's walk 'w'
+ * of it; false when the pool is empty. */
+static bool new_pt(struct tae *t, uint32_t lin, const struct mmu_walk *w)
+{
+    if (t->pool_free == 0) return false;
+    struct tae_space *sp = &t->spaces[t->current];
+    unsigned pde = lin >> 22;
+    bool paging = (t->vcpu->s.cr0 & CR0_PG) != 0;
+    int index = t->free_stack[--t->pool_free];
+    struct tae_pt *pt = &t->pool[index];
+    pt->space = (int16_t)t->current;
+    pt->pde = (uint16_t)pde;
+    pt->guest_frame = paging && !w->large ? (w->level[0].entry & PTE_FRAME) : TAE_NO_FRAME;
+    if (pt->guest_frame != TAE_NO_FRAME) tae_trace_frame(t, pt->guest_frame, +1);
+    int16_t *head = frame_list(t, pt->guest_frame);
+    pt->next_same_frame = head ? *head : -1;
+    if (head) *head = (int16_t)index;
+    memset(pt->entries, 0, PAGE_SIZE);
+    sp->pt[pde] = (int16_t)index;
+    sp->pd[pde] = pt->paddr | PTE_P | PTE_W | PTE_U | PTE_A;
+    t->cnt.shadow_built++;
+    return true;
+}
+
+bool tae_shadow_map_page(struct tae *t, uint32_t lin, uint32_t pte)
+{
+    if (t->current < 0 || lin >= TAE_VMM_LIN) return false;
+    struct tae_space *sp = &t->spaces[t->current];
+    unsigned pde = lin >> 22;
+    if (sp->pt[pde] < 0) {
+        struct mmu_walk w;
+        guest_walk(t, lin, MMU_READ, false, &w);
+        if (!w.ok || !new_pt(t, lin, &w)) return false;
+    }
+    t->pool[sp->pt[pde]].entries[(lin >> 12) & 1023] = pte;
+    hw_forget(t, t->current, false, lin);
+    return true;
+}
+
+void tae_shadow_clear_page(struct tae *t, uint32_t lin)
+{
+    if (t->current < 0 || lin >= TAE_VMM_LIN) return;
+    struct tae_space *sp = &t->spaces[t->current];
+    int16_t index = sp->pt[lin >> 22];
+    if (index < 0) return;
+    t->pool[index].entries[(lin >> 12) & 1023] = 0;
+    hw_forget(t, t->current, false, lin);
 }
 
 enum tae_pf_result tae_shadow_fault(struct tae *t, uint32_t lin, uint32_t error, uint32_t *guest_error)
@@ -232,6 +282,10 @@ enum tae_pf_result tae_shadow_fault(struct tae *t, uint32_t lin, uint32_t error,
     t->last_pf_emulation = TAE_PFE_REGION;
     if (lin >= TAE_VMM_LIN) { t->cnt.vmm_region++; return TAE_PF_EMULATE; }
     if (t->current < 0) return TAE_PF_EMULATE;
+    if (t->gdt_window_on && (lin >> 12) - t->gdt_window_first < t->gdt_window_count) {
+        t->last_pf_emulation = TAE_PFE_WINDOW;   /* the guest's bytes there are not what hw maps */
+        return TAE_PF_EMULATE;
+    }
 
     struct mmu_walk w;
     guest_walk(t, lin, access, user, &w);
@@ -252,28 +306,14 @@ enum tae_pf_result tae_shadow_fault(struct tae *t, uint32_t lin, uint32_t error,
 
     struct tae_space *sp = &t->spaces[t->current];
     unsigned pde = lin >> 22;
-    if (sp->pt[pde] < 0) {
-        if (t->pool_free == 0) {
-            /* Out of shadow tables: start over (the next run rebuilds hw's CR3). */
-            tae_shadow_reset(t);
-            return TAE_PF_HIDDEN;
-        }
-        int index = t->free_stack[--t->pool_free];
-        struct tae_pt *pt = &t->pool[index];
-        pt->space = (int16_t)t->current;
-        pt->pde = (uint16_t)pde;
-        pt->guest_frame = paging && !w.large ? (w.level[0].entry & PTE_FRAME) : TAE_NO_FRAME;
-        if (pt->guest_frame != TAE_NO_FRAME) tae_trace_frame(t, pt->guest_frame, +1);
-        int16_t *head = frame_list(t, pt->guest_frame);
-        pt->next_same_frame = head ? *head : -1;
-        if (head) *head = (int16_t)index;
-        memset(pt->entries, 0, PAGE_SIZE);
-        sp->pt[pde] = (int16_t)index;
-        sp->pd[pde] = pt->paddr | PTE_P | PTE_W | PTE_U | PTE_A;
-        t->cnt.shadow_built++;
+    if (sp->pt[pde] < 0 && !new_pt(t, lin, &w)) {
+        /* Out of shadow tables: start over (the next run rebuilds hw's CR3). */
+        tae_shadow_reset(t);
+        return TAE_PF_HIDDEN;
     }
     struct tae_pt *pt = &t->pool[sp->pt[pde]];
     uint32_t e = frame | PTE_P | PTE_A | (w.user ? PTE_U : 0) | (leaf & (PTE_PWT | PTE_PCD));
+
     if (w.writable && !traced(t, frame) && (access == MMU_WRITE || (leaf & PTE_D))) e |= PTE_W | PTE_D;
     pt->entries[(lin >> 12) & 1023] = e;
     hw_forget(t, t->current, false, lin);

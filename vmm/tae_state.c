@@ -243,6 +243,44 @@ static void set_guest_accessed(struct tae *t, uint16_t sel, uint32_t hi)
  * fault is the guest's own (or the entry is filled, or left not present
  * on purpose): the virtual CPU then runs the instruction.
  */
+/*
+ * bt's GDT window: with 'on', map the linear pages of the guest's GDT in the
+ * running shadow space to private pages holding the shadow descriptors at
+ * the guest's offsets (supervisor, read-only: hw reads descriptors there;
+ * any other access to those pages is emulated, tae_shadow_fault), so that
+ * hw can run guest user code with GDTR.base = the guest's.  False when it
+ * cannot (the table reaches the VMM region, or the guest has not mapped it).
+ */
+bool tae_gdt_window(struct tae *t, bool on)
+{
+    if (!t->gdt_window_paddr) return false;
+    if (t->gdt_window_on) {
+        for (uint32_t i = 0; i < t->gdt_window_count; i++) tae_shadow_clear_page(t, (t->gdt_window_first + i) << 12);
+        t->gdt_window_on = false;
+    }
+    if (!on) return false;
+    const struct x86_state *g = &t->vcpu->s;
+    uint64_t end = (uint64_t)g->gdtr.base + g->gdtr.limit;
+    if (end >= TAE_VMM_LIN) return false;
+    uint32_t first = g->gdtr.base >> 12, count = (uint32_t)(end >> 12) - first + 1;
+    if (count > TAE_WINDOW_PAGES) return false;
+    for (uint32_t k = 0; k <= g->gdtr.limit; k++) {
+        uint32_t lin = g->gdtr.base + k;
+        uint8_t *dst = bus_private_ptr(&t->m->bus, t->gdt_window_paddr + (((lin >> 12) - first) << 12) + (lin & 0xFFF));
+        *dst = *vmm_region(t, TAE_GDT_LIN + k);
+    }
+    t->gdt_window_first = first;
+    t->gdt_window_count = count;
+    for (uint32_t i = 0; i < count; i++) {
+        if (!tae_shadow_map_page(t, (first + i) << 12, (t->gdt_window_paddr + (i << 12)) | PTE_P | PTE_A)) {
+            for (uint32_t j = 0; j < i; j++) tae_shadow_clear_page(t, (first + j) << 12);
+            return false;
+        }
+    }
+    t->gdt_window_on = true;
+    return true;
+}
+
 bool tae_desc_fill(struct tae *t, uint32_t error_code)
 {
     if (error_code & 3) return false;            /* IDT or EXT: not a descriptor load */
@@ -255,6 +293,7 @@ bool tae_desc_fill(struct tae *t, uint32_t error_code)
     if (!tae_guest_descriptor(t, sel, &lo, &hi)) return false;
     fill_entry(t, table, index, lo, hi);
     t->cnt.descriptor_faults++;
+    if (t->gdt_window_on && table == TAE_GDT) (void)tae_gdt_window(t, true);
     return true;
 }
 
@@ -372,6 +411,13 @@ void tae_sync_to_hw(struct tae *t)
     h.cr0 = g->cr0 | CR0_PE | CR0_PG | CR0_WP;
     h.cr4 = g->cr4 & ~(CR4_PSE | CR4_PGE | CR4_VME | CR4_PVI);
     h.cr3 = tae_shadow_cr3(t);
+    if (t->gdt_window_paddr) {
+        /* bt: hw never reads its IDT (every event exits to the VMM), so it
+         * may hold the guest's IDTR; user code sees the guest's GDTR too,
+         * through the GDT window. */
+        h.idtr = g->idtr;
+        if (tae_gdt_window(t, g->cpl == 3)) h.gdtr.base = g->gdtr.base;
+    }
     h.halted = false;
     /* The TSC: one clock for the guest, whichever CPU runs it.  Handing hw
      * its own TSC value keeps cpu_set_state from taking the state for a

@@ -21,8 +21,6 @@
 #                           the engine is emu's
 #   bt-fidelity-report-NAME pmode, fidelity, hostile, nanobench-pushf: -stats
 #                           under the engine says "fidelity: no difference"
-#                           (bt, fidelity: one difference, the ring-3 SGDT:
-#                           user code runs directly, bt-fidelity-user-sgdt-direct)
 #                           (emu, the reference, runs no VMM and prints no
 #                           fidelity section: there it must print none)
 #   bt-smc-qemu             smc_bt under emu prints QEMU's text, QEMU's status
@@ -118,26 +116,7 @@ for r in $ROMS; do
     run_both "rom-$r" -bios "$G/$r.rom"
     names="$names rom-$r"
 done
-# Under bt, guest user code runs directly (as under VMware's BT), so a
-# user-mode SGDT shows the VMM's GDT: guests/fidelity's "user sgdt" line is
-# the one known difference (README.md "Not yet").  fidelity is compared
-# without it and its count line, and its status must be 33 + 2 * 1.
-USER_DIRECT_GAP="user sgdt"
 for n in $names; do
-    if [ "$n" = fidelity ] && [ "$E" = bt ]; then
-        for side in emu bt; do
-            grep -v -e "^fidelity: $USER_DIRECT_GAP " -e '^fidelity: [0-9]* differences$' \
-                "$tmp/fidelity.$side.out" > "$tmp/fidelity.$side.kernel"
-        done
-        if [ "$(cat "$tmp/fidelity.bt.rc")" = 35 ] && [ "$(cat "$tmp/fidelity.emu.rc")" = 33 ] &&
-           cmp -s "$tmp/fidelity.emu.kernel" "$tmp/fidelity.bt.kernel"; then
-            echo "PASS bt-same-fidelity"
-        else
-            fail "bt-same-fidelity: status $(cat "$tmp/fidelity.bt.rc") (want 35: the user sgdt line only)," \
-                "$(first_difference "$tmp/fidelity.bt.kernel" "$tmp/fidelity.emu.kernel")"
-        fi
-        continue
-    fi
     same "$n"
 done
 
@@ -246,15 +225,6 @@ if [ "$(wc -l < "$tmp/fid.emu")" -lt 20 ]; then
 fi
 while IFS="$(printf '\t')" read -r tag line; do
     got=$(awk -F '\t' -v t="$tag" '$1 == t { print $2; exit }' "$tmp/fid.bt")
-    if [ "$tag" = user-sgdt ] && [ "$E" = bt ]; then
-        # User code runs directly: the hardware's GDTR (the VMM's, at
-        # ffc00000) is what a ring-3 SGDT stores; the limit is the guest's.
-        case $got in
-        "user sgdt base ffc00000 (set "*") limit "*" DIFFERS") echo "PASS bt-fidelity-user-sgdt-direct";;
-        *) fail "bt-fidelity-user-sgdt-direct: bt prints \"fidelity: $got\", want the VMM's base ffc00000 (user code runs directly)";;
-        esac
-        continue
-    fi
     if [ "$got" = "$line" ]; then
         echo "PASS bt-fidelity-$tag"
     elif [ -z "$got" ]; then
@@ -266,17 +236,6 @@ done < "$tmp/fid.emu"
 
 # The engine's own fidelity report (-stats): nothing the guest saw differed.
 for n in pmode fidelity hostile nanobench-pushf; do
-    if [ "$n" = fidelity ] && [ "$E" = bt ]; then
-        # Only the ring-3 SGDT (CS 001b) differed: kernel mode is translated.
-        if grep -q "^fidelity: .* 1 showed the guest what hardware would not" "$tmp/$n.bt.err" &&
-           grep -q "^  sgdt .* first: sgdt at 001b:" "$tmp/$n.bt.err"; then
-            echo "PASS bt-fidelity-report-$n"
-        else
-            fail "bt-fidelity-report-$n: -stats under bt says \"$(grep -m 1 "^fidelity" "$tmp/$n.bt.err")\"," \
-                "want one difference, sgdt from ring 3"
-        fi
-        continue
-    fi
     if grep -q "^fidelity: no difference" "$tmp/$n.bt.err"; then
         echo "PASS bt-fidelity-report-$n"
     elif [ "$E" = emu ] && ! grep -q "^fidelity" "$tmp/$n.bt.err"; then
