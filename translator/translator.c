@@ -481,6 +481,15 @@ void bt_invalidate(struct bt_tc *tc, int32_t k)
     tc->cnt.invalidated++;
 }
 
+void bt_forward(struct bt_tc *tc, int32_t from, int32_t to)
+{
+    const struct bt_ccf *f = &tc->ccf[from], *t = &tc->ccf[to];
+    if (f->tc_len < 5) return;
+    uint32_t rel = t->tc_off - (f->tc_off + 5);
+    uint8_t jmp[5] = { 0xE9, (uint8_t)rel, (uint8_t)(rel >> 8), (uint8_t)(rel >> 16), (uint8_t)(rel >> 24) };
+    write_tc(tc, f->tc_off, jmp, 5);
+}
+
 int bt_tc_code_written(struct bt_tc *tc, uint32_t paddr, unsigned size)
 {
     uint32_t page = paddr >> 12;
@@ -560,6 +569,10 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
         const char *what = "ident";
         enum action a = len ? classify(&in, &what) : A_EMULATE_END;
         if (!len) what = "too long";
+        if (a == A_IDENT && rd->force_callout && rd->force_callout(rd->opaque, cs_base + pc)) {
+            a = A_EMULATE;
+            what = "adaptive";
+        }
         uint32_t next = pc + len;
         struct bt_insn *ins = &c->insn[c->ninsn];
         *ins = (struct bt_insn){ .eip = pc, .len = (uint8_t)len, .what = what };

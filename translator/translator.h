@@ -84,6 +84,7 @@ struct bt_insn {
     uint8_t kind;             /* enum bt_kind */
     uint16_t tc_off, tc_len;  /* its range in the CCF */
     const char *what;         /* mnemonic class: "ident", "cli", "mov from cs"... */
+    uint16_t traps;           /* IDENT: times it trapped to the VMM and was emulated there */
 };
 
 /* A point where the hardware CPU may stop between guest instructions. */
@@ -136,6 +137,9 @@ struct bt_ccf {
 struct bt_code_reader {
     bool (*read)(void *opaque, uint32_t lin, uint8_t *byte, uint32_t *paddr);
     bool (*breakpoint)(void *opaque, uint32_t lin);   /* a host breakpoint there?  (NULL: none) */
+    /* Adaptive BT: an instruction that kept trapping when copied, to be a
+     * callout instead (NULL: none). */
+    bool (*force_callout)(void *opaque, uint32_t lin);
     void *opaque;
 };
 
@@ -202,6 +206,9 @@ void bt_lookup_reset(struct bt_tc *tc, uint32_t cs_base);
 int bt_tc_code_written(struct bt_tc *tc, uint32_t paddr, unsigned size);
 /* Drop one CCF (its incoming chains unpatched, its lookup entries cleared). */
 void bt_invalidate(struct bt_tc *tc, int32_t ccf);
+/* Adaptive BT: CCF 'to' replaces the dropped 'from' (same guest EIP): a
+ * jump to 'to' over the head of 'from', for anything still headed there. */
+void bt_forward(struct bt_tc *tc, int32_t from, int32_t to);
 
 static inline uint32_t bt_ccf_lin(const struct bt_tc *tc, const struct bt_ccf *c) { return tc->tc_lin + c->tc_off; }
 

@@ -25,6 +25,9 @@
 #include "translator/translator.h"
 #include "vmm/tae.h"
 
+#define BT_ADAPTIVE_MAX 256
+#define BT_ADAPT_AFTER  8     /* traps of one copied instruction before it becomes a callout */
+
 struct bt_vmm {
     struct bt_tc tc;
     uint32_t tc_paddr, data_paddr;
@@ -35,9 +38,13 @@ struct bt_vmm {
     uint32_t resume_eip, resume_cs_base, resume_tc;
     bool fill_lookup;         /* the next entry fills the lookup table (a miss) */
     bool maps_dirty;          /* guest paging changed: check CCFs' frames at the next entry */
+    /* Adaptive BT: guest instructions (linear) translated as callouts since
+     * they kept trapping when copied. */
+    uint32_t adaptive[BT_ADAPTIVE_MAX];
+    int nadaptive;
     struct {
         uint64_t callouts, callouts_port, callouts_emulate, callouts_exit, callouts_miss;
-        uint64_t entries, translations_failed, smc_stops, settled, remapped, intc_runs;
+        uint64_t entries, translations_failed, smc_stops, settled, remapped, intc_runs, adapted;
     } cnt;
 };
 
@@ -74,6 +81,14 @@ static bool host_breakpoint(void *opaque, uint32_t lin)
     struct tae *t = opaque;
     for (int k = 0; k < t->hw.breakpoint_count; k++)
         if (t->hw.breakpoints[k] == lin) return true;
+    return false;
+}
+
+static bool adaptive_callout(void *opaque, uint32_t lin)
+{
+    struct tae *t = opaque;
+    for (int k = 0; k < t->bt->nadaptive; k++)
+        if (t->bt->adaptive[k] == lin) return true;
     return false;
 }
 
@@ -224,7 +239,7 @@ int bt_enter(struct tae *t)
     } else {
         k = bt_tc_find(&b->tc, eip, cs_base);
         if (k == BT_NO_CCF) {
-            struct bt_code_reader rd = { read_guest_code, host_breakpoint, t };
+            struct bt_code_reader rd = { read_guest_code, host_breakpoint, adaptive_callout, t };
             k = bt_translate(&b->tc, &rd, eip, cs_base);
             if (k == BT_NO_CCF) {
                 b->cnt.translations_failed++;
@@ -349,6 +364,21 @@ static void port_callout(struct tae *t, const struct bt_callout *co)
     }
 }
 
+/* Retranslate CCF k with the instruction at 'lin' as a callout. */
+static void adapt(struct tae *t, int32_t k, uint32_t lin)
+{
+    struct bt_vmm *b = t->bt;
+    b->adaptive[b->nadaptive++] = lin;
+    uint32_t eip = b->tc.ccf[k].eip, cs_base = b->tc.ccf[k].cs_base;
+    int32_t nccf_before = b->tc.nccf;
+    bt_invalidate(&b->tc, k);
+    struct bt_code_reader rd = { read_guest_code, host_breakpoint, adaptive_callout, t };
+    int32_t n = bt_translate(&b->tc, &rd, eip, cs_base);
+    if (n != BT_NO_CCF && b->tc.nccf > nccf_before) bt_forward(&b->tc, k, n);   /* no flush in between */
+    if (b->resume_valid && b->resume_ccf == k) b->resume_valid = false;
+    b->cnt.adapted++;
+}
+
 bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
 {
     struct bt_vmm *b = t->bt;
@@ -370,7 +400,7 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
                 if (b->maps_dirty) check_mappings(t);
                 int32_t to = bt_tc_find(&b->tc, xt->target, cs_base);
                 if (to == BT_NO_CCF) {
-                    struct bt_code_reader rd = { read_guest_code, host_breakpoint, t };
+                    struct bt_code_reader rd = { read_guest_code, host_breakpoint, adaptive_callout, t };
                     to = bt_translate(&b->tc, &rd, xt->target, cs_base);
                     /* A flush in there dropped 'c' too: nothing to chain. */
                     if (to != BT_NO_CCF && to < k) c = NULL;
@@ -433,6 +463,25 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
     }
     /* A fault, trap or interrupt in translated code: the guest instruction's. */
     uint32_t at = hw->s.eip;
+    int32_t fk = BT_NO_CCF;
+    uint32_t foff = 0;
+    if (x->event_kind == CPU_EVENT_FAULT && where(t, at, &fk, &foff)) {
+        uint64_t emulated = t->cnt.emulated, true_faults = t->cnt.true_faults;
+        int i = bt_ccf_insn_at(&b->tc.ccf[fk], foff);
+        if (!rewind_to_insn(t, at, NULL)) fk = BT_NO_CCF;
+        else {
+            bool ends = tae_serve_trap(t, x, out);
+            /* Adaptive BT: a copied instruction the VMM keeps emulating (a
+             * store to a traced page table, the VMM's region) becomes a
+             * callout in a new translation; the old one forwards to it. */
+            struct bt_ccf *c = &b->tc.ccf[fk];
+            if (!ends && i >= 0 && c->valid && c->insn[i].kind == BT_IDENT && t->cnt.emulated != emulated &&
+                t->cnt.true_faults == true_faults && ++c->insn[i].traps >= BT_ADAPT_AFTER &&
+                b->nadaptive < BT_ADAPTIVE_MAX)
+                adapt(t, fk, c->cs_base + c->insn[i].eip);
+            return ends;
+        }
+    }
     if (x->event_kind == CPU_EVENT_SOFT_INT) at -= x->insn_len;
     if (x->event_kind == CPU_EVENT_FAULT || x->event_kind == CPU_EVENT_SOFT_INT) {
         if (!rewind_to_insn(t, at, NULL)) {
@@ -473,6 +522,7 @@ void bt_print_stats(struct tae *t, FILE *out)
     BLINE("bt invalidated", c->invalidated);
     BLINE("bt remapped", b->cnt.remapped);
     BLINE("bt smc stops", b->cnt.smc_stops);
+    BLINE("bt adaptive", b->cnt.adapted);
     BLINE("bt flushes", c->flushes);
 #undef BLINE
 }

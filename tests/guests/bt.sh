@@ -246,6 +246,18 @@ for n in pmode fidelity hostile nanobench-pushf; do
     fi
 done
 
+# Adaptive BT: hostile reads the VMM's linear region from ring 0 over and
+# over; each copied load traps and is emulated until it is retranslated as
+# a callout (-stats: bt adaptive), and the guest's output stays emu's.
+if [ "$E" = bt ]; then
+    n=$(awk '$1 == "bt" && $2 == "adaptive" { print $3 }' "$tmp/hostile.bt.err")
+    if [ "${n:-0}" -ge 1 ] && cmp -s "$tmp/hostile.emu.out" "$tmp/hostile.bt.out"; then
+        echo "PASS bt-adaptive-hostile"
+    else
+        fail "bt-adaptive-hostile: -stats says bt adaptive '${n:-none}', want at least 1 (and emu's output)"
+    fi
+fi
+
 # ---------------------------------------------------------------- 3. QEMU
 # smc_bt's text is QEMU TCG's (a translator that handles self-modifying
 # code) as well as emu's.
