@@ -25,6 +25,7 @@
 
 struct emitter {
     struct bt_ccf *c;
+    bool c16;                 /* emitting 16-bit code: 32-bit forms take 66/67 prefixes */
     uint8_t buf[CCF_BUF];
     unsigned n;
     bool irq_shadow_next;     /* the next point follows an STI */
@@ -42,27 +43,41 @@ static void point(struct emitter *e, uint32_t eip)
     e->irq_shadow_next = false;
 }
 
+/* 16-bit code: the next instruction's 32-bit operand (66) and address (67) forms. */
+static void o32(struct emitter *e) { if (e->c16) b1(e, 0x66); }
+static void a32(struct emitter *e) { if (e->c16) b1(e, 0x67); }
+static void oa32(struct emitter *e) { o32(e); a32(e); }
+
 /* GS-relative moves of the VMM's data page (disp32 addressing). */
-static void mov_gs_eax(struct emitter *e, uint32_t d) { b1(e, 0x65); b1(e, 0xA3); b4(e, d); }          /* mov gs:[d], eax */
-static void mov_eax_gs(struct emitter *e, uint32_t d) { b1(e, 0x65); b1(e, 0xA1); b4(e, d); }          /* mov eax, gs:[d] */
-static void mov_gs_ecx(struct emitter *e, uint32_t d) { b1(e, 0x65); b1(e, 0x89); b1(e, 0x0D); b4(e, d); }
-static void mov_ecx_gs(struct emitter *e, uint32_t d) { b1(e, 0x65); b1(e, 0x8B); b1(e, 0x0D); b4(e, d); }
-static void mov_gs_imm(struct emitter *e, uint32_t d, uint32_t v) { b1(e, 0x65); b1(e, 0xC7); b1(e, 0x05); b4(e, d); b4(e, v); }
+static void mov_gs_eax(struct emitter *e, uint32_t d) { b1(e, 0x65); oa32(e); b1(e, 0xA3); b4(e, d); }  /* mov gs:[d], eax */
+static void mov_eax_gs(struct emitter *e, uint32_t d) { b1(e, 0x65); oa32(e); b1(e, 0xA1); b4(e, d); }  /* mov eax, gs:[d] */
+static void mov_gs_reg(struct emitter *e, uint32_t d, unsigned r) { b1(e, 0x65); oa32(e); b1(e, 0x89); b1(e, (uint8_t)(0x05 | r << 3)); b4(e, d); }
+static void mov_reg_gs(struct emitter *e, unsigned r, uint32_t d) { b1(e, 0x65); oa32(e); b1(e, 0x8B); b1(e, (uint8_t)(0x05 | r << 3)); b4(e, d); }
+static void mov_gs_ecx(struct emitter *e, uint32_t d) { mov_gs_reg(e, d, 1); }
+static void mov_ecx_gs(struct emitter *e, uint32_t d) { mov_reg_gs(e, 1, d); }
+static void mov_gs_imm(struct emitter *e, uint32_t d, uint32_t v) { b1(e, 0x65); oa32(e); b1(e, 0xC7); b1(e, 0x05); b4(e, d); b4(e, v); }
 
 /* A jump to an exit: 'rel_at' is where its rel32 is; patched to the stub later. */
 static int add_exit(struct emitter *e, uint32_t target, unsigned rel_at)
 {
     struct bt_ccf *c = e->c;
     int x = c->nexit++;
-    c->exit[x] = (struct bt_exit){ target, (uint16_t)rel_at, 0, BT_NO_CCF };
+    c->exit[x] = (struct bt_exit){ target, (uint8_t)(e->c16 ? 2 : 4), (uint16_t)rel_at, 0, BT_NO_CCF };
     return x;
+}
+
+/* The rel16/rel32 of a jump to an exit (patched to the stub later). */
+static void rel_exit(struct emitter *e, uint32_t target)
+{
+    add_exit(e, target, e->n);
+    b1(e, 0); b1(e, 0);
+    if (!e->c16) { b1(e, 0); b1(e, 0); }
 }
 
 static void jmp_exit(struct emitter *e, uint32_t target)
 {
     b1(e, 0xE9);
-    add_exit(e, target, e->n);
-    b4(e, 0);
+    rel_exit(e, target);
 }
 
 static void callout(struct emitter *e, enum bt_callout_kind kind, int insn)
@@ -119,10 +134,14 @@ enum action {
     A_RET, A_JMP_IND, A_CALL_IND, A_PORT, A_EMULATE, A_EMULATE_END,
 };
 
-/* What to do with 'i' (32-bit code); *what names it for disas-tc and stats. */
-static enum action classify(const struct x86_insn *i, const char **what)
+/* What to do with 'i'; *what names it for disas-tc and stats.  Branches,
+ * lookups and the in-TC PUSHF/POPF are translated at the code's own
+ * operand size (32 in 32-bit code, 16 in 16-bit code); the other size is a
+ * callout. */
+static enum action classify(const struct x86_insn *i, bool c16, const char **what)
 {
     unsigned op = i->op;
+    bool os = c16 ? !i->os32 : i->os32;
     bool cs_gs = i->seg_override && (i->seg == SEG_CS || i->seg == SEG_GS);
     *what = "ident";
     if (!i->exec) { *what = "invalid opcode"; return A_EMULATE_END; }
@@ -130,15 +149,15 @@ static enum action classify(const struct x86_insn *i, const char **what)
     switch (op) {
     case 0xFA: *what = "cli"; return A_CLI;
     case 0xFB: *what = "sti"; return A_STI;
-    case 0x9C: *what = "pushf"; return i->os32 ? A_PUSHF : A_EMULATE;
-    case 0x9D: *what = "popf"; return i->os32 ? A_POPF : A_EMULATE;
-    case 0xEB: case 0xE9: *what = "jmp"; return i->os32 ? A_JMP : A_EMULATE_END;
-    case 0xE8: *what = "call"; return i->os32 ? A_CALL : A_EMULATE_END;
-    case 0xE0: case 0xE1: case 0xE2: case 0xE3: *what = op == 0xE3 ? "jecxz" : "loop"; return i->os32 ? A_LOOP : A_EMULATE_END;
-    case 0xC3: case 0xC2: *what = "ret"; return i->os32 && !i->rep ? A_RET : A_EMULATE_END;
+    case 0x9C: *what = "pushf"; return os ? A_PUSHF : A_EMULATE;
+    case 0x9D: *what = "popf"; return os ? A_POPF : A_EMULATE;
+    case 0xEB: case 0xE9: *what = "jmp"; return os ? A_JMP : A_EMULATE_END;
+    case 0xE8: *what = "call"; return os ? A_CALL : A_EMULATE_END;
+    case 0xE0: case 0xE1: case 0xE2: case 0xE3: *what = op == 0xE3 ? "jecxz" : "loop"; return os ? A_LOOP : A_EMULATE_END;
+    case 0xC3: case 0xC2: *what = "ret"; return os && !i->rep ? A_RET : A_EMULATE_END;
     case 0xFF:
-        if (i->reg == 2) { *what = "call indirect"; return i->os32 ? A_CALL_IND : A_EMULATE_END; }
-        if (i->reg == 4) { *what = "jmp indirect"; return i->os32 ? A_JMP_IND : A_EMULATE_END; }
+        if (i->reg == 2) { *what = "call indirect"; return os ? A_CALL_IND : A_EMULATE_END; }
+        if (i->reg == 4) { *what = "jmp indirect"; return os ? A_JMP_IND : A_EMULATE_END; }
         if (i->reg == 3 || i->reg == 5) { *what = "far transfer"; return A_EMULATE_END; }
         return A_IDENT;
     case 0xE4: case 0xE5: case 0xE6: case 0xE7: case 0xEC: case 0xED: case 0xEE: case 0xEF:
@@ -180,47 +199,68 @@ static enum action classify(const struct x86_insn *i, const char **what)
     case 0x132: *what = "rdmsr"; return A_EMULATE;
     case 0x133: *what = "rdpmc"; return A_EMULATE;
     default:
-        if ((op >= 0x70 && op <= 0x7F) || (op >= 0x180 && op <= 0x18F)) { *what = "jcc"; return i->os32 ? A_JCC : A_EMULATE_END; }
+        if ((op >= 0x70 && op <= 0x7F) || (op >= 0x180 && op <= 0x18F)) { *what = "jcc"; return os ? A_JCC : A_EMULATE_END; }
         return A_IDENT;
     }
 }
 
-/* The relative target of a Jb/Jz branch: the last 1 or 4 bytes. */
-static uint32_t rel_target(const struct guest_code *g, const struct x86_insn *i, uint32_t next, bool rel8)
+/* The relative target of a Jb/Jz branch: the last 1, 2 or 4 bytes; 16-bit
+ * code's IP wraps at 64 KiB. */
+static uint32_t rel_target(const struct guest_code *g, const struct x86_insn *i, uint32_t next, bool rel8, bool c16)
 {
     const uint8_t *p = g->bytes + i->len;
-    int32_t d = rel8 ? (int8_t)p[-1] : (int32_t)((uint32_t)p[-4] | (uint32_t)p[-3] << 8 | (uint32_t)p[-2] << 16 | (uint32_t)p[-1] << 24);
-    return next + (uint32_t)d;
+    int32_t d;
+    if (rel8) d = (int8_t)p[-1];
+    else if (c16) d = (int16_t)((uint16_t)p[-2] | (uint16_t)p[-1] << 8);
+    else d = (int32_t)((uint32_t)p[-4] | (uint32_t)p[-3] << 8 | (uint32_t)p[-2] << 16 | (uint32_t)p[-1] << 24);
+    uint32_t t = next + (uint32_t)d;
+    return c16 ? t & 0xFFFF : t;
 }
+
+/* 16-bit code: EDX = SP zero-extended (16-bit addressing has no [sp]). */
+static void edx_is_sp(struct emitter *e) { b1(e, 0x66); b1(e, 0x0F); b1(e, 0xB7); b1(e, 0xD4); }   /* movzx edx, sp */
 
 /*
  * The lookup of an indirect target: EAX = target (loaded by 'load'), a hit
- * jumps to its CCF after restoring EAX and ECX ('tail' runs first: pop the
- * return address, push one), a miss restores them and calls out.
+ * jumps to its CCF after restoring EAX and ECX (EDX in 16-bit code; 'esp_add'
+ * pops the return address, 'push_ret' pushes one), a miss restores them and
+ * calls out.  16-bit code has its own table (IP tags, TC16 offsets).
  */
 static void emit_lookup(struct emitter *e, int k, const uint8_t *load, unsigned load_len,
                         uint32_t esp_add, bool push_ret, uint32_t ret_eip)
 {
+    uint32_t table = e->c16 ? BT_D_LOOKUP16 : BT_D_LOOKUP;
     mov_gs_eax(e, BT_D_S0);
     mov_gs_ecx(e, BT_D_S1);
+    if (e->c16) { mov_gs_reg(e, BT_D_S4, 2); edx_is_sp(e); }
     bytes(e, load, load_len);                                  /* the first guest access */
-    b1(e, 0x0F); b1(e, 0xB6); b1(e, 0xC8);                     /* movzx ecx, al */
-    b1(e, 0x65); b1(e, 0x8B); b1(e, 0x0C); b1(e, 0xCD); b4(e, BT_D_LOOKUP);   /* mov ecx, gs:[L+ecx*8] */
-    b1(e, 0xF7); b1(e, 0xD1);                                  /* not ecx */
-    b1(e, 0x8D); b1(e, 0x4C); b1(e, 0x01); b1(e, 0x01);        /* lea ecx, [ecx+eax+1]: target - tag */
-    b1(e, 0xE3); unsigned jecxz = e->n; b1(e, 0);              /* jecxz hit */
+    o32(e); b1(e, 0x0F); b1(e, 0xB6); b1(e, 0xC8);             /* movzx ecx, al */
+    b1(e, 0x65); oa32(e); b1(e, 0x8B); b1(e, 0x0C); b1(e, 0xCD); b4(e, table);   /* mov ecx, gs:[L+ecx*8] */
+    o32(e); b1(e, 0xF7); b1(e, 0xD1);                          /* not ecx */
+    oa32(e); b1(e, 0x8D); b1(e, 0x4C); b1(e, 0x01); b1(e, 0x01);   /* lea ecx, [ecx+eax+1]: target - tag */
+    a32(e); b1(e, 0xE3); unsigned jecxz = e->n; b1(e, 0);      /* jecxz hit (ECX, not CX) */
+    if (e->c16) mov_reg_gs(e, 2, BT_D_S4);
     mov_ecx_gs(e, BT_D_S1);
     mov_eax_gs(e, BT_D_S0);
     callout(e, BT_CO_MISS, k);
-    e->buf[jecxz] = (uint8_t)(e->n - (jecxz + 1));
-    b1(e, 0x0F); b1(e, 0xB6); b1(e, 0xC8);                     /* hit: movzx ecx, al */
-    b1(e, 0x65); b1(e, 0x8B); b1(e, 0x0C); b1(e, 0xCD); b4(e, BT_D_LOOKUP + 4);
+    if (jecxz < CCF_BUF) e->buf[jecxz] = (uint8_t)(e->n - (jecxz + 1));
+    o32(e); b1(e, 0x0F); b1(e, 0xB6); b1(e, 0xC8);             /* hit: movzx ecx, al */
+    b1(e, 0x65); oa32(e); b1(e, 0x8B); b1(e, 0x0C); b1(e, 0xCD); b4(e, table + 4);
     mov_gs_ecx(e, BT_D_S2);
+    if (e->c16) mov_reg_gs(e, 2, BT_D_S4);
     mov_ecx_gs(e, BT_D_S1);
     mov_eax_gs(e, BT_D_S0);
-    if (esp_add) { b1(e, 0x8D); b1(e, 0xA4); b1(e, 0x24); b4(e, esp_add); }  /* lea esp, [esp+n] */
-    if (push_ret) { b1(e, 0x68); b4(e, ret_eip); }             /* push the guest's return address */
-    b1(e, 0x65); b1(e, 0xFF); b1(e, 0x25); b4(e, BT_D_S2);     /* jmp gs:[S2] */
+    if (esp_add) {
+        /* lea esp, [esp+n]; in 16-bit code lea sp, [esp+n]: SP wraps, ESP's top half stays */
+        a32(e); b1(e, 0x8D); b1(e, 0xA4); b1(e, 0x24); b4(e, esp_add);
+    }
+    if (push_ret) {                                            /* push the guest's return address */
+        b1(e, 0x68);
+        if (e->c16) { b1(e, (uint8_t)ret_eip); b1(e, (uint8_t)(ret_eip >> 8)); }
+        else b4(e, ret_eip);
+    }
+    if (e->c16) { b1(e, 0x65); b1(e, 0xFF); b1(e, 0x26); b1(e, (uint8_t)BT_D_S2); b1(e, (uint8_t)(BT_D_S2 >> 8)); }  /* jmp word gs:[S2] */
+    else { b1(e, 0x65); b1(e, 0xFF); b1(e, 0x25); b4(e, BT_D_S2); }                                                /* jmp dword gs:[S2] */
 }
 
 /* BT_D_INTC_RUNS += 1 without touching the guest's flags (LEA), after the
@@ -230,44 +270,58 @@ static void count_in_tc(struct emitter *e, const struct bt_tc *tc)
     if (!tc->count_in_tc) return;
     mov_gs_eax(e, BT_D_S3);
     mov_eax_gs(e, BT_D_INTC_RUNS);
-    b1(e, 0x8D); b1(e, 0x40); b1(e, 0x01);                     /* lea eax, [eax+1] */
+    oa32(e); b1(e, 0x8D); b1(e, 0x40); b1(e, 0x01);            /* lea eax, [eax+1] */
     mov_gs_eax(e, BT_D_INTC_RUNS);
     mov_eax_gs(e, BT_D_S3);
 }
 
 static void emit_pushf(struct emitter *e)
 {
-    b1(e, 0x9C);                                               /* pushfd: IF = 1, IOPL = 0 in it */
+    b1(e, 0x9C);                                               /* pushf(d): IF = 1, IOPL = 0 in it */
     mov_gs_eax(e, BT_D_S0);
     mov_gs_ecx(e, BT_D_S1);
     mov_eax_gs(e, BT_D_VIF);
     mov_ecx_gs(e, BT_D_VIOPL);
-    b1(e, 0x8D); b1(e, 0x84); b1(e, 0x08); b4(e, 0xFFFFFE00u); /* lea eax, [eax+ecx-0x200] */
-    b1(e, 0x8B); b1(e, 0x0C); b1(e, 0x24);                     /* mov ecx, [esp] */
-    b1(e, 0x8D); b1(e, 0x0C); b1(e, 0x01);                     /* lea ecx, [ecx+eax] */
-    b1(e, 0x89); b1(e, 0x0C); b1(e, 0x24);                     /* mov [esp], ecx */
+    oa32(e); b1(e, 0x8D); b1(e, 0x84); b1(e, 0x08); b4(e, 0xFFFFFE00u);   /* lea eax, [eax+ecx-0x200] */
+    if (e->c16) {
+        /* The image is a word at SS:SP. */
+        mov_gs_reg(e, BT_D_S4, 2);
+        edx_is_sp(e);
+        b1(e, 0x36); b1(e, 0x67); b1(e, 0x8B); b1(e, 0x0A);    /* mov cx, ss:[edx] */
+        b1(e, 0x66); b1(e, 0x67); b1(e, 0x8D); b1(e, 0x0C); b1(e, 0x01);   /* lea ecx, [ecx+eax] */
+        b1(e, 0x36); b1(e, 0x67); b1(e, 0x89); b1(e, 0x0A);    /* mov ss:[edx], cx */
+        mov_reg_gs(e, 2, BT_D_S4);
+    } else {
+        b1(e, 0x8B); b1(e, 0x0C); b1(e, 0x24);                 /* mov ecx, [esp] */
+        b1(e, 0x8D); b1(e, 0x0C); b1(e, 0x01);                 /* lea ecx, [ecx+eax]: the guest's flags untouched */
+        b1(e, 0x89); b1(e, 0x0C); b1(e, 0x24);                 /* mov [esp], ecx */
+    }
     mov_ecx_gs(e, BT_D_S1);
     mov_eax_gs(e, BT_D_S0);
 }
 
 static void emit_popf(struct emitter *e)
 {
+    static const uint8_t load32[] = { 0x8B, 0x04, 0x24 };                     /* mov eax, [esp] */
+    static const uint8_t load16[] = { 0x66, 0x36, 0x67, 0x0F, 0xB7, 0x02 };   /* movzx eax, word ss:[edx] */
     mov_gs_eax(e, BT_D_S0);
-    b1(e, 0x8B); b1(e, 0x04); b1(e, 0x24);                     /* mov eax, [esp]: the first guest access */
-    b1(e, 0x25); b4(e, 0x200);                                 /* and eax, IF (popfd sets the flags after) */
+    if (e->c16) { mov_gs_reg(e, BT_D_S4, 2); edx_is_sp(e); }
+    if (e->c16) bytes(e, load16, sizeof load16); else bytes(e, load32, sizeof load32);   /* the first guest access */
+    o32(e); b1(e, 0x25); b4(e, 0x200);                         /* and eax, IF (popf sets the flags after) */
     mov_gs_eax(e, BT_D_VIF);
-    b1(e, 0x8B); b1(e, 0x04); b1(e, 0x24);
-    b1(e, 0x25); b4(e, 0x3000);                                /* and eax, IOPL */
+    if (e->c16) bytes(e, load16, sizeof load16); else bytes(e, load32, sizeof load32);
+    o32(e); b1(e, 0x25); b4(e, 0x3000);                        /* and eax, IOPL */
     mov_gs_eax(e, BT_D_VIOPL);
+    if (e->c16) mov_reg_gs(e, 2, BT_D_S4);
     mov_eax_gs(e, BT_D_S0);
-    b1(e, 0x9D);                                               /* popfd: IF and IOPL stay the VMM's */
+    b1(e, 0x9D);                                               /* popf(d): IF and IOPL stay the VMM's */
 }
 
 /* ---------- the cache ---------- */
 
-static unsigned hash_of(uint32_t eip, uint32_t cs_base)
+static unsigned hash_of(uint32_t eip, uint32_t cs_base, bool code32)
 {
-    return ((eip ^ (cs_base * 0x9E3779B1u)) * 0x9E3779B1u) >> 20;
+    return ((eip ^ (cs_base * 0x9E3779B1u) ^ (code32 ? 0x5bd1e995u : 0)) * 0x9E3779B1u) >> 20;
 }
 
 int bt_tc_init(struct bt_tc *tc, struct bus *bus, uint8_t *tc_host, uint32_t tc_paddr, uint32_t tc_lin,
@@ -284,7 +338,10 @@ int bt_tc_init(struct bt_tc *tc, struct bus *bus, uint8_t *tc_host, uint32_t tc_
     tc->ccf = calloc(BT_MAX_CCFS, sizeof *tc->ccf);
     tc->frame_ccfs = malloc((tc->ram_pages ? tc->ram_pages : 1) * sizeof *tc->frame_ccfs);
     tc->links = calloc(BT_MAX_LINKS, sizeof *tc->links);
-    if (!tc->ccf || !tc->frame_ccfs || !tc->links) {
+    tc->order[0] = calloc(BT_MAX_CCFS, sizeof *tc->order[0]);
+    tc->order[1] = calloc(BT_MAX_CCFS, sizeof *tc->order[1]);
+    tc->tc16_start = tc_size - BT_TC16_BYTES;
+    if (!tc->ccf || !tc->frame_ccfs || !tc->links || !tc->order[0] || !tc->order[1]) {
         bt_tc_destroy(tc);
         return -ENOMEM;
     }
@@ -299,6 +356,9 @@ void bt_tc_destroy(struct bt_tc *tc)
     free(tc->ccf);
     free(tc->frame_ccfs);
     free(tc->links);
+    free(tc->order[0]);
+    free(tc->order[1]);
+    tc->order[0] = tc->order[1] = NULL;
     tc->ccf = NULL;
     tc->frame_ccfs = NULL;
     tc->links = NULL;
@@ -306,16 +366,22 @@ void bt_tc_destroy(struct bt_tc *tc)
 
 void bt_lookup_reset(struct bt_tc *tc, uint32_t cs_base)
 {
-    uint32_t *t = (uint32_t *)(tc->data + BT_D_LOOKUP);
-    for (int k = 0; k < BT_LOOKUP_ENTRIES; k++) { t[2 * k] = 0xFFFFFFFFu; t[2 * k + 1] = 0; }
+    uint32_t *t = (uint32_t *)(tc->data + BT_D_LOOKUP), *t16 = (uint32_t *)(tc->data + BT_D_LOOKUP16);
+    for (int k = 0; k < BT_LOOKUP_ENTRIES; k++) {
+        t[2 * k] = t16[2 * k] = 0xFFFFFFFFu;
+        t[2 * k + 1] = t16[2 * k + 1] = 0;
+    }
     tc->lookup_cs_base = cs_base;
 }
 
 void bt_tc_flush(struct bt_tc *tc)
 {
     if (tc->tc_used) bus_private_code_changed(tc->bus, tc->tc_paddr, tc->tc_used);
+    if (tc->tc16_used) bus_private_code_changed(tc->bus, tc->tc_paddr + tc->tc16_start, tc->tc16_used);
     tc->nccf = 0;
     tc->tc_used = 0;
+    tc->tc16_used = 0;
+    tc->norder[0] = tc->norder[1] = 0;
     for (unsigned k = 0; k < sizeof tc->hash / sizeof tc->hash[0]; k++) tc->hash[k] = BT_NO_CCF;
     for (uint32_t p = 0; p < tc->ram_pages; p++) {
         if (tc->frame_ccfs && tc->frame_ccfs[p] != BT_NO_CCF && (tc->bus->page_flags[p] & BUS_PAGE_TRANSLATED))
@@ -328,24 +394,26 @@ void bt_tc_flush(struct bt_tc *tc)
     tc->cnt.flushes++;
 }
 
-int32_t bt_tc_find(struct bt_tc *tc, uint32_t eip, uint32_t cs_base)
+int32_t bt_tc_find(struct bt_tc *tc, uint32_t eip, uint32_t cs_base, bool code32)
 {
-    for (int32_t k = tc->hash[hash_of(eip, cs_base)]; k != BT_NO_CCF; k = tc->ccf[k].hash_next)
-        if (tc->ccf[k].eip == eip && tc->ccf[k].cs_base == cs_base) return k;
+    for (int32_t k = tc->hash[hash_of(eip, cs_base, code32)]; k != BT_NO_CCF; k = tc->ccf[k].hash_next)
+        if (tc->ccf[k].eip == eip && tc->ccf[k].cs_base == cs_base && tc->ccf[k].code32 == code32) return k;
     return BT_NO_CCF;
 }
 
 int32_t bt_tc_ccf_at(struct bt_tc *tc, uint32_t addr)
 {
-    if (addr - tc->tc_lin >= tc->tc_used) return BT_NO_CCF;
     uint32_t off = addr - tc->tc_lin;
-    int32_t lo = 0, hi = tc->nccf - 1;
+    bool area16 = off >= tc->tc16_start;
+    if (area16 ? off - tc->tc16_start >= tc->tc16_used : off >= tc->tc_used) return BT_NO_CCF;
+    const int32_t *order = tc->order[area16 ? 0 : 1];
+    int32_t lo = 0, hi = tc->norder[area16 ? 0 : 1] - 1;
     while (lo <= hi) {
         int32_t mid = (lo + hi) / 2;
-        const struct bt_ccf *c = &tc->ccf[mid];
+        const struct bt_ccf *c = &tc->ccf[order[mid]];
         if (off < c->tc_off) hi = mid - 1;
         else if (off >= c->tc_off + c->tc_len) lo = mid + 1;
-        else return mid;
+        else return order[mid];
     }
     return BT_NO_CCF;
 }
@@ -404,15 +472,15 @@ static void write_tc(struct bt_tc *tc, uint32_t off, const void *p, uint32_t len
 static void set_rel(struct bt_tc *tc, const struct bt_ccf *c, const struct bt_exit *x, uint32_t target_off)
 {
     uint32_t site = c->tc_off + x->rel_off;
-    uint32_t rel = target_off - (site + 4);
+    uint32_t rel = target_off - (site + x->rel_size);   /* 16-bit: both in the TC16 area, a 64 KiB segment */
     uint8_t b[4] = { (uint8_t)rel, (uint8_t)(rel >> 8), (uint8_t)(rel >> 16), (uint8_t)(rel >> 24) };
-    write_tc(tc, site, b, 4);
+    write_tc(tc, site, b, x->rel_size);
 }
 
 void bt_chain(struct bt_tc *tc, int32_t from, int x, int32_t to)
 {
     struct bt_ccf *f = &tc->ccf[from], *t = &tc->ccf[to];
-    if (f->exit[x].chained == to) return;
+    if (f->exit[x].chained == to || f->code32 != t->code32) return;
     int32_t l = tc->free_link;
     if (l >= 0) tc->free_link = tc->links[l].next;
     else if (tc->nlinks < BT_MAX_LINKS) l = tc->nlinks++;
@@ -429,10 +497,10 @@ void bt_lookup_fill(struct bt_tc *tc, int32_t to)
     const struct bt_ccf *c = &tc->ccf[to];
     if (c->cs_base != tc->lookup_cs_base) bt_lookup_reset(tc, c->cs_base);
     if (c->eip == 0xFFFFFFFFu) return;
-    uint32_t *t = (uint32_t *)(tc->data + BT_D_LOOKUP);
+    uint32_t *t = (uint32_t *)(tc->data + (c->code32 ? BT_D_LOOKUP : BT_D_LOOKUP16));
     unsigned k = c->eip & (BT_LOOKUP_ENTRIES - 1);
     t[2 * k] = c->eip;
-    t[2 * k + 1] = tc->tc_lin + c->tc_off;
+    t[2 * k + 1] = c->code32 ? tc->tc_lin + c->tc_off : c->tc_off - tc->tc16_start;   /* a TC16 offset */
     tc->cnt.lookup_fills++;
 }
 
@@ -440,7 +508,7 @@ void bt_lookup_fill(struct bt_tc *tc, int32_t to)
 static void unlink_ccf(struct bt_tc *tc, int32_t k)
 {
     struct bt_ccf *c = &tc->ccf[k];
-    for (int32_t *pp = &tc->hash[hash_of(c->eip, c->cs_base)]; *pp != BT_NO_CCF; pp = &tc->ccf[*pp].hash_next)
+    for (int32_t *pp = &tc->hash[hash_of(c->eip, c->cs_base, c->code32)]; *pp != BT_NO_CCF; pp = &tc->ccf[*pp].hash_next)
         if (*pp == k) { *pp = c->hash_next; break; }
     for (int f = 0; f < c->frames; f++) {
         uint32_t page = c->frame[f];
@@ -475,19 +543,21 @@ void bt_invalidate(struct bt_tc *tc, int32_t k)
         l = next;
     }
     c->incoming = -1;
-    uint32_t *t = (uint32_t *)(tc->data + BT_D_LOOKUP);
+    uint32_t *t = (uint32_t *)(tc->data + (c->code32 ? BT_D_LOOKUP : BT_D_LOOKUP16));
+    uint32_t target = c->code32 ? tc->tc_lin + c->tc_off : c->tc_off - tc->tc16_start;
     for (int e = 0; e < BT_LOOKUP_ENTRIES; e++)
-        if (t[2 * e] == c->eip && t[2 * e + 1] == tc->tc_lin + c->tc_off) t[2 * e] = 0xFFFFFFFFu;
+        if (t[2 * e] == c->eip && t[2 * e + 1] == target) t[2 * e] = 0xFFFFFFFFu;
     tc->cnt.invalidated++;
 }
 
 void bt_forward(struct bt_tc *tc, int32_t from, int32_t to)
 {
     const struct bt_ccf *f = &tc->ccf[from], *t = &tc->ccf[to];
-    if (f->tc_len < 5) return;
-    uint32_t rel = t->tc_off - (f->tc_off + 5);
+    unsigned len = f->code32 ? 5 : 3;
+    if (f->tc_len < len || f->code32 != t->code32) return;
+    uint32_t rel = t->tc_off - (f->tc_off + len);
     uint8_t jmp[5] = { 0xE9, (uint8_t)rel, (uint8_t)(rel >> 8), (uint8_t)(rel >> 16), (uint8_t)(rel >> 24) };
-    write_tc(tc, f->tc_off, jmp, 5);
+    write_tc(tc, f->tc_off, jmp, len);
 }
 
 int bt_tc_code_written(struct bt_tc *tc, uint32_t paddr, unsigned size)
@@ -528,9 +598,11 @@ static bool frame_add(struct bt_ccf *c, uint32_t page)
 
 /* ---------- translation ---------- */
 
-int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t eip, uint32_t cs_base)
+int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t eip, uint32_t cs_base, bool code32)
 {
-    if (tc->nccf >= BT_MAX_CCFS || tc->tc_used + CCF_BUF > tc->tc_size) bt_tc_flush(tc);
+    bool c16 = !code32;
+    if (tc->nccf >= BT_MAX_CCFS || tc->tc_used + CCF_BUF > tc->tc16_start || tc->tc16_used + CCF_BUF > BT_TC16_BYTES)
+        bt_tc_flush(tc);
     int32_t idx = tc->nccf;
     struct emitter *e = calloc(1, sizeof *e);
     if (!e) return BT_NO_CCF;
@@ -538,8 +610,10 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
     memset(c, 0, sizeof *c);
     c->eip = eip;
     c->cs_base = cs_base;
+    c->code32 = code32;
     c->incoming = -1;
     e->c = c;
+    e->c16 = c16;
 
     uint32_t pc = eip;
     bool ended = false;
@@ -548,7 +622,7 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
         fetch_ahead(&g);
         struct x86_insn in;
         memset(&in, 0, sizeof in);
-        unsigned len = g.avail ? x86_decode(&in, true, decode_fetch, &g) : 0;
+        unsigned len = g.avail ? x86_decode(&in, code32, decode_fetch, &g) : 0;
         if (!g.avail || g.short_read || (len == 0 && g.avail < 15)) {
             if (k == 0) { free(e); return BT_NO_CCF; }   /* the guest's own fetch fault */
             break;
@@ -567,13 +641,13 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
         }
 
         const char *what = "ident";
-        enum action a = len ? classify(&in, &what) : A_EMULATE_END;
+        enum action a = len ? classify(&in, c16, &what) : A_EMULATE_END;
         if (!len) what = "too long";
         if (a == A_IDENT && rd->force_callout && rd->force_callout(rd->opaque, cs_base + pc)) {
             a = A_EMULATE;
             what = "adaptive";
         }
-        uint32_t next = pc + len;
+        uint32_t next = c16 ? (pc + len) & 0xFFFF : pc + len;
         struct bt_insn *ins = &c->insn[c->ninsn];
         *ins = (struct bt_insn){ .eip = pc, .len = (uint8_t)len, .what = what };
         ins->tc_off = (uint16_t)e->n;
@@ -616,15 +690,16 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
             break;
         case A_JMP:
             ins->kind = BT_BRANCH;
-            jmp_exit(e, rel_target(&g, &in, next, in.op == 0xEB));
+            jmp_exit(e, rel_target(&g, &in, next, in.op == 0xEB, c16));
             tc->cnt.branches++;
             ended = true;
             break;
         case A_CALL:
             ins->kind = BT_BRANCH;
-            b1(e, 0x68); b4(e, next);                          /* push the guest's return address */
-            point(e, rel_target(&g, &in, next, false));
-            jmp_exit(e, rel_target(&g, &in, next, false));
+            b1(e, 0x68);                                       /* push the guest's return address */
+            if (c16) { b1(e, (uint8_t)next); b1(e, (uint8_t)(next >> 8)); } else b4(e, next);
+            point(e, rel_target(&g, &in, next, false, c16));
+            jmp_exit(e, rel_target(&g, &in, next, false, c16));
             tc->cnt.branches++;
             ended = true;
             break;
@@ -632,8 +707,7 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
             ins->kind = BT_BRANCH;
             unsigned cond = in.op & 0xF;
             b1(e, 0x0F); b1(e, (uint8_t)(0x80 | cond));
-            add_exit(e, rel_target(&g, &in, next, in.op < 0x100), e->n);
-            b4(e, 0);
+            rel_exit(e, rel_target(&g, &in, next, in.op < 0x100, c16));
             point(e, next);
             jmp_exit(e, next);
             tc->cnt.branches++;
@@ -643,20 +717,22 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
         case A_LOOP: {
             ins->kind = BT_BRANCH;
             bytes(e, g.bytes, len - 1);                        /* prefixes (67: CX) and the opcode */
-            b1(e, 5);                                          /* taken: over the next jump */
+            b1(e, c16 ? 3 : 5);                                /* taken: over the next jump */
             point(e, next);
             jmp_exit(e, next);
-            point(e, rel_target(&g, &in, next, true));
-            jmp_exit(e, rel_target(&g, &in, next, true));
+            point(e, rel_target(&g, &in, next, true, c16));
+            jmp_exit(e, rel_target(&g, &in, next, true, c16));
             tc->cnt.branches++;
             ended = true;
             break;
         }
         case A_RET: {
             ins->kind = BT_LOOKUP;
-            static const uint8_t load[] = { 0x8B, 0x04, 0x24 };   /* mov eax, [esp] */
-            uint32_t pop = 4 + (in.op == 0xC2 ? (in.imm & 0xFFFF) : 0);
-            emit_lookup(e, c->ninsn, load, sizeof load, pop, false, 0);
+            static const uint8_t load32[] = { 0x8B, 0x04, 0x24 };                     /* mov eax, [esp] */
+            static const uint8_t load16[] = { 0x66, 0x36, 0x67, 0x0F, 0xB7, 0x02 };   /* movzx eax, word ss:[edx] */
+            uint32_t pop = (c16 ? 2 : 4) + (in.op == 0xC2 ? (in.imm & 0xFFFF) : 0);
+            if (c16) emit_lookup(e, c->ninsn, load16, sizeof load16, pop, false, 0);
+            else emit_lookup(e, c->ninsn, load32, sizeof load32, pop, false, 0);
             tc->cnt.lookups++;
             ended = true;
             break;
@@ -665,11 +741,14 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
             ins->kind = BT_LOOKUP;
             /* mov eax, r/m32: the guest's own operand (prefixes but 66, ModRM
              * with reg = EAX, SIB and displacement as they were). */
-            uint8_t load[16];
+            /* 16-bit code: movzx eax, r/m16 (66 0F B7), the guest's 16-bit addressing. */
+            uint8_t load[20];
             unsigned n = 0;
+            if (c16) load[n++] = 0x66;
             for (unsigned q = 0; q < p; q++)
                 if (g.bytes[q] != 0x66) load[n++] = g.bytes[q];
-            load[n++] = 0x8B;
+            if (c16) { load[n++] = 0x0F; load[n++] = 0xB7; }
+            else load[n++] = 0x8B;
             load[n++] = (uint8_t)(g.bytes[p + 1] & ~0x38);
             for (unsigned q = p + 2; q < len; q++) load[n++] = g.bytes[q];
             emit_lookup(e, c->ninsn, load, n, 0, a == A_CALL_IND, next);
@@ -683,7 +762,7 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
             struct bt_callout *co = &c->callout[c->ncallout - 1];
             co->in = !(in.op & 2);
             co->port = (in.op & 8) ? 0xFFFF : (uint16_t)(in.imm & 0xFF);
-            co->size = (in.op & 1) ? (in.os32 ? 4 : 2) : 1;
+            co->size = (in.op & 1) ? (in.os32 ? 4 : 2) : 1;   /* os32: the decoder's, for either code size */
             tc->cnt.callout_sites++;
             break;
         }
@@ -709,16 +788,18 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
         c->exit[x].stub_off = (uint16_t)e->n;
         point(e, c->exit[x].target);
         callout(e, BT_CO_EXIT, x);
-        uint32_t rel = c->exit[x].stub_off - (c->exit[x].rel_off + 4u);
-        memcpy(e->buf + c->exit[x].rel_off, &rel, 4);
+        uint32_t rel = c->exit[x].stub_off - (c->exit[x].rel_off + (uint32_t)c->exit[x].rel_size);
+        memcpy(e->buf + c->exit[x].rel_off, &rel, c->exit[x].rel_size);
     }
-    c->guest_bytes = pc - eip;
-    c->tc_off = tc->tc_used;
+    c->guest_bytes = (pc - eip) & (c16 ? 0xFFFF : 0xFFFFFFFFu);
+    c->tc_off = c16 ? tc->tc16_start + tc->tc16_used : tc->tc_used;
     c->tc_len = e->n;
     write_tc(tc, c->tc_off, e->buf, e->n);
-    tc->tc_used += (e->n + 15) & ~15u;
+    if (c16) tc->tc16_used += (e->n + 15) & ~15u;
+    else tc->tc_used += (e->n + 15) & ~15u;
+    tc->order[c16 ? 0 : 1][tc->norder[c16 ? 0 : 1]++] = idx;
     c->valid = true;
-    unsigned h = hash_of(eip, cs_base);
+    unsigned h = hash_of(eip, cs_base, code32);
     c->hash_next = tc->hash[h];
     tc->hash[h] = idx;
     for (int f = 0; f < c->frames; f++) {

@@ -47,6 +47,7 @@
 
 /* The ABI between translated code and the VMM. */
 #define BT_TC_SEL          0xFFF9u    /* hardware CS in the TC: GDT index 8191, RPL 1 */
+#define BT_TC16_SEL        0xFFE9u    /* ... for 16-bit guest code: index 8189, a 16-bit segment on the TC16 area */
 #define BT_DATA_SEL        0xFFF1u    /* hardware GS in the TC: GDT index 8190, RPL 1 */
 #define BT_CALLOUT_VECTOR  0xF1       /* INT 0xF1 in the TC: a callout */
 
@@ -59,8 +60,13 @@
 #define BT_D_S3            0x1C       /* scratch: the in-TC counter's EAX */
 #define BT_D_INTC_RUNS     0x20       /* in-TC sequences run (counted only with count_in_tc) */
 #define BT_D_LOOKUP        0x100      /* BT_LOOKUP_ENTRIES x { guest EIP, TC address } */
+#define BT_D_S4            0x24       /* scratch: EDX (16-bit sequences' stack address) */
+#define BT_D_LOOKUP16      0x1000     /* the same table for 16-bit code: { IP, TC16 offset } */
 #define BT_LOOKUP_ENTRIES  256
-#define BT_DATA_BYTES      0x1000
+#define BT_DATA_BYTES      0x2000
+/* 16-bit code's CCFs live in the TC's last 64 KiB, so a 16-bit code
+ * segment (base: its start) reaches them with 16-bit offsets. */
+#define BT_TC16_BYTES      0x10000u
 
 #define BT_TU_MAX          12         /* guest instructions per translation unit */
 #define BT_MAX_CCFS        16384
@@ -96,6 +102,7 @@ struct bt_point {
 
 struct bt_exit {
     uint32_t target;          /* guest EIP */
+    uint8_t rel_size;         /* 4 (rel32), 2 (16-bit code: rel16) */
     uint16_t rel_off;         /* the rel32 of the jump to patch */
     uint16_t stub_off;        /* its exit stub (a BT_CO_EXIT callout) */
     int32_t chained;          /* CCF it jumps to directly, or BT_NO_CCF */
@@ -115,7 +122,8 @@ struct bt_callout {
 
 struct bt_ccf {
     bool valid;
-    uint32_t eip, cs_base;    /* key: guest EIP, CS base (and 32-bit code) */
+    bool code32;              /* 32-bit guest code (else 16-bit: real mode too) */
+    uint32_t eip, cs_base;    /* key: guest EIP, CS base, code32 */
     uint32_t guest_bytes;
     uint32_t frame[2];        /* guest-physical pages its bytes came from */
     uint8_t frames;
@@ -159,14 +167,17 @@ struct bt_link { int32_t from; uint8_t exit; int32_t next; };
 struct bt_tc {
     struct bus *bus;
     uint8_t *tc;              /* host pointer of the TC */
-    uint32_t tc_paddr, tc_lin, tc_size, tc_used;
+    uint32_t tc_paddr, tc_lin, tc_size, tc_used;   /* tc_used: of the 32-bit area [0, tc_size - BT_TC16_BYTES) */
+    uint32_t tc16_start, tc16_used;                /* the 16-bit area */
+    int32_t *order[2];        /* CCF indices by TC offset: [1] 32-bit area, [0] 16-bit area */
+    int32_t norder[2];
     uint8_t *data;            /* host pointer of the VMM data page */
     struct bt_ccf *ccf;       /* BT_MAX_CCFS */
     int32_t nccf;
     int32_t hash[4096];
     int32_t *frame_ccfs;      /* per RAM page: first CCF made from it */
     uint32_t ram_pages;
-    uint32_t lookup_cs_base;  /* the CS base the lookup table is for */
+    uint32_t lookup_cs_base;  /* the CS base the lookup tables are for */
     bool count_in_tc;         /* in-TC sequences increment BT_D_INTC_RUNS (-stats) */
     struct bt_link *links;
     int32_t nlinks, free_link;
@@ -178,12 +189,12 @@ int bt_tc_init(struct bt_tc *tc, struct bus *bus, uint8_t *tc_host, uint32_t tc_
 void bt_tc_destroy(struct bt_tc *tc);
 void bt_tc_flush(struct bt_tc *tc);
 
-/* The CCF for guest EIP (32-bit code, CS base), or BT_NO_CCF. */
-int32_t bt_tc_find(struct bt_tc *tc, uint32_t eip, uint32_t cs_base);
+/* The CCF for guest EIP (CS base, 32- or 16-bit code), or BT_NO_CCF. */
+int32_t bt_tc_find(struct bt_tc *tc, uint32_t eip, uint32_t cs_base, bool code32);
 /* Translate the TU at EIP: its CCF, or BT_NO_CCF when its first instruction
  * cannot be fetched (the guest's own fault: the VMM lets the virtual CPU
  * raise it). */
-int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t eip, uint32_t cs_base);
+int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t eip, uint32_t cs_base, bool code32);
 /* The CCF whose TC bytes hold TC linear address 'addr', or BT_NO_CCF. */
 int32_t bt_tc_ccf_at(struct bt_tc *tc, uint32_t addr);
 /* The guest instruction of 'c' whose TC range holds 'addr', or -1. */
@@ -211,6 +222,8 @@ void bt_invalidate(struct bt_tc *tc, int32_t ccf);
 void bt_forward(struct bt_tc *tc, int32_t from, int32_t to);
 
 static inline uint32_t bt_ccf_lin(const struct bt_tc *tc, const struct bt_ccf *c) { return tc->tc_lin + c->tc_off; }
+/* The linear base of the 16-bit code segment over the TC16 area. */
+static inline uint32_t bt_tc16_base(const struct bt_tc *tc) { return tc->tc_lin + tc->tc16_start; }
 
 /* The TC bytes of guest instruction 'k' of 'c', for disas-tc. */
 const uint8_t *bt_ccf_bytes(const struct bt_tc *tc, const struct bt_ccf *c);

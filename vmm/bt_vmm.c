@@ -57,13 +57,22 @@ static void fold_in_tc_runs(struct bt_vmm *b)
     *data_word(b, BT_D_INTC_RUNS) = 0;
 }
 
-bool bt_hw_in_tc(const struct tae *t) { return t->hw.s.seg[SEG_CS].selector == BT_TC_SEL; }
+bool bt_hw_in_tc(const struct tae *t)
+{
+    uint16_t sel = t->hw.s.seg[SEG_CS].selector;
+    return sel == BT_TC_SEL || sel == BT_TC16_SEL;
+}
+
+/* hw's EIP as a TC linear address, and back (the 16-bit TC segment has a base). */
+static uint32_t hw_lin(const struct tae *t) { return t->hw.s.seg[SEG_CS].base + t->hw.s.eip; }
+static void set_hw_lin(struct tae *t, uint32_t lin) { cpu_set_eip(&t->hw, lin - t->hw.s.seg[SEG_CS].base); }
 
 /* ---------- guest code and coherence ---------- */
 
-static bool read_guest_code(void *opaque, uint32_t lin, uint8_t *byte, uint32_t *paddr)
+/* The guest-physical address of linear 'lin' for a fetch, through the
+ * guest's own tables (not the VMM's window); false: the fetch faults. */
+static bool guest_fetch_paddr(struct tae *t, uint32_t lin, uint32_t *paddr)
 {
-    struct tae *t = opaque;
     const struct x86_state *g = &t->vcpu->s;
     struct paging_regs pr = { g->cr0, g->cr3, g->cr4 };
     struct mmu_walk w;
@@ -72,7 +81,18 @@ static bool read_guest_code(void *opaque, uint32_t lin, uint8_t *byte, uint32_t 
     uint32_t pa = w.paddr & t->m->bus.a20_mask;
     if (pa - BUS_PRIVATE_BASE < BUS_PRIVATE_MAX) return false;
     *paddr = pa;
-    *byte = (uint8_t)bus_read(&t->m->bus, pa, 1);
+    return true;
+}
+
+static bool read_guest_code(void *opaque, uint32_t lin, uint8_t *byte, uint32_t *paddr)
+{
+    struct tae *t = opaque;
+    const struct x86_state *g = &t->vcpu->s;
+    /* Past CS's limit the guest's fetch faults (#GP), as its CPU would. */
+    uint32_t off = lin - g->seg[SEG_CS].base;
+    if (off > g->seg[SEG_CS].limit || (!(g->seg[SEG_CS].attr & SEG_ATTR_DB) && off > 0xFFFF)) return false;
+    if (!guest_fetch_paddr(t, lin, paddr)) return false;
+    *byte = (uint8_t)bus_read(&t->m->bus, *paddr, 1);
     return true;
 }
 
@@ -98,7 +118,7 @@ static void code_written(void *opaque, uint32_t paddr, unsigned size)
     struct tae *t = opaque;
     struct bt_vmm *b = t->bt;
     int32_t running = BT_NO_CCF;
-    if (t->hw.in_run && bt_hw_in_tc(t)) running = bt_tc_ccf_at(&b->tc, t->hw.insn_eip);
+    if (t->hw.in_run && bt_hw_in_tc(t)) running = bt_tc_ccf_at(&b->tc, t->hw.s.seg[SEG_CS].base + t->hw.insn_eip);
     bool running_valid = running != BT_NO_CCF && b->tc.ccf[running].valid;
     if (!bt_tc_code_written(&b->tc, paddr, size)) return;
     /* Dropping CCFs rewrote chained jumps in the TC, perhaps in the block
@@ -152,9 +172,8 @@ static void check_mappings(struct tae *t)
         if (!c->valid) continue;
         uint32_t lin = (c->cs_base + c->eip) & ~0xFFFu;
         if (lin != cached_lin) {
-            uint8_t byte;
-            uint32_t pa;
-            cached_ok = read_guest_code(t, lin, &byte, &pa);
+            uint32_t pa = 0;
+            cached_ok = guest_fetch_paddr(t, lin, &pa);
             cached_frame = pa >> 12;
             cached_lin = lin;
         }
@@ -178,12 +197,13 @@ int bt_vmm_create(struct tae *t)
     if (err == 0) err = bus_private_alloc(bus, BT_TC_BYTES, &b->tc_paddr);
     if (err == 0) err = bus_private_alloc(bus, TAE_WINDOW_PAGES << 12, &t->gdt_window_paddr);
     if (err < 0) return err;
-    b->data = bus_private_ptr(bus, b->data_paddr);
+    b->data = bus_private_ptr(bus, b->data_paddr);   /* the pages are contiguous: one pointer for both */
     err = bt_tc_init(&b->tc, bus, bus_private_ptr(bus, b->tc_paddr), b->tc_paddr, BT_TC_LIN, BT_TC_BYTES, b->data);
     if (err < 0) return err;
     /* Map them in the VMM's region of every shadow space: supervisor pages. */
     uint32_t *vpt = (uint32_t *)bus_private_ptr(bus, t->vmm_pt_paddr);
-    vpt[(BT_DATA_LIN - TAE_VMM_LIN) >> 12] = b->data_paddr | PTE_P | PTE_W | PTE_A | PTE_D;
+    for (uint32_t i = 0; i < BT_DATA_BYTES >> 12; i++)
+        vpt[((BT_DATA_LIN - TAE_VMM_LIN) >> 12) + i] = (b->data_paddr + (i << 12)) | PTE_P | PTE_W | PTE_A | PTE_D;
     for (uint32_t i = 0; i < BT_TC_BYTES >> 12; i++)
         vpt[((BT_TC_LIN - TAE_VMM_LIN) >> 12) + i] = (b->tc_paddr + (i << 12)) | PTE_P | PTE_A;
     b->tc.count_in_tc = t->count_in_tc;
@@ -217,7 +237,7 @@ void bt_vmm_reset(struct tae *t)
 bool bt_must_interpret(struct tae *t, bool step)
 {
     const struct x86_state *g = &t->vcpu->s;
-    if (step || (g->eflags & EFLAGS_TF) || !(g->seg[SEG_CS].attr & SEG_ATTR_DB)) return true;
+    if (step || (g->eflags & EFLAGS_TF)) return true;
     /* The guest's own instruction breakpoints (DR7 enables with R/W = 00)
      * match guest EIPs, which translated code does not run at. */
     for (int i = 0; i < 4; i++)
@@ -230,17 +250,20 @@ int bt_enter(struct tae *t)
     struct bt_vmm *b = t->bt;
     const struct x86_state *g = &t->vcpu->s;
     uint32_t eip = g->eip, cs_base = g->seg[SEG_CS].base;
+    bool code32 = (g->seg[SEG_CS].attr & SEG_ATTR_DB) != 0;
+    if (!code32) eip &= 0xFFFF;
     if (b->maps_dirty) check_mappings(t);
     uint32_t target;
     int32_t k;
-    if (b->resume_valid && eip == b->resume_eip && cs_base == b->resume_cs_base && b->tc.ccf[b->resume_ccf].valid) {
+    if (b->resume_valid && eip == b->resume_eip && cs_base == b->resume_cs_base && b->tc.ccf[b->resume_ccf].valid &&
+        b->tc.ccf[b->resume_ccf].code32 == code32) {
         k = b->resume_ccf;
         target = b->resume_tc;
     } else {
-        k = bt_tc_find(&b->tc, eip, cs_base);
+        k = bt_tc_find(&b->tc, eip, cs_base, code32);
         if (k == BT_NO_CCF) {
             struct bt_code_reader rd = { read_guest_code, host_breakpoint, adaptive_callout, t };
-            k = bt_translate(&b->tc, &rd, eip, cs_base);
+            k = bt_translate(&b->tc, &rd, eip, cs_base, code32);
             if (k == BT_NO_CCF) {
                 b->cnt.translations_failed++;
                 b->resume_valid = false;
@@ -260,13 +283,21 @@ int bt_enter(struct tae *t)
     tae_sync_to_hw(t);
     *data_word(b, BT_D_VIF) = g->eflags & EFLAGS_IF;
     *data_word(b, BT_D_VIOPL) = g->eflags & EFLAGS_IOPL;
+    /* 32-bit code: a flat ring-1 code segment; 16-bit code (real mode too):
+     * a 16-bit one over the TC16 area. */
     struct x86_segment cs = { BT_TC_SEL, SEG_ATTR_P | SEG_ATTR_S | SEG_ATTR_CODE | SEG_ATTR_R | SEG_ATTR_A |
                                          (1u << SEG_ATTR_DPL_SHIFT) | SEG_ATTR_DB | SEG_ATTR_G, 0, 0xFFFFFFFFu };
+    if (!code32) {
+        cs.selector = BT_TC16_SEL;
+        cs.attr &= (uint16_t)~(SEG_ATTR_DB | SEG_ATTR_G);
+        cs.base = bt_tc16_base(&b->tc);
+        cs.limit = 0xFFFF;
+    }
     struct x86_segment gs = { BT_DATA_SEL, SEG_ATTR_P | SEG_ATTR_S | SEG_ATTR_W | SEG_ATTR_A |
                                            (1u << SEG_ATTR_DPL_SHIFT) | SEG_ATTR_DB, BT_DATA_LIN, BT_DATA_BYTES - 1 };
     cpu_set_segment(&t->hw, SEG_CS, &cs);
     cpu_set_segment(&t->hw, SEG_GS, &gs);
-    cpu_set_eip(&t->hw, target);
+    set_hw_lin(t, target);
     t->hw_set[SEG_CS] = t->hw.s.seg[SEG_CS];
     t->hw_set[SEG_GS] = t->hw.s.seg[SEG_GS];
     return 0;
@@ -298,7 +329,7 @@ static bool rewind_to_insn(struct tae *t, uint32_t addr, uint32_t *eip)
         if (eip) *eip = p->eip;
         return true;
     }
-    cpu_set_eip(&t->hw, bt_ccf_lin(&b->tc, c) + c->insn[i].tc_off);
+    set_hw_lin(t, bt_ccf_lin(&b->tc, c) + c->insn[i].tc_off);
     if (eip) *eip = c->insn[i].eip;
     return true;
 }
@@ -317,25 +348,25 @@ uint32_t bt_settle_for_sync(struct tae *t)
     for (int n = 0; n < 64; n++) {
         int32_t k;
         uint32_t off;
-        if (!where(t, t->hw.s.eip, &k, &off)) break;
+        if (!where(t, hw_lin(t), &k, &off)) break;
         const struct bt_point *p = bt_ccf_point_at(&b->tc.ccf[k], off);
         if (p) { eip = p->eip; goto done; }
         b->cnt.settled++;
         bool was_open = bus_private_is_open(&t->m->bus);
         bus_private_open(&t->m->bus, true);
-        uint32_t before = t->hw.s.eip;
+        uint32_t before = hw_lin(t);
         struct cpu_exit x = cpu_run(&t->hw, 1, true);
         bus_private_open(&t->m->bus, was_open);
         if (x.reason == CPU_EXIT_EXCEPTION) {
-            uint32_t at = x.event_kind == CPU_EVENT_SOFT_INT ? t->hw.s.eip - x.insn_len : before;
-            if (x.event_kind == CPU_EVENT_FAULT) at = t->hw.s.eip;
+            uint32_t at = x.event_kind == CPU_EVENT_SOFT_INT ? hw_lin(t) - x.insn_len : before;
+            if (x.event_kind == CPU_EVENT_FAULT) at = hw_lin(t);
             if (rewind_to_insn(t, at, &eip)) goto done;
             break;
         }
     }
     /* Cannot happen: every TC address hw can stop at is in a CCF. */
     fprintf(stderr, "trapeze: bt: the hardware CPU stopped at %08x, outside any guest instruction (a VMM bug)\n",
-            t->hw.s.eip);
+            hw_lin(t));
     abort();
 done:
     t->vcpu->s.eflags = (t->vcpu->s.eflags & ~(EFLAGS_IF | EFLAGS_IOPL)) |
@@ -346,7 +377,7 @@ done:
 bool bt_irq_window(struct tae *t)
 {
     struct bt_vmm *b = t->bt;
-    return (*data_word(b, BT_D_VIF) & EFLAGS_IF) && bt_tc_boundary(&b->tc, t->hw.s.eip, NULL);
+    return (*data_word(b, BT_D_VIF) & EFLAGS_IF) && bt_tc_boundary(&b->tc, hw_lin(t), NULL);
 }
 
 /* ---------- callouts ---------- */
@@ -370,10 +401,11 @@ static void adapt(struct tae *t, int32_t k, uint32_t lin)
     struct bt_vmm *b = t->bt;
     b->adaptive[b->nadaptive++] = lin;
     uint32_t eip = b->tc.ccf[k].eip, cs_base = b->tc.ccf[k].cs_base;
+    bool code32 = b->tc.ccf[k].code32;
     int32_t nccf_before = b->tc.nccf;
     bt_invalidate(&b->tc, k);
     struct bt_code_reader rd = { read_guest_code, host_breakpoint, adaptive_callout, t };
-    int32_t n = bt_translate(&b->tc, &rd, eip, cs_base);
+    int32_t n = bt_translate(&b->tc, &rd, eip, cs_base, code32);
     if (n != BT_NO_CCF && b->tc.nccf > nccf_before) bt_forward(&b->tc, k, n);   /* no flush in between */
     if (b->resume_valid && b->resume_ccf == k) b->resume_valid = false;
     b->cnt.adapted++;
@@ -387,7 +419,7 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
     int32_t k;
     uint32_t off;
     if (x->event_kind == CPU_EVENT_SOFT_INT && x->vector == BT_CALLOUT_VECTOR &&
-        where(t, hw->s.eip - x->insn_len, &k, &off)) {
+        where(t, hw_lin(t) - x->insn_len, &k, &off)) {
         struct bt_ccf *c = &b->tc.ccf[k];
         const struct bt_callout *co = bt_ccf_callout_at(c, off);
         if (co) {
@@ -398,23 +430,24 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
                 struct bt_exit *xt = &c->exit[co->insn];
                 uint32_t cs_base = t->vcpu->s.seg[SEG_CS].base;
                 if (b->maps_dirty) check_mappings(t);
-                int32_t to = bt_tc_find(&b->tc, xt->target, cs_base);
+                bool code32 = c->code32;
+                int32_t to = bt_tc_find(&b->tc, xt->target, cs_base, code32);
                 if (to == BT_NO_CCF) {
                     struct bt_code_reader rd = { read_guest_code, host_breakpoint, adaptive_callout, t };
-                    to = bt_translate(&b->tc, &rd, xt->target, cs_base);
+                    to = bt_translate(&b->tc, &rd, xt->target, cs_base, code32);
                     /* A flush in there dropped 'c' too: nothing to chain. */
                     if (to != BT_NO_CCF && to < k) c = NULL;
                 }
                 if (to == BT_NO_CCF) {
                     /* The guest's fetch at the target faults: hw stands at
                      * the stub, a boundary with the target's EIP. */
-                    cpu_set_eip(hw, hw->s.eip - x->insn_len);
+                    set_hw_lin(t, hw_lin(t) - x->insn_len);
                     b->cnt.translations_failed++;
                     return tae_emulate_why(t, "bt: code fetch fault", out);
                 }
                 if (c && c->valid) bt_chain(&b->tc, k, co->insn, to);
                 b->tc.ccf[to].chained_runs++;
-                cpu_set_eip(hw, bt_ccf_lin(&b->tc, &b->tc.ccf[to]));
+                set_hw_lin(t, bt_ccf_lin(&b->tc, &b->tc.ccf[to]));
                 return false;
             }
             case BT_CO_BREAK: {
@@ -427,7 +460,7 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
                 }
                 hw->breakpoint_resume_armed = true;
                 hw->breakpoint_resume_lin = lin;
-                cpu_set_eip(hw, hw->s.eip - x->insn_len);
+                set_hw_lin(t, hw_lin(t) - x->insn_len);
                 *out = (struct engine_exit){ .reason = ENGINE_EXIT_BREAKPOINT, .address = lin };
                 return true;
             }
@@ -442,8 +475,8 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
                 if (miss) b->cnt.callouts_miss++;
                 else b->cnt.callouts_emulate++;
                 const struct bt_insn *in = &c->insn[co->insn];
-                uint32_t next_tc = hw->s.eip;
-                cpu_set_eip(hw, bt_ccf_lin(&b->tc, c) + in->tc_off);   /* the state before it */
+                uint32_t next_tc = hw_lin(t);
+                set_hw_lin(t, bt_ccf_lin(&b->tc, c) + in->tc_off);   /* the state before it */
                 if (tae_emulate_why(t, miss ? "bt lookup miss" : in->what, out)) return true;
                 if (miss) {
                     b->fill_lookup = true;
@@ -462,7 +495,7 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
         }
     }
     /* A fault, trap or interrupt in translated code: the guest instruction's. */
-    uint32_t at = hw->s.eip;
+    uint32_t at = hw_lin(t);
     int32_t fk = BT_NO_CCF;
     uint32_t foff = 0;
     if (x->event_kind == CPU_EVENT_FAULT && where(t, at, &fk, &foff)) {
@@ -561,9 +594,9 @@ static void print_tc(struct tae *t, FILE *out)
 }
 
 /* One instruction's text (capstone through log_disassemble), or its bytes. */
-static unsigned disas_one(uint32_t address, const uint8_t *buf, size_t len, char *text, size_t size)
+static unsigned disas_one(int bits, uint32_t address, const uint8_t *buf, size_t len, char *text, size_t size)
 {
-    unsigned n = log_disassemble ? log_disassemble(32, address, buf, len, text, size) : 0;
+    unsigned n = log_disassemble ? log_disassemble(bits, address, buf, len, text, size) : 0;
     if (!n) {
         snprintf(text, size, "(.byte 0x%02x)", buf[0]);
         n = 1;
@@ -582,12 +615,13 @@ static int disas_tc(struct tae *t, const char *arg, FILE *out)
     uint32_t eip = (uint32_t)v;
     tae_need_vcpu(t);
     uint32_t cs_base = t->vcpu->s.seg[SEG_CS].base;
-    int32_t k = bt_tc_find(&b->tc, eip, cs_base);
+    bool code32 = (t->vcpu->s.seg[SEG_CS].attr & SEG_ATTR_DB) != 0;
+    int32_t k = bt_tc_find(&b->tc, eip, cs_base, code32);
     if (k == BT_NO_CCF) {
         /* A CCF holding it further in. */
         for (int32_t j = 0; j < b->tc.nccf && k == BT_NO_CCF; j++) {
             const struct bt_ccf *c = &b->tc.ccf[j];
-            if (!c->valid || c->cs_base != cs_base) continue;
+            if (!c->valid || c->cs_base != cs_base || c->code32 != code32) continue;
             for (int i = 0; i < c->ninsn; i++)
                 if (c->insn[i].eip == eip) { k = j; break; }
         }
@@ -610,12 +644,12 @@ static int disas_tc(struct tae *t, const char *arg, FILE *out)
         unsigned n = 0;
         while (n < in->len && read_guest_code(t, cs_base + in->eip + n, &g[n], &pa)) n++;
         char text[96];
-        if (n) disas_one(in->eip, g, n, text, sizeof text);
+        if (n) disas_one(c->code32 ? 32 : 16, in->eip, g, n, text, sizeof text);
         else snprintf(text, sizeof text, "(unreadable now)");
         fprintf(out, "%08x  %-34s %-8s %s\n", in->eip, text, bt_kind_name((enum bt_kind)in->kind),
                 in->kind == BT_IDENT ? "" : in->what);
         for (uint32_t o = in->tc_off; o < (uint32_t)in->tc_off + in->tc_len;) {
-            unsigned m = disas_one(base + o, tcb + o, in->tc_off + in->tc_len - o, text, sizeof text);
+            unsigned m = disas_one(c->code32 ? 32 : 16, c->code32 ? base + o : base + o - bt_tc16_base(&b->tc), tcb + o, in->tc_off + in->tc_len - o, text, sizeof text);
             const struct bt_callout *co = bt_ccf_callout_at(c, o);
             static const char *const kinds[] = { "emulate on the virtual CPU", "port I/O", "exit", "lookup miss: emulate",
                                                  "host breakpoint" };

@@ -92,7 +92,7 @@ void tae_sensitive_hook(void *opaque, const struct cpu_sensitive *ev)
 {
     struct tae *t = opaque;
     /* bt's own sequences (PUSHF/POPF on the virtual flags) are the VMM's. */
-    if (ev->cs == BT_TC_SEL && t->bt) return;
+    if ((ev->cs == BT_TC_SEL || ev->cs == BT_TC16_SEL) && t->bt) return;
     const struct x86_state *g = &t->vcpu->s;
     struct tae_fidelity_kind *k = kind_of(t, ev->mnemonic);
     if (!k) return;

@@ -139,11 +139,19 @@ static bool segment_runs_on_hw(const struct x86_segment *g)
 bool tae_compressible(struct tae *t)
 {
     const struct x86_state *s = &t->vcpu->s;
-    if (!(s->cr0 & CR0_PE) || (s->eflags & (EFLAGS_VM | EFLAGS_NT))) return false;
+    /* bt translates real mode too (as VMware's BT did): 16-bit code at
+     * ring 1 on segments with the real-mode bases; tae interprets it. */
+    if (!(s->cr0 & CR0_PE) && !t->bt) return false;
+    if (s->eflags & (EFLAGS_VM | EFLAGS_NT)) return false;
     if (s->cpl != 0 && s->cpl != 3) return false;
     if (s->cr4 & CR4_PAE) return false;
-    for (int r = 0; r < SEG_COUNT; r++)
+    for (int r = 0; r < SEG_COUNT; r++) {
+        /* bt's kernel code runs on the TC's own CS: the guest's CS is only
+         * its fetch limit, which the translator checks (even at the reset
+         * vector's FFFF0000, inside the VMM region). */
+        if (r == SEG_CS && t->bt && s->cpl == 0) continue;
         if (!segment_runs_on_hw(&s->seg[r])) return false;
+    }
     return true;
 }
 
