@@ -21,8 +21,9 @@
 #            trapeze and QEMU only
 #   nanobench guests/nanobench: ns per guest operation (system call, page
 #            fault, CLI, MOV CR3, ...), median wall time less the null run,
-#            and per-op counts from -stats (tae's traps and hidden faults,
-#            emu's exceptions); trapeze and QEMU only
+#            and per-op VMM entries from one more run with -stats (tae's
+#            traps and hidden faults; bt's traps, callouts, chain exits and
+#            in-TC sequences; emu's exceptions); trapeze and QEMU only
 # then ratios of trapeze's figures to the other engines' from this same run.
 # A run that times out, exits with the wrong status or prints the wrong
 # checksum makes its engine's row say "failed (...)"; the report goes on.
@@ -478,25 +479,47 @@ fi   # BENCH_SECTION
 # ---- nanobench: guests/nanobench, one guest operation repeated N times
 # (Adams & Agesen, ASPLOS 2006).  For each benchmark: median wall time of
 # BENCH_RUNS runs with iters=N and of "null" (the same set-up, no loop);
-# ns/op = (median(N) - median(null)) / N.  Trapeze engines run once more
-# with -stats, and once with null, for per-op counts: tae's trap and
-# hidden-fault counters ("  tae traps  N" lines, 0 when missing) and emu's
-# exceptions ("  exception V  N  (name)", summed).  N is picked so that
-# one run takes 0.1-0.5 s under -engine emu.  Bochs has no -kernel.
+# ns/op = (median(N) - median(null)) / N.  These timed runs are bare (no
+# -stats).  Trapeze engines run once more with -stats, and once with null,
+# for per-op counts, (count(N) - count(null)) / N: the VMM's lines, under
+# tae and bt ("  tae traps  N", "  tae hidden faults  N") and under bt only
+# ("  bt callouts  N", "  bt chain exits  N", "  bt in-TC runs  N"), 0 when
+# a line is missing; emu's exceptions ("  exception V  N  (name)", summed).
+# N is picked so that one run takes 0.1-0.5 s under -engine emu.  Bochs has
+# no -kernel.
 NANO=${BENCH_NANO:-"syscall:500000 in:2000000 cli:2000000 pushf:2000000 pgfault:500000
 divzero:500000 ptemod:2000000 cr3:300000 forkwait:500 eoi:1000000
 callret:150000 compute:500000"}
+# The -stats labels nano_measure reads, in the order of its count fields.
+NANO_LABELS="tae traps|tae hidden faults|exception|bt callouts|bt chain exits|bt in-TC runs"
 # nano_median FILE: the median of the numbers in FILE.
 nano_median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # nano_stat FILE LABEL: the number after LABEL (anchored, then spaces) in a
-# -stats output; 0 without that line.  LABEL "exception": every exception
-# line's count, summed.
+# -stats output; 0 without that line (a longer label that starts with LABEL,
+# "bt callouts port", is not LABEL's line).  LABEL "exception": every
+# exception line's count, summed.
 nano_stat() {
     tr -d '\r' < "$1" | awk -v l="$2" '
         l == "exception" && $1 == "exception" { n += $3; next }
         l != "exception" && index($0, "  " l " ") == 1 {
-            rest = substr($0, length(l) + 3); sub(/^ +/, "", rest); split(rest, w, " "); n += w[1] }
+            rest = substr($0, length(l) + 3)
+            if (rest ~ /^ +[0-9]+( |$)/) { sub(/^ +/, "", rest); split(rest, w, " "); n += w[1] } }
         END { print n + 0 }'
+}
+# nano_counts FILE NULL-FILE N: the count fields of a result line, per op:
+# " traps hidden exceptions callouts chain-exits in-TC entries" (entries =
+# traps + callouts + chain exits), each (FILE's count - NULL-FILE's) / N.
+nano_counts() {
+    deltas=""
+    oifs=$IFS; IFS='|'
+    for l in $NANO_LABELS; do
+        IFS=$oifs
+        deltas="$deltas $(( $(nano_stat "$1" "$l") - $(nano_stat "$2" "$l") ))"
+    done
+    IFS=$oifs
+    echo $deltas | awk -v n="$3" '
+        function per(c) { c /= n; return sprintf(" %.2f", (c < 0.005 && c > -0.005) ? 0 : c) }
+        { printf "%s%s%s%s%s%s%s\n", per($1), per($2), per($3), per($4), per($5), per($6), per($1 + $4 + $5) }'
 }
 # nano_time NAME BENCH N CMD...: the median wall time of RUNS runs of CMD
 # with the command line "bench=BENCH iters=N" in $nano_secs, or "failed why".
@@ -515,30 +538,30 @@ nano_time() {
     nano_secs=$(nano_median "$tmp/n.times")
 }
 # nano_measure NAME STATS CMD...: appends to $tmp/nano one line per
-# benchmark, "NAME BENCH ok ns traps/op hidden/op exceptions/op" or
-# "NAME BENCH failed why" (STATS = 1: the counts from -stats, else "-").
+# benchmark, "NAME BENCH ok ns traps hidden exceptions callouts chain-exits
+# in-TC entries" (per op, see nano_counts) or "NAME BENCH failed why"
+# (STATS = 1: the counts from -stats, else "-"; "-" too where a -stats run
+# did not end with the pass status).
 nano_measure() {
     name=$1 stats=$2
     shift 2
     nano_time "$name" null 1 "$@"
-    case $nano_secs in failed*) echo "$name all $nano_secs" >> "$tmp/nano"; return ;; esac
+    case $nano_secs in failed*) echo "$name all $nano_secs" >> "$tmp/nano"; echo " failed" >&2; return ;; esac
     base=$nano_secs
+    null_rc=0
     if [ "$stats" = 1 ]; then
         timeout "$LIMIT" "$@" -append "bench=null iters=1" -stats </dev/null >/dev/null 2>"$tmp/null.stats"
+        null_rc=$?
     fi
     for pair in $NANO; do
         b=${pair%%:*} n=${pair#*:}
         printf ' %s' "$b" >&2
         nano_time "$name" "$b" "$n" "$@"
         case $nano_secs in failed*) echo "$name $b $nano_secs" >> "$tmp/nano"; continue ;; esac
-        counts=" - - -"
+        counts=" - - - - - - -"
         if [ "$stats" = 1 ]; then
             timeout "$LIMIT" "$@" -append "bench=$b iters=$n" -stats </dev/null >/dev/null 2>"$tmp/b.stats"
-            counts=""
-            for l in "tae traps" "tae hidden faults" exception; do
-                c=$(( $(nano_stat "$tmp/b.stats" "$l") - $(nano_stat "$tmp/null.stats" "$l") ))
-                counts="$counts $(awk -v c="$c" -v n="$n" 'BEGIN { printf "%.2f", c / n }')"
-            done
+            [ $? -eq 33 ] && [ $null_rc -eq 33 ] && counts=$(nano_counts "$tmp/b.stats" "$tmp/null.stats" "$n")
         fi
         ns=$(awk -v t="$nano_secs" -v z="$base" -v n="$n" 'BEGIN { printf "%.1f", (t - z) * 1e9 / n }')
         echo "$name $b ok $ns$counts" >> "$tmp/nano"
@@ -561,45 +584,109 @@ if [ -e "$G/nanobench.elf" ]; then
             -monitor none $QEMU_EXIT -kernel "$G/nanobench.elf"
         cols="$cols qemu-tcg"
     fi
-    awk -v cols="$cols" -v benches="$(echo $NANO | sed 's/:[0-9]*//g')" '
+    awk -v cols="$cols" -v runs="$RUNS" -v benches="$(echo $NANO | sed 's/:[0-9]*//g')" '
     {
         key = $1 SUBSEP $2
-        if ($3 == "ok") { ns[key] = $4; traps[key] = $5; hidden[key] = $6; exc[key] = $7 }
-        else { why = $0; sub(/^[^ ]+ [^ ]+ /, "", why); bad[key] = why }
+        if ($3 == "ok") {
+            ns[key] = $4; traps[key] = $5; hidden[key] = $6; exc[key] = $7
+            callouts[key] = $8; chain[key] = $9; intc[key] = $10; entries[key] = $11
+        } else { why = $0; sub(/^[^ ]+ [^ ]+ (failed )?/, "", why); bad[key] = why }
     }
     function cell(e, b) {
         if ((e SUBSEP "all") in bad) return "failed"
         if ((e SUBSEP b) in bad) return "failed"
         return ns[e SUBSEP b]
     }
+    # count(a, e, b): engine e'"'"'s figure for bench b in a, "-" without one.
+    function count(a, e, b) { return ((e SUBSEP b) in a) ? a[e SUBSEP b] : "-" }
+    # ratio(x, y, b): x'"'"'s ns/op over y'"'"'s, "-" unless both are there and y'"'"'s is positive.
+    function ratio(x, y, b) {
+        if (!((x SUBSEP b) in ns) || !((y SUBSEP b) in ns) || ns[y SUBSEP b] + 0 <= 0) return "-"
+        return sprintf("%.2f", ns[x SUBSEP b] / ns[y SUBSEP b])
+    }
+    # A column of the counts table: its engine (header line 1), its figure
+    # (line 2), the engine and the array it shows.
+    function col(top, bottom, e, what) { nk++; ktop[nk] = top; kbot[nk] = bottom; keng[nk] = e; kwhat[nk] = what }
+    # wrap(s): s in parentheses, folded into lines of at most 78 characters.
+    function wrap(s,    nw, w, i, line) {
+        gsub(/\. /, "; ", s); sub(/\.$/, "", s); sub(/^ +/, "", s)
+        nw = split(s, w, " "); line = "("
+        for (i = 1; i <= nw; i++) {
+            if (line != "(" && length(line) + 1 + length(w[i]) > 77) { print line; line = "" }
+            line = line (line == "(" ? "" : " ") w[i]
+        }
+        print line ")"
+    }
     END {
         nc = split(cols, c, " "); nb = split(benches, bs, " ")
-        tae = "trapeze-tae"; emu = "trapeze-emu"
-        printf "\nnanobench: ns per operation, (median wall(N) - median wall(null)) / N (guests/nanobench)\n\n"
+        emu = "trapeze-emu"; tae = "trapeze-tae"; bt = "trapeze-bt"
+        for (i = 1; i <= nc; i++) ran[c[i]] = 1
+
+        printf "\nnanobench: ns per operation (guests/nanobench), median of %d:\n", runs
+        printf "(median wall(N) - median wall(null)) / N\n\n"
         printf "%-10s", "bench"
-        for (i = 1; i <= nc; i++) printf " %13s", substr(c[i], 1, 13)
-        if (cols ~ emu) printf " %9s", "emu exc/op"
-        if (cols ~ tae) printf " %9s %9s", "traps/op", "hidden/op"
-        if (cols ~ tae && cols ~ emu) printf " %8s", "tae/emu"
+        for (i = 1; i <= nc; i++) printf " %12s", substr(c[i], 1, 12)
+        if (ran[tae] && ran[emu]) printf " %8s", "tae/emu"
+        if (ran[bt] && ran[tae]) printf " %8s", "bt/tae"
         printf "\n"
         for (j = 1; j <= nb; j++) {
             b = bs[j]
             printf "%-10s", b
-            for (i = 1; i <= nc; i++) printf " %13s", cell(c[i], b)
-            x = "-"; if ((emu, b) in exc) x = exc[emu, b]
-            if (cols ~ emu) printf " %9s", x
-            x = "-"; y = "-"; if ((tae, b) in traps) { x = traps[tae, b]; y = hidden[tae, b] }
-            if (cols ~ tae) printf " %9s %9s", x, y
-            if (cols ~ tae && cols ~ emu) {
-                a = ns[tae SUBSEP b]; z = ns[emu SUBSEP b]
-                if (a != "" && z != "" && z > 0) printf " %8.2f", a / z; else printf " %8s", "-"
-            }
+            for (i = 1; i <= nc; i++) printf " %12s", cell(c[i], b)
+            if (ran[tae] && ran[emu]) printf " %8s", ratio(tae, emu, b)
+            if (ran[bt] && ran[tae]) printf " %8s", ratio(bt, tae, b)
             printf "\n"
         }
         for (k in bad) { split(k, p, SUBSEP); printf "  %s %s: failed (%s)\n", p[1], p[2], bad[k] }
-        printf "\n(one operation per benchmark: guests/nanobench.asm; traps/op and hidden/op\n"
-        printf " come from -engine tae -stats, exc/op from -engine emu -stats, both less null)\n"
-        printf " tae/emu: above 1 means tae is slower than the interpreter alone)\n"
+        note = "one operation per benchmark: guests/nanobench.asm; the timed runs are bare (no -stats)"
+        if (ran[tae] && ran[emu]) note = note "; tae/emu: tae'"'"'s ns/op over emu'"'"'s"
+        if (ran[bt] && ran[tae]) note = note "; bt/tae: bt'"'"'s ns/op over tae'"'"'s"
+        if ((ran[tae] && ran[emu]) || (ran[bt] && ran[tae])) note = note ", above 1: the first engine is slower"
+        printf "\n"; wrap(note)
+
+        if (ran[emu]) col("emu", "exc/op", emu, "exc")
+        if (ran[tae]) { col("tae", "entries/op", tae, "traps"); col("tae", "hidden/op", tae, "hidden") }
+        if (ran[bt]) {
+            col("bt", "traps/op", bt, "traps"); col("bt", "callouts/op", bt, "callouts")
+            col("bt", "in-TC/op", bt, "intc"); col("bt", "entries/op", bt, "entries")
+        }
+        if (!nk) exit
+        printf "\nnanobench: VMM entries per operation, from one more run with -stats:\n"
+        printf "(count(N) - count(null)) / N\n\n"
+        for (i = 1; i <= nk; i++) { kw[i] = length(kbot[i]); if (kw[i] < 7) kw[i] = 7 }
+        printf "%-10s", ""
+        for (i = 1; i <= nk; i++) printf " %" kw[i] "s", ktop[i]
+        printf "\n%-10s", "bench"
+        for (i = 1; i <= nk; i++) printf " %" kw[i] "s", kbot[i]
+        printf "\n"
+        for (j = 1; j <= nb; j++) {
+            b = bs[j]
+            printf "%-10s", b
+            for (i = 1; i <= nk; i++) {
+                e = keng[i]; w = kwhat[i]
+                if (w == "exc") x = count(exc, e, b)
+                else if (w == "traps") x = count(traps, e, b)
+                else if (w == "hidden") x = count(hidden, e, b)
+                else if (w == "callouts") x = count(callouts, e, b)
+                else if (w == "intc") x = count(intc, e, b)
+                else x = count(entries, e, b)
+                printf " %" kw[i] "s", x
+            }
+            printf "\n"
+        }
+        note = ""
+        if (ran[emu]) note = "emu exc/op: -engine emu'"'"'s \"exception V\" lines summed."
+        if (ran[tae] || ran[bt]) {
+            x = ran[tae] && ran[bt] ? "tae entries/op and bt traps/op" : ran[tae] ? "tae entries/op" : "bt traps/op"
+            note = note " " x ": \"tae traps\", exits of the hardware CPU that took the trap path (exceptions, INT n, trapped instructions)."
+        }
+        if (ran[tae]) note = note " tae hidden/op: \"tae hidden faults\", page faults of the shadow page tables, part of the traps."
+        if (ran[bt]) {
+            note = note " bt callouts/op: \"bt callouts\", calls from translated code into the VMM (port I/O, emulated instructions, lookup misses)."
+            note = note " bt in-TC/op: \"bt in-TC runs\", CLI/STI/PUSHF/POPF run as a few instructions inside the TC on the VMM'"'"'s data, no VMM entry; counted in the -stats run only."
+            note = note " bt entries/op: traps + callouts + \"bt chain exits\" (translator continuations, each run once before it is chained: about 0 per op)."
+        }
+        printf "\n"; wrap(note)
     }' "$tmp/nano"
 else
     echo "nanobench: skipped ($G/nanobench.elf is missing: make guests)"
