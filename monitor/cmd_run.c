@@ -120,7 +120,7 @@ static void print_events(FILE *t, const char *indent, const struct engine_counte
     for (int v = 0; v < 256; v++)
         if (c1->interrupts[v] != c0->interrupts[v])
             fprintf(t, "%sinterrupt vector 0x%02x delivered\n", indent, v);
-    /* A VMM's work for the step (tae), by cause. */
+    /* A VMM's work for the step (tae, bt), by cause. */
     static const struct { size_t at; const char *what; } vmm[] = {
         { offsetof(struct engine_counters, vmm_traps), "trap to the VMM" },
         { offsetof(struct engine_counters, vmm_emulated), "emulated by the VMM" },
@@ -129,6 +129,10 @@ static void print_events(FILE *t, const char *indent, const struct engine_counte
         { offsetof(struct engine_counters, vmm_reflected), "event reflected to the guest" },
         { offsetof(struct engine_counters, vmm_traced_writes), "traced page-table write" },
         { offsetof(struct engine_counters, vmm_shadow_built), "shadow page table built" },
+        { offsetof(struct engine_counters, vmm_translated), "translated (a CCF made)" },
+        { offsetof(struct engine_counters, vmm_chained), "exit chained" },
+        { offsetof(struct engine_counters, vmm_callouts), "callout to the VMM" },
+        { offsetof(struct engine_counters, vmm_in_tc), "in-TC sequence (no VMM entry)" },
     };
     for (size_t k = 0; k < sizeof vmm / sizeof vmm[0]; k++) {
         uint64_t a = *(const uint64_t *)((const char *)c0 + vmm[k].at);

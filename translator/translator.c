@@ -598,7 +598,25 @@ static bool frame_add(struct bt_ccf *c, uint32_t page)
 
 /* ---------- translation ---------- */
 
+static int32_t translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t eip, uint32_t cs_base,
+                         bool code32, bool single);
+
 int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t eip, uint32_t cs_base, bool code32)
+{
+    return translate(tc, rd, eip, cs_base, code32, false);
+}
+
+int32_t bt_translate_single(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t eip, uint32_t cs_base, bool code32)
+{
+    bool counting = tc->count_in_tc;
+    tc->count_in_tc = true;
+    int32_t k = translate(tc, rd, eip, cs_base, code32, true);
+    tc->count_in_tc = counting;
+    return k;
+}
+
+static int32_t translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t eip, uint32_t cs_base,
+                         bool code32, bool single)
 {
     bool c16 = !code32;
     if (tc->nccf >= BT_MAX_CCFS || tc->tc_used + CCF_BUF > tc->tc16_start || tc->tc16_used + CCF_BUF > BT_TC16_BYTES)
@@ -611,13 +629,14 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
     c->eip = eip;
     c->cs_base = cs_base;
     c->code32 = code32;
+    c->single = single;
     c->incoming = -1;
     e->c = c;
     e->c16 = c16;
 
     uint32_t pc = eip;
     bool ended = false;
-    for (int k = 0; k < BT_TU_MAX && !ended; k++) {
+    for (int k = 0; k < (single ? 1 : BT_TU_MAX) && !ended; k++) {
         struct guest_code g = { .rd = rd, .lin = cs_base + pc };
         fetch_ahead(&g);
         struct x86_insn in;
@@ -647,12 +666,13 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
             a = A_EMULATE;
             what = "adaptive";
         }
+        if (single && (a == A_RET || a == A_JMP_IND || a == A_CALL_IND)) a = A_EMULATE_END;
         uint32_t next = c16 ? (pc + len) & 0xFFFF : pc + len;
         struct bt_insn *ins = &c->insn[c->ninsn];
         *ins = (struct bt_insn){ .eip = pc, .len = (uint8_t)len, .what = what };
         ins->tc_off = (uint16_t)e->n;
         point(e, pc);
-        if (rd->breakpoint && rd->breakpoint(rd->opaque, cs_base + pc)) callout(e, BT_CO_BREAK, c->ninsn);
+        if (!single && rd->breakpoint && rd->breakpoint(rd->opaque, cs_base + pc)) callout(e, BT_CO_BREAK, c->ninsn);
         unsigned p = 0;
         while (p < len && is_prefix(g.bytes[p])) p++;
         switch (a) {
@@ -799,9 +819,12 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
     else tc->tc_used += (e->n + 15) & ~15u;
     tc->order[c16 ? 0 : 1][tc->norder[c16 ? 0 : 1]++] = idx;
     c->valid = true;
-    unsigned h = hash_of(eip, cs_base, code32);
-    c->hash_next = tc->hash[h];
-    tc->hash[h] = idx;
+    c->hash_next = BT_NO_CCF;
+    if (!single) {
+        unsigned h = hash_of(eip, cs_base, code32);
+        c->hash_next = tc->hash[h];
+        tc->hash[h] = idx;
+    }
     for (int f = 0; f < c->frames; f++) {
         c->frame_next[f] = BT_NO_CCF;
         if (c->frame[f] < tc->ram_pages) {
@@ -812,9 +835,13 @@ int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t
         }
     }
     tc->nccf++;
-    tc->cnt.translated++;
-    tc->cnt.guest_bytes += c->guest_bytes;
-    tc->cnt.tc_bytes += c->tc_len;
+    if (single) {
+        tc->cnt.singles++;
+    } else {
+        tc->cnt.translated++;
+        tc->cnt.guest_bytes += c->guest_bytes;
+        tc->cnt.tc_bytes += c->tc_len;
+    }
     free(e);
     return idx;
 }

@@ -123,6 +123,7 @@ struct bt_callout {
 struct bt_ccf {
     bool valid;
     bool code32;              /* 32-bit guest code (else 16-bit: real mode too) */
+    bool single;              /* one guest instruction for a single step: not in the hash, never chained */
     uint32_t eip, cs_base;    /* key: guest EIP, CS base, code32 */
     uint32_t guest_bytes;
     uint32_t frame[2];        /* guest-physical pages its bytes came from */
@@ -153,6 +154,7 @@ struct bt_code_reader {
 
 struct bt_counters {
     uint64_t translated;      /* CCFs made */
+    uint64_t singles;         /* one-instruction CCFs for single steps */
     uint64_t guest_bytes, tc_bytes;
     uint64_t ident, intc, branches, lookups, callout_sites;
     uint64_t chained;         /* exits patched into direct jumps */
@@ -195,6 +197,10 @@ int32_t bt_tc_find(struct bt_tc *tc, uint32_t eip, uint32_t cs_base, bool code32
  * cannot be fetched (the guest's own fault: the VMM lets the virtual CPU
  * raise it). */
 int32_t bt_translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t eip, uint32_t cs_base, bool code32);
+/* A single step's translation: the one instruction at EIP (a RET or
+ * indirect branch as a callout), its exits left as stubs, in-TC sequences
+ * counted; found by bt_tc_ccf_at but never by bt_tc_find. */
+int32_t bt_translate_single(struct bt_tc *tc, const struct bt_code_reader *rd, uint32_t eip, uint32_t cs_base, bool code32);
 /* The CCF whose TC bytes hold TC linear address 'addr', or BT_NO_CCF. */
 int32_t bt_tc_ccf_at(struct bt_tc *tc, uint32_t addr);
 /* The guest instruction of 'c' whose TC range holds 'addr', or -1. */

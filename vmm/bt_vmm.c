@@ -237,13 +237,16 @@ void bt_vmm_reset(struct tae *t)
 bool bt_must_interpret(struct tae *t, bool step)
 {
     const struct x86_state *g = &t->vcpu->s;
-    if (step || (g->eflags & EFLAGS_TF)) return true;
+    (void)step;   /* a single step runs translated too (bt_step) */
+    if (g->eflags & EFLAGS_TF) return true;
     /* The guest's own instruction breakpoints (DR7 enables with R/W = 00)
      * match guest EIPs, which translated code does not run at. */
     for (int i = 0; i < 4; i++)
         if ((g->dr[7] & (3u << (2 * i))) && ((g->dr[7] >> (16 + 4 * i)) & 3u) == 0) return true;
     return false;
 }
+
+static void enter_at(struct tae *t, bool code32, uint32_t target);
 
 int bt_enter(struct tae *t)
 {
@@ -279,7 +282,15 @@ int bt_enter(struct tae *t)
     b->fill_lookup = false;
     b->cnt.entries++;
     if (cs_base != b->tc.lookup_cs_base) bt_lookup_reset(&b->tc, cs_base);
+    enter_at(t, code32, target);
+    return 0;
+}
 
+/* hw on the guest's state from the virtual CPU, at TC linear 'target'. */
+static void enter_at(struct tae *t, bool code32, uint32_t target)
+{
+    struct bt_vmm *b = t->bt;
+    const struct x86_state *g = &t->vcpu->s;
     tae_sync_to_hw(t);
     *data_word(b, BT_D_VIF) = g->eflags & EFLAGS_IF;
     *data_word(b, BT_D_VIOPL) = g->eflags & EFLAGS_IOPL;
@@ -300,7 +311,78 @@ int bt_enter(struct tae *t)
     set_hw_lin(t, target);
     t->hw_set[SEG_CS] = t->hw.s.seg[SEG_CS];
     t->hw_set[SEG_GS] = t->hw.s.seg[SEG_GS];
-    return 0;
+}
+
+/*
+ * One guest instruction, translated on its own and run on hw (the monitor's
+ * step, gdb's stepi): its in-TC sequence, callout or copy runs as it would
+ * in a CCF, so a step shows what bt does with the instruction.  The
+ * one-instruction CCF ends at its exit stubs (never chained) and is
+ * dropped after.
+ */
+struct engine_exit bt_step(struct tae *t)
+{
+    struct bt_vmm *b = t->bt;
+    tae_need_vcpu(t);
+    const struct x86_state *g = &t->vcpu->s;
+    bool code32 = (g->seg[SEG_CS].attr & SEG_ATTR_DB) != 0;
+    uint32_t eip = code32 ? g->eip : g->eip & 0xFFFF, cs_base = g->seg[SEG_CS].base;
+    struct engine_exit out = { .reason = ENGINE_EXIT_STEP };
+    if (b->maps_dirty) check_mappings(t);
+    struct bt_code_reader rd = { read_guest_code, NULL, adaptive_callout, t };
+    int32_t k = bt_translate_single(&b->tc, &rd, eip, cs_base, code32);
+    if (k == BT_NO_CCF) {
+        b->cnt.translations_failed++;
+        if (tae_emulate_why(t, "bt: code fetch fault", &out)) return out;
+        return (struct engine_exit){ .reason = ENGINE_EXIT_STEP };
+    }
+    if (cs_base != b->tc.lookup_cs_base) bt_lookup_reset(&b->tc, cs_base);
+    enter_at(t, code32, bt_ccf_lin(&b->tc, &b->tc.ccf[k]));
+    t->hw_stale = false;
+    for (int n = 0; n < 64; n++) {
+        bus_private_open(&t->m->bus, true);
+        struct cpu_exit x = cpu_run(&t->hw, 0, false);
+        bus_private_open(&t->m->bus, false);
+        t->vcpu_stale = true;
+        bool done = false;
+        switch (x.reason) {
+        case CPU_EXIT_EXCEPTION:
+            if (!bt_hw_in_tc(t)) { done = true; break; }
+            if (bt_serve(t, &x, &out)) done = true;
+            else if (t->hw_stale) { out = (struct engine_exit){ .reason = ENGINE_EXIT_STEP }; done = true; }
+            break;
+        case CPU_EXIT_INTERRUPT:
+            t->cnt.reflected_interrupts++;
+            if (!tae_reflect(t, x.vector, CPU_EVENT_EXTERNAL, false, 0, &out)) out = (struct engine_exit){ .reason = ENGINE_EXIT_STEP };
+            done = true;
+            break;
+        case CPU_EXIT_BUDGET:
+            break;
+        case CPU_EXIT_REQUEST:
+            t->external_stop = false;
+            t->bt_smc_stop = false;
+            out = (struct engine_exit){ .reason = ENGINE_EXIT_STEP };
+            done = true;
+            break;
+        case CPU_EXIT_WATCHPOINT:
+            out = (struct engine_exit){ .reason = ENGINE_EXIT_WATCHPOINT, .address = x.address,
+                                        .watch_kind = (enum engine_watch_kind)x.watch_kind,
+                                        .watch_physical = x.watch_physical };
+            done = true;
+            break;
+        default:
+            out = (struct engine_exit){ .reason = ENGINE_EXIT_ERROR,
+                                        .message = "bt: the hardware CPU stopped in a single step in a way the VMM cannot serve (a VMM bug)" };
+            done = true;
+            break;
+        }
+        if (done) break;
+    }
+    /* The guest's state back in the virtual CPU; the next run enters anew. */
+    tae_need_vcpu(t);
+    t->hw_stale = true;
+    bt_invalidate(&b->tc, k);
+    return out;
 }
 
 /* hw's TC address -> the CCF and offset, or false (not in the TC). */
@@ -426,8 +508,14 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
             b->cnt.callouts++;
             switch (co->kind) {
             case BT_CO_EXIT: {
-                b->cnt.callouts_exit++;
                 struct bt_exit *xt = &c->exit[co->insn];
+                if (c->single) {
+                    /* A single step's end: hw at the stub, a point with the next EIP. */
+                    set_hw_lin(t, hw_lin(t) - x->insn_len);
+                    *out = (struct engine_exit){ .reason = ENGINE_EXIT_STEP };
+                    return true;
+                }
+                b->cnt.callouts_exit++;
                 uint32_t cs_base = t->vcpu->s.seg[SEG_CS].base;
                 if (b->maps_dirty) check_mappings(t);
                 bool code32 = c->code32;
@@ -508,7 +596,7 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
              * store to a traced page table, the VMM's region) becomes a
              * callout in a new translation; the old one forwards to it. */
             struct bt_ccf *c = &b->tc.ccf[fk];
-            if (!ends && i >= 0 && c->valid && c->insn[i].kind == BT_IDENT && t->cnt.emulated != emulated &&
+            if (!ends && i >= 0 && c->valid && !c->single && c->insn[i].kind == BT_IDENT && t->cnt.emulated != emulated &&
                 t->cnt.true_faults == true_faults && ++c->insn[i].traps >= BT_ADAPT_AFTER &&
                 b->nadaptive < BT_ADAPTIVE_MAX)
                 adapt(t, fk, c->cs_base + c->insn[i].eip);
@@ -546,6 +634,7 @@ void bt_print_stats(struct tae *t, FILE *out)
     if (b->tc.count_in_tc) BLINE("bt in-TC runs", b->cnt.intc_runs);
     BLINE("bt entries", b->cnt.entries);
     BLINE("bt translated", c->translated);
+    BLINE("bt single steps", c->singles);
     BLINE("bt guest bytes", c->guest_bytes);
     BLINE("bt tc bytes", c->tc_bytes);
     BLINE("bt ident", c->ident);
@@ -562,8 +651,12 @@ void bt_print_stats(struct tae *t, FILE *out)
 
 void bt_get_counters(struct tae *t, struct engine_counters *c)
 {
-    (void)t;
-    (void)c;
+    struct bt_vmm *b = t->bt;
+    fold_in_tc_runs(b);
+    c->vmm_callouts = b->cnt.callouts_port + b->cnt.callouts_emulate + b->cnt.callouts_miss;
+    c->vmm_in_tc = b->cnt.intc_runs;
+    c->vmm_translated = b->tc.cnt.translated;
+    c->vmm_chained = b->tc.cnt.chained;
 }
 
 /* `info tc`: the translation cache, CCF by CCF. */

@@ -89,6 +89,10 @@ struct engine_counters {
     uint64_t vmm_reflected;        /* events delivered through the guest's IDT */
     uint64_t vmm_traced_writes;    /* writes to traced guest page tables / descriptor tables */
     uint64_t vmm_shadow_built;     /* shadow page tables built */
+    uint64_t vmm_callouts;         /* bt: calls from translated code into the VMM (port I/O, emulation, lookup misses) */
+    uint64_t vmm_in_tc;            /* bt: in-TC sequences run (CLI/STI/PUSHF/POPF; counted under -stats and in single steps) */
+    uint64_t vmm_translated;       /* bt: CCFs made (not counting single steps' own) */
+    uint64_t vmm_chained;          /* bt: exits patched into direct CCF-to-CCF jumps */
 };
 
 /*

@@ -349,6 +349,9 @@ static struct engine_exit tae_go(struct engine *e, uint64_t budget, bool step)
             if (step) return exit_of(ENGINE_EXIT_STEP);
             continue;
         }
+        if (t->bt && step && !t->vcpu_stale && t->vcpu->s.cpl == 0 && tae_compressible(t) && !t->vcpu->s.halted &&
+            !bt_must_interpret(t, step))
+            return bt_step(t);
         if (t->bt && !t->vcpu_stale && t->vcpu->s.cpl == 0 && bt_must_interpret(t, step)) {
             /* Single steps, host breakpoints, guest TF and 16-bit kernel
              * code run on the virtual CPU: one guest instruction at a time. */
@@ -430,6 +433,9 @@ static struct engine_exit tae_run(struct engine *e, uint64_t budget) { return ta
 static struct engine_exit tae_step(struct engine *e)
 {
     struct tae *t = e->priv;
+    /* bt: a step is one guest instruction, from the guest's state (hw may
+     * be inside translated code). */
+    if (t->bt) tae_need_vcpu(t);
     struct engine_exit x = tae_go(e, 1, true);
     tae_need_vcpu(t);
     uint32_t lin = t->vcpu->s.seg[SEG_CS].base + t->vcpu->s.eip;

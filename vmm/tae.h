@@ -193,6 +193,7 @@ void bt_vmm_reset(struct tae *t);
 bool bt_hw_in_tc(const struct tae *t);
 bool bt_must_interpret(struct tae *t, bool step);
 int bt_enter(struct tae *t);
+struct engine_exit bt_step(struct tae *t);
 bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out);
 uint32_t bt_settle_for_sync(struct tae *t);
 bool bt_irq_window(struct tae *t);
