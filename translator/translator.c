@@ -492,6 +492,26 @@ void bt_chain(struct bt_tc *tc, int32_t from, int x, int32_t to)
     tc->cnt.chained++;
 }
 
+void bt_predict_return(struct bt_tc *tc, int32_t k, uint32_t target)
+{
+    struct bt_ccf *c = &tc->ccf[k];
+    if (!c->pred_off || !c->valid) return;
+    uint32_t d = 0u - target;
+    uint8_t b[4] = { (uint8_t)d, (uint8_t)(d >> 8), (uint8_t)(d >> 16), (uint8_t)(d >> 24) };
+    write_tc(tc, c->tc_off + c->pred_off, b, 4);
+    struct bt_exit *x = &c->exit[c->pred_exit];
+    if (x->chained != BT_NO_CCF) {          /* to the stub again: it chains to the new target */
+        set_rel(tc, c, x, c->tc_off + x->stub_off);
+        x->chained = BT_NO_CCF;
+    }
+    x->target = target;
+    c->point[c->pred_point].eip = target;
+    /* The stub's own point says where it goes, too. */
+    for (int p = 0; p < c->npoint; p++)
+        if (c->point[p].tc_off == x->stub_off) c->point[p].eip = target;
+    tc->cnt.predictions++;
+}
+
 void bt_lookup_fill(struct bt_tc *tc, int32_t to)
 {
     const struct bt_ccf *c = &tc->ccf[to];
@@ -751,8 +771,25 @@ static int32_t translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint
             static const uint8_t load32[] = { 0x8B, 0x04, 0x24 };                     /* mov eax, [esp] */
             static const uint8_t load16[] = { 0x66, 0x36, 0x67, 0x0F, 0xB7, 0x02 };   /* movzx eax, word ss:[edx] */
             uint32_t pop = (c16 ? 2 : 4) + (in.op == 0xC2 ? (in.imm & 0xFFFF) : 0);
-            if (c16) emit_lookup(e, c->ninsn, load16, sizeof load16, pop, false, 0);
-            else emit_lookup(e, c->ninsn, load32, sizeof load32, pop, false, 0);
+            if (c16) {
+                emit_lookup(e, c->ninsn, load16, sizeof load16, pop, false, 0);
+            } else {
+                /* The prediction first: ECX = [esp] - predicted; JECXZ to
+                 * a direct (chainable) jump; else the table lookup. */
+                mov_gs_ecx(e, BT_D_S1);
+                b1(e, 0x8B); b1(e, 0x0C); b1(e, 0x24);             /* mov ecx, [esp]: the first guest access */
+                b1(e, 0x8D); b1(e, 0x89); c->pred_off = (uint16_t)e->n; b4(e, 1);   /* lea ecx, [ecx - predicted] (none yet: -(-1)) */
+                b1(e, 0xE3); unsigned hit = e->n; b1(e, 0);        /* jecxz predicted */
+                mov_ecx_gs(e, BT_D_S1);
+                emit_lookup(e, c->ninsn, load32, sizeof load32, pop, false, 0);
+                if (hit < CCF_BUF) e->buf[hit] = (uint8_t)(e->n - (hit + 1));
+                mov_ecx_gs(e, BT_D_S1);
+                b1(e, 0x8D); b1(e, 0xA4); b1(e, 0x24); b4(e, pop);  /* lea esp, [esp+n] */
+                c->pred_point = (int8_t)c->npoint;
+                point(e, 0xFFFFFFFFu);
+                c->pred_exit = (int8_t)c->nexit;
+                jmp_exit(e, 0xFFFFFFFFu);
+            }
             tc->cnt.lookups++;
             ended = true;
             break;

@@ -137,6 +137,11 @@ struct bt_ccf {
     int32_t hash_next;
     int32_t frame_next[2];    /* the next CCF made from the same frame */
     int32_t incoming;         /* first chained jump into it (bt_link pool), -1 */
+    /* A 32-bit RET's return prediction (an inline cache, patched by the VMM
+     * at a lookup miss): the disp32 of its LEA holds -target, its hit path
+     * jumps through exit 'pred_exit', whose point is 'pred_point'. */
+    uint16_t pred_off;        /* 0: none */
+    int8_t pred_exit, pred_point;
     uint64_t entries;         /* entered by the VMM (not chained, not looked up) */
     uint64_t chained_runs;    /* exits that chained into it */
 };
@@ -161,6 +166,7 @@ struct bt_counters {
     uint64_t invalidated;     /* CCFs dropped: a write to their guest bytes, or a mapping change */
     uint64_t flushes;         /* the whole TC dropped (full, or mode change) */
     uint64_t lookup_fills;
+    uint64_t predictions;     /* RET predictions (re)patched */
 };
 
 struct bt_link { int32_t from; uint8_t exit; int32_t next; };
@@ -214,6 +220,8 @@ bool bt_tc_boundary(struct bt_tc *tc, uint32_t addr, uint32_t *eip);
 
 /* Chain exit 'x' of CCF 'from' straight to CCF 'to' (both valid). */
 void bt_chain(struct bt_tc *tc, int32_t from, int x, int32_t to);
+/* Predict 'target' for CCF k's RET (its inline check and exit follow). */
+void bt_predict_return(struct bt_tc *tc, int32_t k, uint32_t target);
 /* Put 'to' in the indirect-branch lookup table for its EIP. */
 void bt_lookup_fill(struct bt_tc *tc, int32_t to);
 void bt_lookup_reset(struct bt_tc *tc, uint32_t cs_base);

@@ -568,6 +568,8 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
                 if (tae_emulate_why(t, miss ? "bt lookup miss" : in->what, out)) return true;
                 if (miss) {
                     b->fill_lookup = true;
+                    /* A RET that missed its prediction predicts this return next. */
+                    if (c->valid && c->pred_off && !t->vcpu_stale) bt_predict_return(&b->tc, k, t->vcpu->s.eip);
                 } else if (!t->vcpu_stale && t->vcpu->s.eip == in->eip + in->len &&
                            t->vcpu->s.seg[SEG_CS].base == c->cs_base && c->valid &&
                            co->insn + 1 < c->ninsn) {
@@ -641,6 +643,7 @@ void bt_print_stats(struct tae *t, FILE *out)
     BLINE("bt in-tc sites", c->intc);
     BLINE("bt callout sites", c->callout_sites);
     BLINE("bt chained", c->chained);
+    BLINE("bt ret predictions", c->predictions);
     BLINE("bt invalidated", c->invalidated);
     BLINE("bt remapped", b->cnt.remapped);
     BLINE("bt smc stops", b->cnt.smc_stops);
