@@ -37,6 +37,7 @@ struct bt_vmm {
     int32_t resume_ccf;
     uint32_t resume_eip, resume_cs_base, resume_tc;
     bool fill_lookup;         /* the next entry fills the lookup table (a miss) */
+    uint32_t intc_seen;       /* BT_D_INTC_RUNS when last folded */
     bool maps_dirty;          /* guest paging changed: check CCFs' frames at the next entry */
     /* Adaptive BT: guest instructions (linear) translated as callouts since
      * they kept trapping when copied. */
@@ -50,11 +51,14 @@ struct bt_vmm {
 
 static uint32_t *data_word(struct bt_vmm *b, uint32_t off) { return (uint32_t *)(b->data + off); }
 
-/* The TC's 32-bit in-TC counter into the 64-bit one (at each VMM entry, so it never wraps). */
+/* The TC's 32-bit in-TC counter into the 64-bit one, at each VMM entry.
+ * Only the VMM reads it: hw may be stopped inside its increment (a budget
+ * between its load and its store), so zeroing it here would count twice. */
 static void fold_in_tc_runs(struct bt_vmm *b)
 {
-    b->cnt.intc_runs += *data_word(b, BT_D_INTC_RUNS);
-    *data_word(b, BT_D_INTC_RUNS) = 0;
+    uint32_t now = *data_word(b, BT_D_INTC_RUNS);
+    b->cnt.intc_runs += (uint32_t)(now - b->intc_seen);
+    b->intc_seen = now;
 }
 
 bool bt_hw_in_tc(const struct tae *t)

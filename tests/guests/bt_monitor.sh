@@ -16,6 +16,7 @@
 #   bt-snapshot-*         savevm under one engine part-way (in translated
 #                         kernel code, in ring 3, in the #PF handler), loadvm
 #                         under the other: the guest ends as one emu run
+#   bt-gdb-*              the GDB stub: the guest's CS, stepi as under emu
 #   bt-realmode-*         real mode is translated, not interpreted: a -bios
 #                         ROM and a boot floppy under -stats (tae interpreted
 #                         0, bt translated > 0), their output emu's
@@ -154,6 +155,58 @@ snap paging-pf-emu-to-bt emu bt "$PAGING" isr14
 snap syscall-bt-to-emu bt emu "$G/syscall.elf" user_wait
 snap syscall-bt-to-bt bt bt "$G/syscall.elf" syscall_entry
 snap syscall-bt-to-tae bt tae "$G/syscall.elf" syscall_entry
+
+# ---------------------------------------------------------------- gdb
+# The GDB stub sees the guest's registers (CS 0x8, not the TC's FFF9), and
+# stepi steps guest instructions: the same registers as under emu.
+if ! command -v gdb >/dev/null 2>&1; then
+    echo "SKIP bt-gdb-cs: gdb is not installed"
+    echo "SKIP bt-gdb-stepi-as-emu: gdb is not installed"
+else
+    for e in emu bt; do
+        timeout 60 "$TRAPEZE" -engine $e -kernel "$PAGING" -nographic -S -gdb tcp::0 \
+            </dev/null >"$tmp/stub-$e.out" 2>"$tmp/stub-$e.err" &
+        TPID=$!
+        pids="$pids $TPID"
+        PORT=""
+        for _ in $(seq 50); do
+            PORT=$(sed -n 's/^trapeze: gdb stub listening on [^:]*:\([0-9]*\)$/\1/p' "$tmp/stub-$e.err")
+            [ -n "$PORT" ] && break
+            sleep 0.1
+        done
+        cat > "$tmp/bt.gdb" <<EOF
+set confirm off
+set pagination off
+target remote 127.0.0.1:$PORT
+break *0x$bfu
+continue
+info registers
+printf "CHECK cs=%x ss=%x\n", \$cs, \$ss
+stepi
+stepi
+stepi
+stepi
+stepi
+info registers
+kill
+EOF
+        timeout 30 gdb -batch -nx -x "$tmp/bt.gdb" </dev/null >"$tmp/gdb-$e.out" 2>&1
+        kill "$TPID" 2>/dev/null
+        wait "$TPID" 2>/dev/null
+    done
+    if grep -qx "CHECK cs=8 ss=10" "$tmp/gdb-bt.out" && grep -Eq "^cs +0x8 +8$" "$tmp/gdb-bt.out"; then
+        echo "PASS bt-gdb-cs"
+    else
+        fail "bt-gdb-cs: $(grep -E '^CHECK|^cs ' "$tmp/gdb-bt.out" | tr '\n' '|')"
+    fi
+    grep -E '^[a-z0-9]+ +0x' "$tmp/gdb-emu.out" > "$tmp/gdb-emu.regs"
+    grep -E '^[a-z0-9]+ +0x' "$tmp/gdb-bt.out" > "$tmp/gdb-bt.regs"
+    if [ "$(grep -c '^eip' "$tmp/gdb-emu.regs")" = 2 ] && cmp -s "$tmp/gdb-emu.regs" "$tmp/gdb-bt.regs"; then
+        echo "PASS bt-gdb-stepi-as-emu"
+    else
+        fail "bt-gdb-stepi-as-emu: $(first_difference "$tmp/gdb-bt.regs" "$tmp/gdb-emu.regs")"
+    fi
+fi
 
 # ---------------------------------------------------------------- real mode
 rm_run() {   # rm_run NAME ENGINE ARGS...
