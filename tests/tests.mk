@@ -25,6 +25,9 @@ $(DIFF_BIN): $(DIFF_SRCS) $(LIB) tests/test.h
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -o $@ $(DIFF_SRCS) $(LIB) $(DIFF_LIBS) $(LDLIBS)
 
+# test_translator runs translated code under Unicorn, as the difftest does.
+$(BUILD)/tests/unit/test_translator: LDLIBS += $(DIFF_LIBS)
+
 TEST_BINS = $(UNIT_BINS) $(if $(DIFF_SRCS),$(DIFF_BIN))
 
 # The loaders' fuzz target, standalone (tests/fuzz/fuzz_loader.c says how):
