@@ -580,7 +580,23 @@ void bt_forward(struct bt_tc *tc, int32_t from, int32_t to)
     write_tc(tc, f->tc_off, jmp, len);
 }
 
+static int code_written_page(struct bt_tc *tc, uint32_t paddr, unsigned size);
+
 int bt_tc_code_written(struct bt_tc *tc, uint32_t paddr, unsigned size)
+{
+    /* Page by page (the bus never crosses one, a caller may). */
+    int dropped = 0;
+    while (size) {
+        unsigned n = 4096 - (paddr & 0xFFF);
+        if (n > size) n = size;
+        dropped += code_written_page(tc, paddr, n);
+        paddr += n;
+        size -= n;
+    }
+    return dropped;
+}
+
+static int code_written_page(struct bt_tc *tc, uint32_t paddr, unsigned size)
 {
     uint32_t page = paddr >> 12;
     if (page >= tc->ram_pages) return 0;
