@@ -340,7 +340,8 @@ int bt_tc_init(struct bt_tc *tc, struct bus *bus, uint8_t *tc_host, uint32_t tc_
     tc->links = calloc(BT_MAX_LINKS, sizeof *tc->links);
     tc->order[0] = calloc(BT_MAX_CCFS, sizeof *tc->order[0]);
     tc->order[1] = calloc(BT_MAX_CCFS, sizeof *tc->order[1]);
-    tc->tc16_start = tc_size - BT_TC16_BYTES;
+    /* The 16-bit area: 64 KiB (a 16-bit segment's reach), half of a small TC. */
+    tc->tc16_start = tc_size - (tc_size >= 2 * BT_TC16_BYTES ? BT_TC16_BYTES : (tc_size / 2) & ~0xFFFu);
     if (!tc->ccf || !tc->frame_ccfs || !tc->links || !tc->order[0] || !tc->order[1]) {
         bt_tc_destroy(tc);
         return -ENOMEM;
@@ -655,7 +656,8 @@ static int32_t translate(struct bt_tc *tc, const struct bt_code_reader *rd, uint
                          bool code32, bool single)
 {
     bool c16 = !code32;
-    if (tc->nccf >= BT_MAX_CCFS || tc->tc_used + CCF_BUF > tc->tc16_start || tc->tc16_used + CCF_BUF > BT_TC16_BYTES)
+    if (tc->nccf >= BT_MAX_CCFS || tc->tc_used + CCF_BUF > tc->tc16_start ||
+        tc->tc16_used + CCF_BUF > tc->tc_size - tc->tc16_start)
         bt_tc_flush(tc);
     int32_t idx = tc->nccf;
     struct emitter *e = calloc(1, sizeof *e);

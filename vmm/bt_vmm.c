@@ -36,6 +36,7 @@ struct bt_vmm {
     bool resume_valid;
     int32_t resume_ccf;
     uint32_t resume_eip, resume_cs_base, resume_tc;
+    uint64_t resume_flushes;  /* the TC's flush count then: a flush since reuses CCF numbers */
     bool fill_lookup;         /* the next entry fills the lookup table (a miss) */
     uint32_t intc_seen;       /* BT_D_INTC_RUNS when last folded */
     bool maps_dirty;          /* guest paging changed: check CCFs' frames at the next entry */
@@ -198,17 +199,25 @@ int bt_vmm_create(struct tae *t)
     if (!b) return -ENOMEM;
     t->bt = b;
     int err = bus_private_alloc(bus, BT_DATA_BYTES, &b->data_paddr);
-    if (err == 0) err = bus_private_alloc(bus, BT_TC_BYTES, &b->tc_paddr);
+    /* TRAPEZE_BT_TC_KIB: a smaller translation cache (8 KiB at least: a
+     * few CCFs between flushes), to make the tests fill and flush it. */
+    uint32_t tc_bytes = BT_TC_BYTES;
+    const char *kib = getenv("TRAPEZE_BT_TC_KIB");
+    if (kib && *kib) {
+        unsigned long v = strtoul(kib, NULL, 10);
+        if (v >= 8 && v * 1024 <= BT_TC_BYTES) tc_bytes = (uint32_t)(v * 1024) & ~0xFFFu;
+    }
+    if (err == 0) err = bus_private_alloc(bus, tc_bytes, &b->tc_paddr);
     if (err == 0) err = bus_private_alloc(bus, TAE_WINDOW_PAGES << 12, &t->gdt_window_paddr);
     if (err < 0) return err;
     b->data = bus_private_ptr(bus, b->data_paddr);   /* the pages are contiguous: one pointer for both */
-    err = bt_tc_init(&b->tc, bus, bus_private_ptr(bus, b->tc_paddr), b->tc_paddr, BT_TC_LIN, BT_TC_BYTES, b->data);
+    err = bt_tc_init(&b->tc, bus, bus_private_ptr(bus, b->tc_paddr), b->tc_paddr, BT_TC_LIN, tc_bytes, b->data);
     if (err < 0) return err;
     /* Map them in the VMM's region of every shadow space: supervisor pages. */
     uint32_t *vpt = (uint32_t *)bus_private_ptr(bus, t->vmm_pt_paddr);
     for (uint32_t i = 0; i < BT_DATA_BYTES >> 12; i++)
         vpt[((BT_DATA_LIN - TAE_VMM_LIN) >> 12) + i] = (b->data_paddr + (i << 12)) | PTE_P | PTE_W | PTE_A | PTE_D;
-    for (uint32_t i = 0; i < BT_TC_BYTES >> 12; i++)
+    for (uint32_t i = 0; i < tc_bytes >> 12; i++)
         vpt[((BT_TC_LIN - TAE_VMM_LIN) >> 12) + i] = (b->tc_paddr + (i << 12)) | PTE_P | PTE_A;
     b->tc.count_in_tc = t->count_in_tc;
     err = bus_add_code_hook(bus, code_written, t);
@@ -262,8 +271,8 @@ int bt_enter(struct tae *t)
     if (b->maps_dirty) check_mappings(t);
     uint32_t target;
     int32_t k;
-    if (b->resume_valid && eip == b->resume_eip && cs_base == b->resume_cs_base && b->tc.ccf[b->resume_ccf].valid &&
-        b->tc.ccf[b->resume_ccf].code32 == code32) {
+    if (b->resume_valid && eip == b->resume_eip && cs_base == b->resume_cs_base && b->resume_flushes == b->tc.cnt.flushes &&
+        b->tc.ccf[b->resume_ccf].valid && b->tc.ccf[b->resume_ccf].code32 == code32) {
         k = b->resume_ccf;
         target = b->resume_tc;
     } else {
@@ -488,11 +497,11 @@ static void adapt(struct tae *t, int32_t k, uint32_t lin)
     b->adaptive[b->nadaptive++] = lin;
     uint32_t eip = b->tc.ccf[k].eip, cs_base = b->tc.ccf[k].cs_base;
     bool code32 = b->tc.ccf[k].code32;
-    int32_t nccf_before = b->tc.nccf;
+    uint64_t flushes = b->tc.cnt.flushes;
     bt_invalidate(&b->tc, k);
     struct bt_code_reader rd = { read_guest_code, host_breakpoint, adaptive_callout, t };
     int32_t n = bt_translate(&b->tc, &rd, eip, cs_base, code32);
-    if (n != BT_NO_CCF && b->tc.nccf > nccf_before) bt_forward(&b->tc, k, n);   /* no flush in between */
+    if (n != BT_NO_CCF && b->tc.cnt.flushes == flushes) bt_forward(&b->tc, k, n);   /* no flush in between */
     if (b->resume_valid && b->resume_ccf == k) b->resume_valid = false;
     b->cnt.adapted++;
 }
@@ -526,9 +535,10 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
                 int32_t to = bt_tc_find(&b->tc, xt->target, cs_base, code32);
                 if (to == BT_NO_CCF) {
                     struct bt_code_reader rd = { read_guest_code, host_breakpoint, adaptive_callout, t };
+                    uint64_t flushes = b->tc.cnt.flushes;
                     to = bt_translate(&b->tc, &rd, xt->target, cs_base, code32);
                     /* A flush in there dropped 'c' too: nothing to chain. */
-                    if (to != BT_NO_CCF && to < k) c = NULL;
+                    if (b->tc.cnt.flushes != flushes) c = NULL;
                 }
                 if (to == BT_NO_CCF) {
                     /* The guest's fetch at the target faults: hw stands at
@@ -582,6 +592,7 @@ bool bt_serve(struct tae *t, struct cpu_exit *x, struct engine_exit *out)
                     b->resume_eip = t->vcpu->s.eip;
                     b->resume_cs_base = c->cs_base;
                     b->resume_tc = next_tc;
+                    b->resume_flushes = b->tc.cnt.flushes;
                 }
                 return false;
             }

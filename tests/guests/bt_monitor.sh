@@ -17,6 +17,8 @@
 #                         kernel code, in ring 3, in the #PF handler), loadvm
 #                         under the other: the guest ends as one emu run
 #   bt-gdb-*              the GDB stub: the guest's CS, stepi as under emu
+#   bt-tc-full-*          a tiny translation cache (TRAPEZE_BT_TC_KIB=8), flushed
+#                         over and over: emu's output still
 #   bt-realmode-*         real mode is translated, not interpreted: a -bios
 #                         ROM and a boot floppy under -stats (tae interpreted
 #                         0, bt translated > 0), their output emu's
@@ -232,6 +234,21 @@ for n in realmode_bios boot_hello; do
     else
         fail "bt-realmode-$n: tae interpreted '${interp:-none}', bt translated '${made:-none}'," \
             "status $(cat "$tmp/rm-$n.bt.rc") (emu $(cat "$tmp/rm-$n.emu.rc")); $(first_difference "$tmp/rm-$n.bt.out" "$tmp/rm-$n.emu.out")"
+    fi
+done
+# ---------------------------------------------------------------- a full TC
+# TRAPEZE_BT_TC_KIB=8: a translation cache that holds a few CCFs, flushed
+# again and again (CCF numbers reused under a resumed callout, a chain being
+# made, an adaptive retranslation): the guests still print emu's text.
+for k in paging fidelity hostile smc_bt; do
+    timeout 60 "$TRAPEZE" -kernel "$G/$k.elf" -display none </dev/null 2>/dev/null | tr -d '\r' > "$tmp/full-$k.emu"
+    TRAPEZE_BT_TC_KIB=8 timeout 60 "$TRAPEZE" -engine bt -kernel "$G/$k.elf" -display none -stats \
+        </dev/null 2>"$tmp/full-$k.err" | tr -d '\r' > "$tmp/full-$k.bt"
+    n=$(awk '$1 == "bt" && $2 == "flushes" { print $3 }' "$tmp/full-$k.err")
+    if [ "${n:-0}" -ge 3 ] && [ -s "$tmp/full-$k.emu" ] && cmp -s "$tmp/full-$k.emu" "$tmp/full-$k.bt"; then
+        echo "PASS bt-tc-full-$k"
+    else
+        fail "bt-tc-full-$k: ${n:-no} flushes; $(first_difference "$tmp/full-$k.bt" "$tmp/full-$k.emu")"
     fi
 done
 exit $failed
