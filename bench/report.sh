@@ -41,8 +41,8 @@ if [ "$QUICK" = 1 ]; then
     DEFAULT_ITERS="syscall:2000 in:20000 cli:20000 pushf:5000 pgfault:2000 divzero:2000
 ptemod:5000 cr3:2000 forkwait:10 eoi:20000 callret:1000 compute:20000"
 else
-    DEFAULT_ITERS="syscall:200000 in:500000 cli:500000 pushf:500000 pgfault:100000
-divzero:200000 ptemod:500000 cr3:100000 forkwait:200 eoi:300000 callret:50000 compute:200000"
+    DEFAULT_ITERS="syscall:200000 in:1500000 cli:1500000 pushf:1500000 pgfault:100000
+divzero:200000 ptemod:1500000 cr3:300000 forkwait:200 eoi:1000000 callret:150000 compute:200000"
 fi
 ITERS=${REPORT_ITERS:-$DEFAULT_ITERS}
 BENCHES=$(echo $ITERS | sed 's/:[0-9]*//g')
