@@ -5,6 +5,7 @@
 #   make test       the whole test suite (installs missing Debian packages)
 #   make asan       the test suite under AddressSanitizer + UBSan
 #   make bench      the benchmark report
+#   make report     what each virtualization technique costs: build/report/REPORT.md + plots
 #   make sweep      the long random differential sweep against Unicorn
 #   make check-layers  the layers point down only (tools/check_layers.sh; make test runs it)
 #   V=1             show the commands

@@ -8,14 +8,15 @@
 #   test  what only the tests and the benchmark need, on top of that: QEMU
 #         and Bochs (the oracles), Unicorn (the CPU differential test), Xvfb
 #         (the SDL window test), gdb, python3 (the terminal tests), mtools,
-#         gcc-multilib; `make test`, `make asan`, `make bench`, `make sweep`
+#         gcc-multilib, gnuplot-nox (make report's plots); `make test`,
+#         `make asan`, `make bench`, `make report`, `make sweep`
 #
 # Without an argument: both.  Each Makefile stamp (build/.deps-run,
 # build/.deps) remembers that its set was checked.
 set -e
 RUN_PKGS="gcc make pkg-config nasm binutils libsdl2-dev libcapstone-dev libreadline-dev"
 TEST_PKGS="gcc-multilib libunicorn-dev qemu-system-x86 bochs bochs-term bochsbios vgabios xvfb gdb \
-python3 mtools"
+python3 mtools gnuplot-nox"
 case "${1:-all}" in
 run)  PKGS=$RUN_PKGS ;;
 test) PKGS="$RUN_PKGS $TEST_PKGS" ;;
