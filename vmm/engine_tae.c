@@ -668,53 +668,33 @@ static int tae_print_topic(struct engine *e, const char *topic, const char *arg,
     return -ENOENT;
 }
 
-const struct engine_ops engine_tae_ops = {
-    .name = "tae",
-    .create = tae_create,
-    .destroy = tae_destroy,
-    .reset = tae_reset,
-    .run = tae_run,
-    .step = tae_step,
-    .get_state = tae_get_state,
-    .set_state = tae_set_state,
-    .set_breakpoint = tae_set_breakpoint,
-    .clear_breakpoint = tae_clear_breakpoint,
-    .set_watchpoint = tae_set_watchpoint,
-    .clear_watchpoint = tae_clear_watchpoint,
-    .request_exit = tae_request_exit,
-    .set_exception_stops = tae_set_exception_stops,
-    .print_stats = tae_print_stats,
-    .print_fault_report = tae_print_fault_report,
-    .read_linear = tae_read_linear,
-    .write_linear = tae_write_linear,
-    .translate = tae_translate,
-    .get_counters = tae_get_counters,
-    .print_info = tae_print_info,
-    .print_topic = tae_print_topic,
-};
+/* tae and bt: the same VMM, apart from how it is created and introduced
+ * (bt: guest kernel code translated, vmm/bt_vmm.c). */
+#define VMM_ENGINE_OPS(NAME, CREATE, INFO)          \
+    {                                               \
+        .name = NAME,                               \
+        .create = CREATE,                           \
+        .destroy = tae_destroy,                     \
+        .reset = tae_reset,                         \
+        .run = tae_run,                             \
+        .step = tae_step,                           \
+        .get_state = tae_get_state,                 \
+        .set_state = tae_set_state,                 \
+        .set_breakpoint = tae_set_breakpoint,       \
+        .clear_breakpoint = tae_clear_breakpoint,   \
+        .set_watchpoint = tae_set_watchpoint,       \
+        .clear_watchpoint = tae_clear_watchpoint,   \
+        .request_exit = tae_request_exit,           \
+        .set_exception_stops = tae_set_exception_stops, \
+        .print_stats = tae_print_stats,             \
+        .print_fault_report = tae_print_fault_report, \
+        .read_linear = tae_read_linear,             \
+        .write_linear = tae_write_linear,           \
+        .translate = tae_translate,                 \
+        .get_counters = tae_get_counters,           \
+        .print_info = INFO,                         \
+        .print_topic = tae_print_topic,             \
+    }
 
-/* -engine bt: the same VMM, guest kernel code translated (vmm/bt_vmm.c). */
-const struct engine_ops engine_bt_ops = {
-    .name = "bt",
-    .create = bt_create,
-    .destroy = tae_destroy,
-    .reset = tae_reset,
-    .run = tae_run,
-    .step = tae_step,
-    .get_state = tae_get_state,
-    .set_state = tae_set_state,
-    .set_breakpoint = tae_set_breakpoint,
-    .clear_breakpoint = tae_clear_breakpoint,
-    .set_watchpoint = tae_set_watchpoint,
-    .clear_watchpoint = tae_clear_watchpoint,
-    .request_exit = tae_request_exit,
-    .set_exception_stops = tae_set_exception_stops,
-    .print_stats = tae_print_stats,
-    .print_fault_report = tae_print_fault_report,
-    .read_linear = tae_read_linear,
-    .write_linear = tae_write_linear,
-    .translate = tae_translate,
-    .get_counters = tae_get_counters,
-    .print_info = bt_print_info,
-    .print_topic = tae_print_topic,
-};
+const struct engine_ops engine_tae_ops = VMM_ENGINE_OPS("tae", tae_create, tae_print_info);
+const struct engine_ops engine_bt_ops = VMM_ENGINE_OPS("bt", bt_create, bt_print_info);

@@ -28,22 +28,8 @@
 require_files bt_monitor "$TRAPEZE" "$G/paging.elf" "$G/syscall.elf" "$G/nanobench.elf" \
     "$G/realmode_bios.rom" "$G/boot_hello.img"
 skip_without nm "nm (binutils) is not installed" bt-monitor
-sym() { nm "$1" | awk -v n="$2" '$3 == n { print $1; exit }'; }
 
-# mon NAME ENGINE GUEST LINES...: a -monitor-script session; $tmp/NAME.out
-MON_EXTRA=""
-mon() {
-    name=$1 eng=$2 guest=$3
-    shift 3
-    printf '%s\n' "$@" > "$tmp/$name.cmd"
-    # shellcheck disable=SC2086
-    timeout 30 "$TRAPEZE" -engine "$eng" -kernel "$guest" -display none -serial "file:$tmp/$name.serial" \
-        $MON_EXTRA -monitor-script "$tmp/$name.cmd" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
-    echo $? > "$tmp/$name.rc"
-}
-check() {   # check NAME FILE EREGEX: a line of FILE matches
-    if grep -Eq -- "$3" "$2"; then echo "PASS $1"; else fail "$1: no /$3/ in $(basename "$2") ($(wc -l < "$2") lines)"; fi
-}
+# (sym, mon, check, snap: tests/guests/lib.shinc)
 
 # ---------------------------------------------------------------- steps
 PAGING=$G/paging.elf
@@ -133,30 +119,13 @@ check bt-monitor-tc-emu-info "$tmp/tcemu.out" "^error: info tc: the engine is em
 check bt-monitor-tc-emu-disas "$tmp/tcemu.out" "^error: disas-tc: the engine is emu, which translates nothing"
 
 # ---------------------------------------------------------------- snapshots
-snap() {
-    sn=$1 from=$2 to=$3 sg=$4 brk=$5
-    timeout 30 "$TRAPEZE" -kernel "$sg" -display none -serial "file:$tmp/$sn.whole" </dev/null >/dev/null 2>&1
-    whole_rc=$?
-    mon "$sn-save" "$from" "$sg" "break $brk" "c" "savevm $tmp/$sn.snap" "quit"
-    mon "$sn-load" "$to" "$sg" "loadvm $tmp/$sn.snap" "c"
-    cat "$tmp/$sn-save.serial" "$tmp/$sn-load.serial" > "$tmp/$sn.joined"
-    if ! grep -q "^saved the machine" "$tmp/$sn-save.out"; then
-        fail "bt-snapshot-$sn: savevm under $from: $(grep -m 1 '^error' "$tmp/$sn-save.out")"
-    elif [ ! -s "$tmp/$sn-save.serial" ] || ! cmp -s "$tmp/$sn.joined" "$tmp/$sn.whole"; then
-        fail "bt-snapshot-$sn: $(first_difference "$tmp/$sn.joined" "$tmp/$sn.whole")"
-    elif [ "$(cat "$tmp/$sn-load.rc")" != "$whole_rc" ]; then
-        fail "bt-snapshot-$sn: status $(cat "$tmp/$sn-load.rc"), want $whole_rc"
-    else
-        echo "PASS bt-snapshot-$sn"
-    fi
-}
-snap paging-ring3-bt-to-emu bt emu "$PAGING" user_main
-snap paging-ring3-emu-to-bt emu bt "$PAGING" user_main
-snap paging-pf-bt-to-emu bt emu "$PAGING" isr14
-snap paging-pf-emu-to-bt emu bt "$PAGING" isr14
-snap syscall-bt-to-emu bt emu "$G/syscall.elf" user_wait
-snap syscall-bt-to-bt bt bt "$G/syscall.elf" syscall_entry
-snap syscall-bt-to-tae bt tae "$G/syscall.elf" syscall_entry
+snap bt-snapshot paging-ring3-bt-to-emu bt emu "$PAGING" user_main
+snap bt-snapshot paging-ring3-emu-to-bt emu bt "$PAGING" user_main
+snap bt-snapshot paging-pf-bt-to-emu bt emu "$PAGING" isr14
+snap bt-snapshot paging-pf-emu-to-bt emu bt "$PAGING" isr14
+snap bt-snapshot syscall-bt-to-emu bt emu "$G/syscall.elf" user_wait
+snap bt-snapshot syscall-bt-to-bt bt bt "$G/syscall.elf" syscall_entry
+snap bt-snapshot syscall-bt-to-tae bt tae "$G/syscall.elf" syscall_entry
 
 # ---------------------------------------------------------------- gdb
 # The GDB stub sees the guest's registers (CS 0x8, not the TC's FFF9), and

@@ -41,7 +41,6 @@ if [ $? -ne $PASS_STATUS ]; then
     exit 0
 fi
 
-sym() { nm "$1" | awk -v n="$2" '$3 == n { print $1; exit }'; }
 skip_without nm "nm (binutils) is not installed" tae
 
 # ---------------------------------------------------------------- 1. guests
@@ -281,21 +280,7 @@ else
 fi
 
 # ---------------------------------------------------------------- 3. monitor
-# mon NAME ENGINE GUEST LINES...: a -monitor-script session; $tmp/NAME.out
-# (sets name, eng, guest)
-MON_EXTRA=""
-mon() {
-    name=$1 eng=$2 guest=$3
-    shift 3
-    printf '%s\n' "$@" > "$tmp/$name.cmd"
-    # shellcheck disable=SC2086
-    timeout 30 "$TRAPEZE" -engine "$eng" -kernel "$guest" -display none -serial "file:$tmp/$name.serial" \
-        $MON_EXTRA -monitor-script "$tmp/$name.cmd" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
-    echo $? > "$tmp/$name.rc"
-}
-check() {   # check NAME FILE EREGEX: a line of FILE matches
-    if grep -Eq -- "$3" "$2"; then echo "PASS $1"; else fail "$1: no /$3/ in $(basename "$2") ($(wc -l < "$2") lines)"; fi
-}
+# (mon, check: tests/guests/lib.shinc)
 PAGING=$G/paging.elf
 mon vmm tae "$PAGING" "break back_from_user" "c" "info vmm" "info shadow" "info shadow 401230" \
     "translate 401230" "info shadow 7fff0000" "info fidelity" "info shadow zz" "info shadow 1 2" "quit"
@@ -374,33 +359,14 @@ else
 fi
 
 # ---------------------------------------------------------------- 4. snapshots
-# snap NAME FROM TO GUEST BREAK: break at BREAK under engine FROM, savevm,
-# quit; loadvm in a fresh process under TO, continue; the two serial texts
-# joined are an uninterrupted emu run's, and so is the status.
-snap() {
-    sn=$1 from=$2 to=$3 sg=$4 brk=$5
-    timeout 30 "$TRAPEZE" -kernel "$sg" -display none -serial "file:$tmp/$sn.whole" </dev/null >/dev/null 2>&1
-    whole_rc=$?
-    mon "$sn-save" "$from" "$sg" "break $brk" "c" "savevm $tmp/$sn.snap" "quit"
-    mon "$sn-load" "$to" "$sg" "loadvm $tmp/$sn.snap" "c"
-    cat "$tmp/$sn-save.serial" "$tmp/$sn-load.serial" > "$tmp/$sn.joined"
-    if ! grep -q "^saved the machine" "$tmp/$sn-save.out"; then
-        fail "tae-snapshot-$sn: savevm under $from: $(grep -m 1 '^error' "$tmp/$sn-save.out")"
-    elif [ ! -s "$tmp/$sn-save.serial" ] || ! cmp -s "$tmp/$sn.joined" "$tmp/$sn.whole"; then
-        fail "tae-snapshot-$sn: $(first_difference "$tmp/$sn.joined" "$tmp/$sn.whole")"
-    elif [ "$(cat "$tmp/$sn-load.rc")" != "$whole_rc" ]; then
-        fail "tae-snapshot-$sn: status $(cat "$tmp/$sn-load.rc"), want $whole_rc"
-    else
-        echo "PASS tae-snapshot-$sn"
-    fi
-}
-snap paging-ring3-tae-to-emu tae emu "$PAGING" user_main
-snap paging-ring3-emu-to-tae emu tae "$PAGING" user_main
-snap paging-pf-tae-to-emu tae emu "$PAGING" isr14
-snap paging-pf-emu-to-tae emu tae "$PAGING" isr14
-snap syscall-tae-to-emu tae emu "$G/syscall.elf" user_wait
-snap syscall-emu-to-tae emu tae "$G/syscall.elf" user_wait
-snap syscall-tae-to-tae tae tae "$G/syscall.elf" syscall_entry
+# snap (lib.shinc): savevm part-way under one engine, loadvm under the other.
+snap tae-snapshot paging-ring3-tae-to-emu tae emu "$PAGING" user_main
+snap tae-snapshot paging-ring3-emu-to-tae emu tae "$PAGING" user_main
+snap tae-snapshot paging-pf-tae-to-emu tae emu "$PAGING" isr14
+snap tae-snapshot paging-pf-emu-to-tae emu tae "$PAGING" isr14
+snap tae-snapshot syscall-tae-to-emu tae emu "$G/syscall.elf" user_wait
+snap tae-snapshot syscall-emu-to-tae emu tae "$G/syscall.elf" user_wait
+snap tae-snapshot syscall-tae-to-tae tae tae "$G/syscall.elf" syscall_entry
 
 # ---------------------------------------------------------------- 5. gdb
 if ! command -v gdb >/dev/null 2>&1; then
