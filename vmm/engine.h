@@ -186,7 +186,7 @@ bool engine_known(const char *name);
 
 /*
  * Whether engine 'name' can be created on this host: 0, or -errno after
- * one printed line (-EINVAL unknown, -ENOSYS a later issue, -ENODEV no KVM).
+ * one printed line (-EINVAL unknown, -ENODEV no KVM).
  * The command line calls it before building the machine.
  */
 int engine_available(const char *name);
